@@ -1,0 +1,26 @@
+// Command view serves the balance API, the read side of the wallet, from a
+// local copy of the accountant's table.
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/wallet/wallet/run"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := run.Defaults()
+	run.Main("view", func(fs *flag.FlagSet) {
+		c.BindKafka(fs, "brokers")
+		c.BindHTTP(fs, "127.0.0.1:8001")
+		c.BindState(fs, "./data/view")
+	}, func() error {
+		return run.View(ctx, c)
+	})
+}

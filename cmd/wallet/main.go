@@ -1,0 +1,37 @@
+// Command wallet runs the whole wallet in one process: the embedded broker,
+// both processor groups and the transfer and balance APIs on one HTTP port.
+package main
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/wallet/wallet/run"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := run.Defaults()
+	var data string
+	var external bool
+	run.Main("wallet", func(fs *flag.FlagSet) {
+		c.BindKafka(fs, "kafka")
+		c.BindHTTP(fs, "127.0.0.1:8000")
+		c.BindProcessor(fs)
+		c.BindAPI(fs)
+		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
+		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
+	}, func() error {
+		c.State = filepath.Join(data, "state")
+		brokerDir := filepath.Join(data, "broker")
+		if external {
+			brokerDir = ""
+		}
+		return run.All(ctx, c, brokerDir)
+	})
+}

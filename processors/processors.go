@@ -1,0 +1,69 @@
+// Package processors holds the wallet's goka processor groups: paymentd,
+// which turns each transfer into two payments, and the accountant, which
+// applies payments to balances exactly once. The money logic is pure
+// functions (Route, Apply) with table tests; the goka callbacks only adapt
+// them to the context: read the table value, set it, emit.
+package processors
+
+import (
+	"expvar"
+	"fmt"
+	"log/slog"
+	"strconv"
+
+	"github.com/lovoo/goka"
+
+	"github.com/wallet/wallet/codecs"
+	"github.com/wallet/wallet/topology"
+)
+
+// Counters, published with expvar under "wallet" (GET /debug/vars).
+var (
+	Stats       = expvar.NewMap("wallet")
+	deadLetters = new(expvar.Int)
+	duplicates  = new(expvar.Int)
+	applied     = new(expvar.Int)
+)
+
+func init() {
+	Stats.Set("dead_letters", deadLetters)
+	Stats.Set("duplicate_payments", duplicates)
+	Stats.Set("applied_payments", applied)
+}
+
+// DeadLetters returns the number of inputs sent to the dead-letter topic by
+// this process.
+func DeadLetters() int64 { return deadLetters.Value() }
+
+// poison returns the input as a Poison when it cannot be processed: bytes
+// its codec rejected, or an empty (tombstone) value.
+func poison(msg any) (codecs.Poison, bool) {
+	switch m := msg.(type) {
+	case nil:
+		return codecs.Poison{Err: fmt.Errorf("empty value")}, true
+	case codecs.Poison:
+		return m, true
+	}
+	return codecs.Poison{}, false
+}
+
+// deadLetter sends an input that cannot be processed to the dead-letter
+// topic, with the error and its origin in headers, and moves on: a poison
+// message must never crash-loop a processor.
+func deadLetter(ctx goka.Context, p codecs.Poison) {
+	deadLetters.Add(1)
+	slog.Warn("dead-lettered input",
+		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(),
+		"key", ctx.Key(), "error", p.Err)
+	ctx.Emit(topology.DeadLetters, ctx.Key(), p.Value, goka.WithCtxEmitHeaders(goka.Headers{
+		topology.HeaderError:     []byte(p.Err.Error()),
+		topology.HeaderTopic:     []byte(ctx.Topic()),
+		topology.HeaderPartition: []byte(strconv.Itoa(int(ctx.Partition()))),
+		topology.HeaderOffset:    []byte(strconv.FormatInt(ctx.Offset(), 10)),
+	}))
+}
+
+// options puts the wallet's processor defaults before the caller's.
+func options(opts []goka.ProcessorOption) []goka.ProcessorOption {
+	return append([]goka.ProcessorOption{goka.WithNilHandling(goka.NilProcess)}, opts...)
+}

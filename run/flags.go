@@ -1,0 +1,95 @@
+package run
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/rocksdb"
+	"github.com/wallet/wallet/topology"
+)
+
+// Defaults returns the configuration of a command run without flags.
+func Defaults() Config {
+	return Config{
+		Kafka: topology.Config{
+			Brokers:     []string{"127.0.0.1:9092"},
+			Partitions:  topology.DefaultPartitions,
+			Replication: 1,
+			Retention:   topology.DefaultRetention,
+		},
+		HTTP:      "127.0.0.1:8000",
+		Storage:   rocksdb.DefaultOptions(),
+		Retention: wallet.DefaultRetention,
+		MaxAmount: wallet.DefaultMaxAmount,
+		Out:       os.Stdout,
+	}
+}
+
+// BindKafka declares the flags that say where Kafka is and how the topics
+// are laid out.
+func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
+	fs.Func(name, fmt.Sprintf("comma-separated Kafka bootstrap addresses (default %q)", strings.Join(c.Kafka.Brokers, ",")), func(s string) error {
+		brokers := topology.ParseBrokers(s)
+		if len(brokers) == 0 {
+			return fmt.Errorf("no address in %q", s)
+		}
+		c.Kafka.Brokers = brokers
+		return nil
+	})
+	fs.IntVar(&c.Kafka.Partitions, "partitions", c.Kafka.Partitions, "partitions of every topic and table (all must agree)")
+	fs.IntVar(&c.Kafka.Replication, "replication", c.Kafka.Replication, "replication factor of new topics")
+	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams; keep it longer than -dedupe-max-age")
+}
+
+// BindState declares the flags of the local tables.
+func (c *Config) BindState(fs *flag.FlagSet, dir string) {
+	c.State = dir
+	fs.StringVar(&c.State, "state", c.State, "directory of the local tables (RocksDB)")
+	fs.Int64Var(&c.Storage.BlockCacheBytes, "block-cache", c.Storage.BlockCacheBytes, "RocksDB block cache size in bytes")
+}
+
+// BindHTTP declares the address of the API.
+func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
+	c.HTTP = addr
+	fs.StringVar(&c.HTTP, "http", c.HTTP, "address of the HTTP API")
+}
+
+// BindProcessor declares the accountant's flags.
+func (c *Config) BindProcessor(fs *flag.FlagSet) {
+	fs.DurationVar(&c.Retention.MaxAge, "dedupe-max-age", c.Retention.MaxAge, "a duplicate payment is recognised if the original is at most this old")
+	fs.IntVar(&c.Retention.MaxCount, "dedupe-max-count", c.Retention.MaxCount, "... and among the account's last this many payments")
+	fs.BoolFunc("quiet", "do not print a line for every applied payment", func(string) error {
+		c.Out = nil
+		return nil
+	})
+}
+
+// BindAPI declares the transfer API's flags.
+func (c *Config) BindAPI(fs *flag.FlagSet) {
+	fs.Func("max-amount", fmt.Sprintf("largest transfer accepted (default %s)", c.MaxAmount), func(s string) error {
+		m, err := wallet.ParseMoney(s)
+		if err != nil {
+			return err
+		}
+		c.MaxAmount = m
+		return nil
+	})
+}
+
+// Main runs a command's service under flags and exits: 0 when it stopped
+// cleanly, 1 with a one-line message when it failed.
+func Main(name string, bind func(fs *flag.FlagSet), service func() error) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	bind(fs)
+	if err := ParseFlags(fs, os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(2)
+	}
+	if err := service(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+		os.Exit(1)
+	}
+}
