@@ -26,7 +26,14 @@ type Lenient struct {
 	Codec goka.Codec
 }
 
-func (c Lenient) Encode(value any) ([]byte, error) { return c.Codec.Encode(value) }
+// Encode encodes with the wrapped codec, except that raw bytes pass
+// through unchanged: a test or tool can write poison with the same codec.
+func (c Lenient) Encode(value any) ([]byte, error) {
+	if b, ok := value.([]byte); ok {
+		return b, nil
+	}
+	return c.Codec.Encode(value)
+}
 
 func (c Lenient) Decode(data []byte) (any, error) {
 	v, err := c.Codec.Decode(data)

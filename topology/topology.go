@@ -49,18 +49,21 @@ const (
 	HeaderOffset    = "wallet-origin-offset"
 )
 
-// Codecs of the topics, one per domain type.
+// Codecs of the topics. The streams' codecs are Lenient, so that an input
+// that fails to decode reaches the callback as a Poison instead of stopping
+// the processor; writers use the same codec as readers.
 var (
-	TransferCodec = codecs.Transfer{}
-	PaymentCodec  = codecs.Payment{}
-	AccountCodec  = codecs.Account{}
-	RawCodec      = codecs.Raw{}
+	TransferRequestCodec = codecs.Lenient{Codec: codecs.Transfer{}}
+	PaymentCodec         = codecs.Lenient{Codec: codecs.Payment{}}
+	TransferCodec        = codecs.Transfer{}
+	AccountCodec         = codecs.Account{}
+	RawCodec             = codecs.Raw{}
 )
 
 // PaymentGraph is the paymentd group: transfers in, payments out.
 func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(PaymentGroup,
-		goka.Input(TransferRequests, codecs.Lenient{Codec: TransferCodec}, cb),
+		goka.Input(TransferRequests, TransferRequestCodec, cb),
 		goka.Persist(TransferCodec),
 		goka.Output(Payments, PaymentCodec),
 		goka.Output(DeadLetters, RawCodec),
@@ -70,7 +73,7 @@ func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 // AccountantGraph is the accountant group: payments in, balances kept.
 func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(AccountantGroup,
-		goka.Input(Payments, codecs.Lenient{Codec: PaymentCodec}, cb),
+		goka.Input(Payments, PaymentCodec, cb),
 		goka.Persist(AccountCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)

@@ -1,0 +1,193 @@
+package processors_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka/tester"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/topology"
+)
+
+func payment(id, account string, d wallet.Direction, cents int64) wallet.Payment {
+	return wallet.Payment{RequestID: id, Account: account, Direction: d, Amount: wallet.Cents(cents)}
+}
+
+func TestApply(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	week := wallet.Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: 100}
+	type step struct {
+		p       wallet.Payment
+		at      time.Time
+		wantNew bool
+	}
+	tests := []struct {
+		name        string
+		retention   wallet.Retention
+		steps       []step
+		wantBalance string
+		wantApplied int
+	}{
+		{"one payment", week, []step{
+			{payment(primerID, "Alice", wallet.Outgoing, 50), t0, true},
+		}, "-0.50", 1},
+		{"duplicate applied once", week, []step{
+			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
+			{payment(primerID, "Bob", wallet.Incoming, 50), t0.Add(time.Minute), false},
+		}, "0.50", 1},
+		// Both sides of one transfer under one account key would share a
+		// request ID: a dedupe by request ID alone would drop the second.
+		{"same request ID, both directions", week, []step{
+			{payment(primerID, "Alice", wallet.Outgoing, 50), t0, true},
+			{payment(primerID, "Alice", wallet.Incoming, 50), t0, true},
+		}, "0.00", 2},
+		{"duplicate within the age bound", week, []step{
+			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
+			{payment(primerID, "Bob", wallet.Incoming, 50), t0.Add(7 * 24 * time.Hour), false},
+		}, "0.50", 1},
+		{"age evicts old entries", week, []step{
+			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
+			{payment(otherID, "Bob", wallet.Incoming, 25), t0.Add(8 * 24 * time.Hour), true},
+		}, "0.75", 1},
+		{"count evicts the oldest entries", wallet.Retention{MaxCount: 2}, []step{
+			{payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1), t0, true},
+			{payment("00000000-0000-4000-8000-000000000002", "Bob", wallet.Incoming, 1), t0, true},
+			{payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1), t0, true},
+			// The first was evicted, so its redelivery is applied again:
+			// the documented edge of the dedupe window.
+			{payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1), t0, true},
+			{payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1), t0, false},
+		}, "0.04", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var acct wallet.Account
+			for i, s := range tt.steps {
+				before := acct
+				next, isNew := processors.Apply(acct, s.p, s.at, tt.retention)
+				if isNew != s.wantNew {
+					t.Fatalf("step %d: new = %v, want %v", i, isNew, s.wantNew)
+				}
+				if !isNew && !next.Balance.Equal(before.Balance) {
+					t.Fatalf("step %d: a duplicate changed the balance from %s to %s", i, before.Balance, next.Balance)
+				}
+				acct = next
+			}
+			if got := acct.Balance.String(); got != tt.wantBalance {
+				t.Errorf("balance = %s, want %s", got, tt.wantBalance)
+			}
+			if len(acct.Applied) != tt.wantApplied {
+				t.Errorf("dedupe set has %d entries, want %d", len(acct.Applied), tt.wantApplied)
+			}
+		})
+	}
+}
+
+func TestApplyDoesNotModifyItsInput(t *testing.T) {
+	acct := wallet.Account{Applied: make([]wallet.Applied, 1, 10)}
+	acct.Applied[0] = wallet.Applied{RequestID: otherID, Direction: wallet.Incoming}
+	next, _ := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), time.Now(), wallet.Retention{})
+	next.Applied[0].RequestID = "changed"
+	if acct.Applied[0].RequestID != otherID || !acct.Balance.IsZero() {
+		t.Errorf("input changed: %+v", acct)
+	}
+}
+
+func TestAccountantDuplicateReemitsTableValue(t *testing.T) {
+	tt := tester.New(t)
+	runAccountant(t, tt, processors.Accountant{})
+	changelog := tt.NewQueueTracker(string(topology.AccountTable))
+	p := payment(primerID, "Bob", wallet.Incoming, 50)
+
+	tt.Consume(string(topology.Payments), "Bob", p)
+	_, first, ok := changelog.Next()
+	if !ok {
+		t.Fatal("no table update for the first delivery")
+	}
+	tt.Consume(string(topology.Payments), "Bob", p)
+	_, second, ok := changelog.Next()
+	if !ok {
+		t.Fatal("the duplicate did not re-emit the table value")
+	}
+
+	if got := balance(t, tt, "Bob"); got != "0.50" {
+		t.Errorf("Bob's balance = %s, want 0.50", got)
+	}
+	a, b := first.(wallet.Account), second.(wallet.Account)
+	if !a.Balance.Equal(b.Balance) || len(a.Applied) != len(b.Applied) {
+		t.Errorf("re-emitted %+v, want the first delivery's %+v", b, a)
+	}
+}
+
+// Alice's debit and Bob's credit of one transfer share a request ID; here
+// both accounts hash to partition 0 of the tester's one-partition topic.
+func TestAccountantAppliesBothSidesInOnePartition(t *testing.T) {
+	tt := tester.New(t)
+	runAccountant(t, tt, processors.Accountant{})
+	for _, p := range primer.Payments() {
+		tt.Consume(string(topology.Payments), p.Account, p)
+	}
+	if got := balance(t, tt, "Alice"); got != "-0.50" {
+		t.Errorf("Alice's balance = %s, want -0.50", got)
+	}
+	if got := balance(t, tt, "Bob"); got != "0.50" {
+		t.Errorf("Bob's balance = %s, want 0.50", got)
+	}
+}
+
+func TestAccountantRetention(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	tt := tester.New(t)
+	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1000}})
+	p := payment(primerID, "Bob", wallet.Incoming, 50)
+
+	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0))
+	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0.Add(30*time.Minute)))
+	if got := balance(t, tt, "Bob"); got != "0.50" {
+		t.Fatalf("within the window: balance = %s, want 0.50", got)
+	}
+	// Past the window the entry is gone: the window is what the dedupe
+	// promises, and what the flags document.
+	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0.Add(2*time.Hour)))
+	if got := balance(t, tt, "Bob"); got != "1.00" {
+		t.Errorf("past the window: balance = %s, want 1.00", got)
+	}
+}
+
+func TestAccountantDeadLettersPoison(t *testing.T) {
+	tests := []struct {
+		name  string
+		key   string
+		value any
+	}{
+		{"not JSON", "Bob", []byte("\x00\x01")},
+		{"unknown direction", "Bob", []byte(`{"request_id":"` + primerID + `","account":"Bob","direction":"sideways","amount":"1.00"}`)},
+		{"key is not the account", "Carol", payment(primerID, "Bob", wallet.Incoming, 50)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := tester.New(t)
+			runAccountant(t, tt, processors.Accountant{})
+			dead := tt.NewQueueTracker(string(topology.DeadLetters))
+
+			tt.Consume(string(topology.Payments), tc.key, tc.value)
+
+			hdr, key, _, ok := dead.NextWithHeaders()
+			if !ok {
+				t.Fatal("nothing in the dead-letter topic")
+			}
+			if key != tc.key || string(hdr[topology.HeaderTopic]) != string(topology.Payments) || len(hdr[topology.HeaderError]) == 0 {
+				t.Errorf("dead letter %q with headers %q", key, hdr)
+			}
+			if v := tt.TableValue(topology.AccountTable, tc.key); v != nil {
+				t.Errorf("poison changed account %s: %+v", tc.key, v)
+			}
+			tt.Consume(string(topology.Payments), "Bob", payment(primerID, "Bob", wallet.Incoming, 50))
+			if got := balance(t, tt, "Bob"); got != "0.50" {
+				t.Errorf("after the poison: Bob's balance = %s, want 0.50", got)
+			}
+		})
+	}
+}
