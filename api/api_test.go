@@ -1,0 +1,132 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+)
+
+const primerID = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+
+type transfers struct {
+	sent []wallet.Transfer
+	err  error
+}
+
+func (s *transfers) Send(ctx context.Context, t wallet.Transfer) error {
+	if s.err != nil {
+		return s.err
+	}
+	s.sent = append(s.sent, t)
+	return nil
+}
+
+type accounts map[string]wallet.Account
+
+func (a accounts) Account(name string) (wallet.Account, bool, error) {
+	acct, ok := a[name]
+	return acct, ok, nil
+}
+
+func (a accounts) Recovered() bool { return true }
+
+func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, strings.TrimSpace(string(b)), resp.Header
+}
+
+func TestPostTransfer(t *testing.T) {
+	tr := &transfers{}
+	h := (&api.Server{Transfers: tr}).Handler()
+	status, body, hdr := do(t, h, "POST", "/api/v1/transfers",
+		`{"request_id":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11","from":" Alice","to":"Bob","amount":0.5}`)
+	if status != http.StatusCreated {
+		t.Fatalf("status = %d, body %s", status, body)
+	}
+	want := `{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`
+	if body != want {
+		t.Errorf("body = %s, want %s", body, want)
+	}
+	if ct := hdr.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q", ct)
+	}
+	if len(tr.sent) != 1 || tr.sent[0].From != "Alice" {
+		t.Errorf("sent %+v", tr.sent)
+	}
+}
+
+func TestPostTransferErrors(t *testing.T) {
+	valid := `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.50"}`
+	tests := []struct {
+		name    string
+		method  string
+		body    string
+		sendErr error
+		status  int
+		want    string
+	}{
+		{"bad JSON", "POST", `{"from":`, nil, 400, `{"message":"problems parsing JSON","code":"invalid_json"}`},
+		{"bad request ID", "POST", `{"request_id":"x","from":"Alice","to":"Bob","amount":"1"}`, nil, 400, `{"message":"transfer request ID must be valid UUID","code":"request_id_invalid"}`},
+		{"no sender", "POST", `{"request_id":"` + primerID + `","to":"Bob","amount":"1"}`, nil, 400, `{"message":"transfer sender account is required","code":"from_required"}`},
+		{"no recipient", "POST", `{"request_id":"` + primerID + `","from":"Alice","amount":"1"}`, nil, 400, `{"message":"transfer recipient account is required","code":"to_required"}`},
+		{"too small", "POST", `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0"}`, nil, 400, `{"message":"ensure this value is greater than 0.01","code":"amount_lt_min"}`},
+		{"too large a body", "POST", `{"from":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, nil, 413, `"code":"body_too_large"`},
+		{"wrong method", "GET", ``, nil, 405, `"code":"method_not_allowed"`},
+		{"Kafka did not acknowledge", "POST", valid, errors.New("timeout"), 503, `"code":"unavailable"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := (&api.Server{Transfers: &transfers{err: tt.sendErr}}).Handler()
+			status, body, _ := do(t, h, tt.method, "/api/v1/transfers", tt.body)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("got %d %s, want %d %s", status, body, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+func TestGetAccount(t *testing.T) {
+	h := (&api.Server{Accounts: accounts{"Bob": {Balance: wallet.Cents(50)}}}).Handler()
+	tests := []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/api/v1/accounts/Bob", 200, `{"account":"Bob","balance":"0.50","currency":"USD"}`},
+		{"/api/v1/accounts/Nobody", 404, `{"message":"account not found","code":"account_not_found"}`},
+		{"/api/v1/accounts/%20Bob", 400, `"code":"account_invalid"`},
+		{"/nowhere", 404, `"code":"not_found"`},
+		{"/healthz", 200, `{"status":"ok"}`},
+		{"/readyz", 200, `{"status":"ready"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			status, body, _ := do(t, h, "GET", tt.path, "")
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("got %d %s, want %d %s", status, body, tt.status, tt.want)
+			}
+		})
+	}
+}

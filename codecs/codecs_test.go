@@ -1,0 +1,104 @@
+package codecs_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/lovoo/goka"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
+)
+
+const primerID = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
+
+func TestRoundTrip(t *testing.T) {
+	transfer := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	payment := wallet.Payment{RequestID: primerID, Account: "Alice", Direction: wallet.Outgoing, Amount: wallet.Cents(50)}
+	account := wallet.Account{Balance: wallet.Cents(-50), Applied: []wallet.Applied{{RequestID: primerID, Direction: wallet.Outgoing, At: 1764072000}}}
+	tests := []struct {
+		name  string
+		codec goka.Codec
+		value any
+		json  string
+		equal func(a, b any) bool
+	}{
+		{"transfer", codecs.Transfer{}, transfer,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`,
+			func(a, b any) bool { return a.(wallet.Transfer).Equal(b.(wallet.Transfer)) }},
+		{"payment", codecs.Payment{}, payment,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","account":"Alice","direction":"outgoing","amount":"0.50"}`,
+			func(a, b any) bool {
+				x, y := a.(wallet.Payment), b.(wallet.Payment)
+				return x.RequestID == y.RequestID && x.Account == y.Account && x.Direction == y.Direction && x.Amount.Equal(y.Amount)
+			}},
+		{"account", codecs.Account{}, account,
+			`{"balance":"-0.50","applied":[{"r":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","d":"outgoing","t":1764072000}]}`,
+			func(a, b any) bool {
+				x, y := a.(wallet.Account), b.(wallet.Account)
+				return x.Balance.Equal(y.Balance) && len(x.Applied) == 1 && x.Applied[0] == y.Applied[0]
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := tt.codec.Encode(tt.value)
+			if err != nil {
+				t.Fatalf("Encode: %v", err)
+			}
+			if string(b) != tt.json {
+				t.Errorf("Encode = %s, want %s", b, tt.json)
+			}
+			got, err := tt.codec.Decode(b)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !tt.equal(got, tt.value) {
+				t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, tt.value)
+			}
+			if _, err := tt.codec.Encode("not a " + tt.name); err == nil || !strings.Contains(err.Error(), tt.name) {
+				t.Errorf("Encode(string) error = %v, want one naming %s", err, tt.name)
+			}
+		})
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	tests := []struct {
+		name  string
+		codec goka.Codec
+		data  string
+	}{
+		{"transfer", codecs.Transfer{}, `{`},
+		{"transfer", codecs.Transfer{}, `{}`},
+		{"transfer", codecs.Transfer{}, `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.001"}`},
+		{"transfer", codecs.Transfer{}, `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"-1.00"}`},
+		{"payment", codecs.Payment{}, `[]`},
+		{"payment", codecs.Payment{}, `{"request_id":"` + primerID + `","account":"Bob","direction":"up","amount":"1.00"}`},
+		{"payment", codecs.Payment{}, `{"request_id":"` + primerID + `","account":"","direction":"incoming","amount":"1.00"}`},
+		{"account", codecs.Account{}, `{"balance":"abc"}`},
+		{"account", codecs.Account{}, `"x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+" "+tt.data, func(t *testing.T) {
+			v, err := tt.codec.Decode([]byte(tt.data))
+			if err == nil {
+				t.Fatalf("Decode(%s) = %+v, want an error", tt.data, v)
+			}
+			if !strings.Contains(err.Error(), tt.name) {
+				t.Errorf("error %q does not name %s", err, tt.name)
+			}
+		})
+	}
+}
+
+func TestLenient(t *testing.T) {
+	c := codecs.Lenient{Codec: codecs.Payment{}}
+	v, err := c.Decode([]byte("{nope"))
+	if err != nil {
+		t.Fatalf("Decode: %v", err)
+	}
+	p, ok := v.(codecs.Poison)
+	if !ok || string(p.Value) != "{nope" || p.Err == nil {
+		t.Errorf("Decode(bad) = %#v, want a Poison with the bytes and the error", v)
+	}
+}

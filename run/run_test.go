@@ -1,0 +1,290 @@
+package run_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/run"
+	"github.com/wallet/wallet/topology"
+)
+
+// kafka returns the brokers to test against: the cluster in KAFKA_BROKERS
+// when set (make test-kafka), else a fresh embedded broker on a free port.
+// A real cluster is shared, so each test gets its own partition count...
+// no: topics are fixed names, so tests against a real cluster run one at
+// a time and tolerate state left by earlier tests (they compare balances
+// as differences).
+func kafka(t *testing.T) []string {
+	t.Helper()
+	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
+		return topology.ParseBrokers(env)
+	}
+	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatalf("start broker: %v", err)
+	}
+	t.Cleanup(b.Close)
+	return []string{b.Addr()}
+}
+
+func config(t *testing.T, brokers []string, partitions int) run.Config {
+	c := run.Defaults()
+	c.Kafka.Brokers = brokers
+	c.Kafka.Partitions = partitions
+	c.HTTP = "127.0.0.1:0"
+	c.State = t.TempDir()
+	c.Out = nil
+	return c
+}
+
+// start runs service in the background until the test ends, and returns
+// its HTTP address if it serves one.
+func start(t *testing.T, c run.Config, service func(context.Context, run.Config) error) (addr string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan string, 1)
+	c.Ready = ready
+	done := make(chan error, 1)
+	go func() { done <- service(ctx, c) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("service stopped with: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case addr = <-ready:
+	case err := <-done:
+		t.Fatalf("service failed to start: %v", err)
+	case <-time.After(500 * time.Millisecond):
+		// Processors serve no HTTP.
+	}
+	return addr, stop
+}
+
+type client struct {
+	t    *testing.T
+	base string
+}
+
+func (c client) post(tr wallet.Transfer) (int, string) {
+	c.t.Helper()
+	body := fmt.Sprintf(`{"request_id":%q,"from":%q,"to":%q,"amount":%q}`, tr.RequestID, tr.From, tr.To, tr.Amount)
+	resp, err := http.Post("http://"+c.base+"/api/v1/transfers", "application/json", strings.NewReader(body))
+	if err != nil {
+		c.t.Fatalf("POST transfer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, strings.TrimSpace(string(b))
+}
+
+// balance returns the account's balance, or "" if the view has none.
+func (c client) balance(account string) string {
+	c.t.Helper()
+	resp, err := http.Get("http://" + c.base + "/api/v1/accounts/" + account)
+	if err != nil {
+		c.t.Fatalf("GET account: %v", err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Balance string `json:"balance"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return ""
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		c.t.Fatalf("GET account %s: %v", account, err)
+	}
+	return body.Balance
+}
+
+// waitBalances polls the view until every account has its expected
+// balance, or fails after timeout listing the differences.
+func (c client) waitBalances(want map[string]wallet.Money, timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var diffs []string
+		for account, w := range want {
+			if got := c.balance(account); got != w.String() {
+				diffs = append(diffs, fmt.Sprintf("%s: got %q, want %s", account, got, w))
+			}
+		}
+		if len(diffs) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("balances differ after %s:\n%s", timeout, strings.Join(diffs, "\n"))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestPrimerAndRandomTransfers(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	start(t, c, run.Processors)
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewConfig := c
+	viewConfig.State = t.TempDir()
+	viewAddr, _ := start(t, viewConfig, run.View)
+	post, view := client{t, emitterAddr}, client{t, viewAddr}
+
+	primer := wallet.Transfer{RequestID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	status, body := post.post(primer)
+	want201 := `{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`
+	if status != http.StatusCreated || body != want201 {
+		t.Fatalf("POST primer = %d %s, want 201 %s", status, body, want201)
+	}
+	if status, _ := post.post(primer); status != http.StatusCreated {
+		t.Fatalf("re-POST primer = %d, want 201", status)
+	}
+	want := map[string]wallet.Money{"Alice": wallet.Cents(-50), "Bob": wallet.Cents(50)}
+	view.waitBalances(want, 60*time.Second)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	accounts := make([]string, 20)
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("acct-%02d", i)
+		want[accounts[i]] = wallet.Money{}
+	}
+	var sent []wallet.Transfer
+	for i := 0; i < 500; i++ {
+		from := accounts[rng.IntN(len(accounts))]
+		to := accounts[rng.IntN(len(accounts))]
+		for to == from {
+			to = accounts[rng.IntN(len(accounts))]
+		}
+		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(100000))}
+		if status, body := post.post(tr); status != http.StatusCreated {
+			t.Fatalf("POST %+v = %d %s", tr, status, body)
+		}
+		sent = append(sent, tr)
+		want[from] = want[from].Sub(tr.Amount)
+		want[to] = want[to].Add(tr.Amount)
+		if rng.IntN(10) == 0 { // re-post an earlier transfer
+			dup := sent[rng.IntN(len(sent))]
+			if status, body := post.post(dup); status != http.StatusCreated {
+				t.Fatalf("re-POST %+v = %d %s", dup, status, body)
+			}
+		}
+	}
+	view.waitBalances(want, 120*time.Second)
+
+	var sum wallet.Money
+	for account := range want {
+		sum = sum.Add(wallet.MustParseMoney(view.balance(account)))
+	}
+	if !sum.IsZero() {
+		t.Errorf("balances sum to %s, want 0.00", sum)
+	}
+}
+
+// lockedBuffer collects a processor's printed lines from its goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Reset()
+}
+
+// partitions returns the payment partitions a processor printed lines for.
+func (l *lockedBuffer) partitions() map[string]bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[string]bool{}
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") {
+			seen[p] = true
+		}
+	}
+	return seen
+}
+
+func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 4)
+	var outA, outB lockedBuffer
+	a, b := c, c
+	a.State, a.Out = t.TempDir(), &outA
+	b.State, b.Out = t.TempDir(), &outB
+	_, stopA := start(t, a, run.Processors)
+	start(t, b, run.Processors)
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewAddr, _ := start(t, c, run.View)
+	post, view := client{t, emitterAddr}, client{t, viewAddr}
+
+	// Send transfers until both instances have applied payments, which
+	// happens once the group has rebalanced across both.
+	want := map[string]wallet.Money{}
+	send := func(n int) {
+		for i := 0; i < n; i++ {
+			from, to := fmt.Sprintf("a%d", i%16), fmt.Sprintf("b%d", i%16)
+			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(100)}
+			if status, body := post.post(tr); status != http.StatusCreated {
+				t.Fatalf("POST = %d %s", status, body)
+			}
+			want[from] = want[from].Sub(tr.Amount)
+			want[to] = want[to].Add(tr.Amount)
+		}
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(outA.partitions()) == 0 || len(outB.partitions()) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("partitions never split: A applied %v, B applied %v", outA.partitions(), outB.partitions())
+		}
+		send(32)
+		view.waitBalances(want, 60*time.Second)
+	}
+	// Now that the group is split, each partition has one owner.
+	outA.reset()
+	outB.reset()
+	send(64)
+	view.waitBalances(want, 60*time.Second)
+	pa, pb := outA.partitions(), outB.partitions()
+	if len(pa)+len(pb) != 4 {
+		t.Errorf("A applied partitions %v and B %v, want 4 in all, none twice", pa, pb)
+	}
+	for p := range pa {
+		if pb[p] {
+			t.Errorf("partition %s applied by both instances", p)
+		}
+	}
+
+	stopA()
+	outB.reset()
+	send(64)
+	view.waitBalances(want, 90*time.Second)
+	if got := outB.partitions(); len(got) != 4 {
+		t.Errorf("after A stopped, B applied partitions %v, want all 4", got)
+	}
+}
