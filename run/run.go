@@ -62,6 +62,11 @@ func connect(c Config) error {
 // several with their own State to scale out: consumer-group rebalancing
 // splits the partitions between them.
 func Processors(ctx context.Context, c Config) error {
+	release, err := rocksdb.LockDir(c.State)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := connect(c); err != nil {
 		return err
 	}
@@ -95,6 +100,11 @@ func Emitter(ctx context.Context, c Config) error {
 
 // View serves the balance API until ctx is done.
 func View(ctx context.Context, c Config) error {
+	release, err := rocksdb.LockDir(c.State)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if err := connect(c); err != nil {
 		return err
 	}
@@ -135,6 +145,11 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 	defer transfers.Close()
 	viewState := c
 	viewState.State = filepath.Join(c.State, "view")
+	release, err := rocksdb.LockDir(viewState.State)
+	if err != nil {
+		return err
+	}
+	defer release()
 	accounts, err := newAccounts(viewState)
 	if err != nil {
 		return err

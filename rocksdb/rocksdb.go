@@ -1,0 +1,492 @@
+// Package rocksdb stores goka tables in RocksDB.
+//
+// It implements goka's storage.Storage, so processors and views can keep
+// their local copy of a table in RocksDB instead of goka's default LevelDB:
+//
+//	goka.WithStorageBuilder(rocksdb.Builder(stateDir, rocksdb.DefaultOptions()))
+//	goka.WithViewStorageBuilder(rocksdb.Builder(stateDir, rocksdb.DefaultOptions()))
+//
+// Each topic partition is one database. Table keys live in the default
+// column family; the partition offset lives in a separate column family,
+// so no table key can collide with it and iterators never see it.
+//
+// Until MarkRecovered is called a storage is in recovery mode: writes
+// bypass the write-ahead log, and the offset is written to the database
+// only every 1000th SetOffset (and by MarkRecovered and Close), because
+// the write itself, not its size, is what costs. MarkRecovered flushes
+// the memtables to disk and turns the log on; from then on every
+// SetOffset is written.
+//
+// An offset is always written after the table writes it covers, and the
+// two column families are flushed atomically, so a process that crashes
+// at any point restarts with an offset that is never ahead of the table it
+// has on disk; at worst it replays some messages, which rewrites the same
+// values.
+package rocksdb
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/linxGnu/grocksdb"
+	"github.com/lovoo/goka/storage"
+)
+
+const (
+	offsetFamily = "offset"
+	offsetKey    = "offset"
+
+	// recoveryOffsetInterval is how many SetOffset calls during recovery
+	// share one write of the offset. A crash during recovery replays at
+	// most this many messages more than it would otherwise.
+	recoveryOffsetInterval = 1000
+)
+
+var _ storage.Storage = (*Storage)(nil)
+
+// Storage is a goka storage.Storage backed by one RocksDB database.
+//
+// It is safe for concurrent use, including by several writers: goka's
+// processors call Set from the partition's goroutine and SetOffset from
+// the producer's callback.
+type Storage struct {
+	path  string
+	cache *sharedCache
+
+	// mu guards the native handles. Reads and writes hold it shared, which
+	// lets them run concurrently; Close and MarkRecovered hold it
+	// exclusively, so no operation can use a handle while it is freed or
+	// while writes switch to the write-ahead log.
+	mu        sync.RWMutex
+	closed    bool
+	recovered bool
+	db        *grocksdb.DB
+	table     *grocksdb.ColumnFamilyHandle
+	offset    *grocksdb.ColumnFamilyHandle
+	ro        *grocksdb.ReadOptions
+	wo        *grocksdb.WriteOptions // recoverWO until MarkRecovered, then normalWO
+	recoverWO *grocksdb.WriteOptions
+	normalWO  *grocksdb.WriteOptions
+	fo        *grocksdb.FlushOptions
+
+	// offsetMu guards the offset as last set, or as loaded when opening,
+	// and the number of SetOffset calls not yet written. Writes of the
+	// offset happen with it held, so the database never gets an older
+	// offset after a newer one.
+	offsetMu  sync.Mutex
+	offsetVal int64
+	hasOffset bool
+	unsaved   int
+
+	// itersMu guards iters, the iterators not yet released. Close releases
+	// them, because RocksDB must not be closed under a live iterator.
+	itersMu sync.Mutex
+	iters   map[*iterator]struct{}
+}
+
+// Builder returns a goka storage.Builder that opens one database per topic
+// partition, in the directory filepath.Join(dir, "<topic>.<partition>").
+// Directories are created as needed. All partitions share one block cache
+// of opts.BlockCacheBytes.
+func Builder(dir string, opts Options) storage.Builder {
+	opts, optsErr := opts.withDefaults()
+	cache := newSharedCache(opts.BlockCacheBytes)
+	return func(topic string, partition int32) (storage.Storage, error) {
+		if optsErr != nil {
+			return nil, optsErr
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s.%d", topic, partition))
+		st, err := open(path, opts, cache)
+		if err != nil {
+			// Not st: a nil *Storage in a storage.Storage is not nil.
+			return nil, err
+		}
+		return st, nil
+	}
+}
+
+// Open opens, creating it if needed, the database in the directory path,
+// with its own block cache.
+//
+// If the directory is in use by another process, or by another open
+// Storage in this process, the error wraps ErrLocked.
+func Open(path string, opts Options) (*Storage, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return open(path, opts, newSharedCache(opts.BlockCacheBytes))
+}
+
+func open(path string, opts Options, cache *sharedCache) (*Storage, error) {
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return nil, fmt.Errorf("rocksdb open: %w", err)
+	}
+
+	dbOpts := newDBOptions(opts, cache.acquire())
+	defer dbOpts.Destroy()
+	db, handles, err := grocksdb.OpenDbColumnFamilies(dbOpts, path,
+		[]string{"default", offsetFamily},
+		[]*grocksdb.Options{dbOpts, dbOpts})
+	if err != nil {
+		cache.release()
+		if isLockError(err) {
+			return nil, &lockedError{dir: path, cause: err}
+		}
+		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
+	}
+
+	ro := grocksdb.NewDefaultReadOptions()
+	offset, hasOffset, err := loadOffset(db, ro, handles[1])
+	if err != nil {
+		ro.Destroy()
+		handles[0].Destroy()
+		handles[1].Destroy()
+		db.Close()
+		cache.release()
+		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
+	}
+
+	recoverWO := grocksdb.NewDefaultWriteOptions()
+	recoverWO.DisableWAL(true)
+	normalWO := grocksdb.NewDefaultWriteOptions()
+	normalWO.SetSync(false)
+	fo := grocksdb.NewDefaultFlushOptions()
+	fo.SetWait(true)
+
+	return &Storage{
+		path:      path,
+		cache:     cache,
+		db:        db,
+		table:     handles[0],
+		offset:    handles[1],
+		ro:        ro,
+		wo:        recoverWO,
+		recoverWO: recoverWO,
+		normalWO:  normalWO,
+		fo:        fo,
+		offsetVal: offset,
+		hasOffset: hasOffset,
+		iters:     make(map[*iterator]struct{}),
+	}, nil
+}
+
+// loadOffset reads the stored offset, if any.
+func loadOffset(db *grocksdb.DB, ro *grocksdb.ReadOptions, cf *grocksdb.ColumnFamilyHandle) (offset int64, ok bool, err error) {
+	h, err := db.GetPinnedCF(ro, cf, []byte(offsetKey))
+	if err != nil {
+		return 0, false, fmt.Errorf("read offset: %w", err)
+	}
+	if !h.Exists() {
+		return 0, false, nil
+	}
+	defer h.Destroy()
+	offset, err = strconv.ParseInt(string(h.Data()), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("read offset: %w", err)
+	}
+	return offset, true, nil
+}
+
+// Open does nothing: the database is opened by Open or the Builder. It
+// exists to satisfy storage.Storage.
+func (s *Storage) Open() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("rocksdb open %s: %w", s.path, ErrClosed)
+	}
+	return nil
+}
+
+// Close flushes data written during recovery, closes the database and
+// frees every native object, including iterators not yet released.
+// Closing a closed storage does nothing.
+func (s *Storage) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+
+	s.itersMu.Lock()
+	for it := range s.iters {
+		it.free()
+		it.interrupted = true
+	}
+	s.iters = nil
+	s.itersMu.Unlock()
+
+	// RocksDB would flush on close too, but silently; flushing here reports
+	// errors and keeps the table-before-offset order.
+	var err error
+	if !s.recovered {
+		err = s.writePendingOffset()
+		if err == nil {
+			err = s.flush()
+		}
+	}
+
+	s.table.Destroy()
+	s.offset.Destroy()
+	s.db.Close()
+	s.ro.Destroy()
+	s.recoverWO.Destroy()
+	s.normalWO.Destroy()
+	s.fo.Destroy()
+	s.cache.release()
+	return err
+}
+
+// flush writes the memtables to disk, the table before the offset, so that
+// a crash between the two leaves the offset behind the table, never ahead.
+func (s *Storage) flush() error {
+	if err := s.db.FlushCF(s.table, s.fo); err != nil {
+		return fmt.Errorf("rocksdb flush %s: %w", s.path, err)
+	}
+	if err := s.db.FlushCF(s.offset, s.fo); err != nil {
+		return fmt.Errorf("rocksdb flush %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// MarkRecovered flushes everything written during recovery and switches
+// writes to the write-ahead log (without fsync). Readers wait for the
+// flush, which takes as long as writing two memtables. Calling it again
+// does nothing.
+func (s *Storage) MarkRecovered() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("rocksdb mark recovered %s: %w", s.path, ErrClosed)
+	}
+	if s.recovered {
+		return nil
+	}
+	// The exclusive lock matters: a write without the log after the flush
+	// and before the switch could be lost in a crash while a later offset
+	// written with the log survives.
+	if err := s.writePendingOffset(); err != nil {
+		return err
+	}
+	if err := s.flush(); err != nil {
+		return err
+	}
+	s.wo = s.normalWO
+	s.recovered = true
+	return nil
+}
+
+// Has reports whether key is in the table.
+func (s *Storage) Has(key string) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false, fmt.Errorf("rocksdb has %q: %w", key, ErrClosed)
+	}
+	v, err := s.get(s.table, []byte(key))
+	if err != nil {
+		return false, fmt.Errorf("rocksdb has %q: %w", key, err)
+	}
+	return v != nil, nil
+}
+
+// Get returns a copy of the value of key, or nil if key is not in the
+// table. A key stored with an empty or nil value returns an empty,
+// non-nil slice.
+func (s *Storage) Get(key string) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("rocksdb get %q: %w", key, ErrClosed)
+	}
+	v, err := s.get(s.table, []byte(key))
+	if err != nil {
+		return nil, fmt.Errorf("rocksdb get %q: %w", key, err)
+	}
+	return v, nil
+}
+
+// get returns a copy of the value of key in family cf, or nil if it is
+// missing. The caller holds s.mu.
+func (s *Storage) get(cf *grocksdb.ColumnFamilyHandle, key []byte) ([]byte, error) {
+	// A pinned get reads straight from the block cache or memtable, and
+	// tells a missing key (nil handle) from an empty value.
+	h, err := s.db.GetPinnedCF(s.ro, cf, key)
+	if err != nil {
+		return nil, err
+	}
+	if !h.Exists() {
+		return nil, nil
+	}
+	defer h.Destroy()
+	data := h.Data()
+	v := make([]byte, len(data))
+	copy(v, data)
+	return v, nil
+}
+
+// Set stores value under key. A nil value is stored as an empty one.
+func (s *Storage) Set(key string, value []byte) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("rocksdb set %q: %w", key, ErrClosed)
+	}
+	if err := s.db.PutCF(s.wo, s.table, []byte(key), value); err != nil {
+		return fmt.Errorf("rocksdb set %q: %w", key, err)
+	}
+	return nil
+}
+
+// Delete removes key from the table. Deleting a missing key is not an
+// error.
+func (s *Storage) Delete(key string) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("rocksdb delete %q: %w", key, ErrClosed)
+	}
+	if err := s.db.DeleteCF(s.wo, s.table, []byte(key)); err != nil {
+		return fmt.Errorf("rocksdb delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// GetOffset returns the offset last set, or def if none was ever set.
+func (s *Storage) GetOffset(def int64) (int64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return 0, fmt.Errorf("rocksdb get offset: %w", ErrClosed)
+	}
+	s.offsetMu.Lock()
+	defer s.offsetMu.Unlock()
+	if !s.hasOffset {
+		return def, nil
+	}
+	return s.offsetVal, nil
+}
+
+// SetOffset sets the offset. It is stored in decimal, like goka's LevelDB
+// storage does. After MarkRecovered every call writes it to the database;
+// before, every 1000th call does, and MarkRecovered and Close write the
+// last one.
+func (s *Storage) SetOffset(offset int64) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("rocksdb set offset %d: %w", offset, ErrClosed)
+	}
+	s.offsetMu.Lock()
+	defer s.offsetMu.Unlock()
+	s.offsetVal, s.hasOffset = offset, true
+	s.unsaved++
+	if !s.recovered && s.unsaved < recoveryOffsetInterval {
+		return nil
+	}
+	return s.writeOffset()
+}
+
+// writePendingOffset writes the offset if SetOffset has not. The caller
+// holds s.mu.
+func (s *Storage) writePendingOffset() error {
+	s.offsetMu.Lock()
+	defer s.offsetMu.Unlock()
+	if s.unsaved == 0 {
+		return nil
+	}
+	return s.writeOffset()
+}
+
+// writeOffset writes the offset. The caller holds s.mu and s.offsetMu.
+func (s *Storage) writeOffset() error {
+	v := strconv.AppendInt(nil, s.offsetVal, 10)
+	if err := s.db.PutCF(s.wo, s.offset, []byte(offsetKey), v); err != nil {
+		return fmt.Errorf("rocksdb set offset %d: %w", s.offsetVal, err)
+	}
+	s.unsaved = 0
+	return nil
+}
+
+// Iterator returns an iterator over all keys of the table, in byte order,
+// as they were when Iterator was called. It does not fill the block cache,
+// so a full scan does not evict the blocks that Get needs.
+func (s *Storage) Iterator() (storage.Iterator, error) {
+	it, err := s.newIterator(nil, nil, false)
+	if err != nil {
+		return nil, fmt.Errorf("rocksdb iterator: %w", err)
+	}
+	return it, nil
+}
+
+// IteratorWithRange returns an iterator over the keys in [start, limit),
+// in byte order, as they were when IteratorWithRange was called. A nil
+// start is unbounded. A nil or empty limit makes start a prefix: the
+// iterator covers the keys that begin with start (all keys if start is
+// also empty). This is what goka's LevelDB and memory storages do, despite
+// the storage.Storage documentation calling a nil limit unbounded.
+func (s *Storage) IteratorWithRange(start, limit []byte) (storage.Iterator, error) {
+	if len(limit) == 0 {
+		limit = prefixLimit(start)
+	}
+	it, err := s.newIterator(start, limit, true)
+	if err != nil {
+		return nil, fmt.Errorf("rocksdb iterator [%q, %q): %w", start, limit, err)
+	}
+	return it, nil
+}
+
+// prefixLimit returns the smallest key greater than every key that starts
+// with prefix, or nil if there is none (prefix is empty or all 0xff).
+func prefixLimit(prefix []byte) []byte {
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] < 0xff {
+			limit := make([]byte, i+1)
+			copy(limit, prefix)
+			limit[i]++
+			return limit
+		}
+	}
+	return nil
+}
+
+func (s *Storage) newIterator(start, limit []byte, fillCache bool) (*iterator, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	it := &iterator{
+		s: s,
+		// Copies: RocksDB keeps a pointer to the limit, and the caller may
+		// reuse its slices.
+		start: clone(start),
+		limit: clone(limit),
+		ro:    grocksdb.NewDefaultReadOptions(),
+	}
+	it.ro.SetFillCache(fillCache)
+	if it.limit != nil {
+		it.ro.SetIterateUpperBound(it.limit)
+	}
+	// Without an explicit snapshot a RocksDB iterator reads the database as
+	// of its creation, which is the isolation goka asks for; a separate
+	// grocksdb.Snapshot would only be one more native object to free.
+	it.it = s.db.NewIteratorCF(it.ro, s.table)
+
+	s.itersMu.Lock()
+	s.iters[it] = struct{}{}
+	s.itersMu.Unlock()
+	return it, nil
+}
+
+func clone(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

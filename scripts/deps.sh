@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building the wallet needs beyond Go: RocksDB's C library and
+# headers (grocksdb links against them through cgo). With an argument, also
+# the named extra Debian packages (make test-kafka asks for kcat).
+# Only Debian and Ubuntu are automated; elsewhere it says what to install.
+set -euo pipefail
+
+missing=()
+if [ ! -f /usr/include/rocksdb/c.h ] && [ ! -f /usr/local/include/rocksdb/c.h ]; then
+	missing+=(librocksdb-dev)
+fi
+for pkg in "$@"; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+command -v gcc >/dev/null || missing+=(gcc)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if ! command -v apt-get >/dev/null; then
+	echo "deps: install RocksDB 7.x with its headers (macOS: brew install rocksdb; Fedora: dnf install rocksdb-devel) and: ${missing[*]}" >&2
+	exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "deps: installing ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
