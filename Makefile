@@ -27,3 +27,18 @@ test: deps
 
 clean:
 	rm -rf bin data
+
+# The integration tests against a real Apache Kafka 4.1 broker in KRaft
+# mode, fetched from Maven Central into .kafka/ and started on 127.0.0.1:9093.
+KAFKA_PORT ?= 9093
+test-kafka: deps
+	./scripts/deps.sh kcat
+	./scripts/kafka/start.sh $(KAFKA_PORT)
+	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -timeout 20m ./run/; \
+		status=$$?; ./scripts/kafka/stop.sh; exit $$status
+
+kafka-start:
+	./scripts/kafka/start.sh $(KAFKA_PORT)
+
+kafka-stop:
+	./scripts/kafka/stop.sh

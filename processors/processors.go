@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 
 	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/topology"
@@ -23,12 +24,25 @@ var (
 	deadLetters = new(expvar.Int)
 	duplicates  = new(expvar.Int)
 	applied     = new(expvar.Int)
+	recovered   = new(expvar.Int)
 )
 
 func init() {
 	Stats.Set("dead_letters", deadLetters)
 	Stats.Set("duplicate_payments", duplicates)
 	Stats.Set("applied_payments", applied)
+	Stats.Set("recovered_table_records", recovered)
+}
+
+// RecoveredRecords returns the number of table records this process has
+// read from changelogs to rebuild its local tables. A processor restarted on
+// its own state directory reads only what it had not stored yet.
+func RecoveredRecords() int64 { return recovered.Value() }
+
+// countRecovered stores a changelog record like goka's default, counting it.
+func countRecovered(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+	recovered.Add(1)
+	return goka.DefaultUpdate(ctx, s, key, value)
 }
 
 // DeadLetters returns the number of inputs sent to the dead-letter topic by
@@ -65,5 +79,8 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 
 // options puts the wallet's processor defaults before the caller's.
 func options(opts []goka.ProcessorOption) []goka.ProcessorOption {
-	return append([]goka.ProcessorOption{goka.WithNilHandling(goka.NilProcess)}, opts...)
+	return append([]goka.ProcessorOption{
+		goka.WithNilHandling(goka.NilProcess),
+		goka.WithUpdateCallback(countRecovered),
+	}, opts...)
 }

@@ -18,16 +18,15 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
 
 // kafka returns the brokers to test against: the cluster in KAFKA_BROKERS
 // when set (make test-kafka), else a fresh embedded broker on a free port.
-// A real cluster is shared, so each test gets its own partition count...
-// no: topics are fixed names, so tests against a real cluster run one at
-// a time and tolerate state left by earlier tests (they compare balances
-// as differences).
+// A real cluster is shared by the tests, so they all use the same partition
+// count and accounts of their own.
 func kafka(t *testing.T) []string {
 	t.Helper()
 	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
@@ -48,6 +47,12 @@ func config(t *testing.T, brokers []string, partitions int) run.Config {
 	c.HTTP = "127.0.0.1:0"
 	c.State = t.TempDir()
 	c.Out = nil
+	return c
+}
+
+// withState returns c with a state directory of its own.
+func withState(t *testing.T, c run.Config) run.Config {
+	c.State = t.TempDir()
 	return c
 }
 
@@ -73,6 +78,7 @@ func start(t *testing.T, c run.Config, service func(context.Context, run.Config)
 	select {
 	case addr = <-ready:
 	case err := <-done:
+		done <- nil // for stop
 		t.Fatalf("service failed to start: %v", err)
 	case <-time.After(500 * time.Millisecond):
 		// Processors serve no HTTP.
@@ -144,9 +150,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
 	emitterAddr, _ := start(t, c, run.Emitter)
-	viewConfig := c
-	viewConfig.State = t.TempDir()
-	viewAddr, _ := start(t, viewConfig, run.View)
+	viewAddr, _ := start(t, withState(t, c), run.View)
 	post, view := client{t, emitterAddr}, client{t, viewAddr}
 
 	primer := wallet.Transfer{RequestID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
@@ -232,7 +236,7 @@ func (l *lockedBuffer) partitions() map[string]bool {
 
 func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	brokers := kafka(t)
-	c := config(t, brokers, 4)
+	c := config(t, brokers, 2)
 	var outA, outB lockedBuffer
 	a, b := c, c
 	a.State, a.Out = t.TempDir(), &outA
@@ -240,7 +244,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	_, stopA := start(t, a, run.Processors)
 	start(t, b, run.Processors)
 	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, c, run.View)
+	viewAddr, _ := start(t, withState(t, c), run.View)
 	post, view := client{t, emitterAddr}, client{t, viewAddr}
 
 	// Send transfers until both instances have applied payments, which
@@ -248,7 +252,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	want := map[string]wallet.Money{}
 	send := func(n int) {
 		for i := 0; i < n; i++ {
-			from, to := fmt.Sprintf("a%d", i%16), fmt.Sprintf("b%d", i%16)
+			from, to := fmt.Sprintf("split-a%d", i%16), fmt.Sprintf("split-b%d", i%16)
 			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(100)}
 			if status, body := post.post(tr); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
@@ -271,8 +275,8 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	send(64)
 	view.waitBalances(want, 60*time.Second)
 	pa, pb := outA.partitions(), outB.partitions()
-	if len(pa)+len(pb) != 4 {
-		t.Errorf("A applied partitions %v and B %v, want 4 in all, none twice", pa, pb)
+	if len(pa)+len(pb) != 2 {
+		t.Errorf("A applied partitions %v and B %v, want 2 in all, none twice", pa, pb)
 	}
 	for p := range pa {
 		if pb[p] {
@@ -284,7 +288,60 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	outB.reset()
 	send(64)
 	view.waitBalances(want, 90*time.Second)
-	if got := outB.partitions(); len(got) != 4 {
-		t.Errorf("after A stopped, B applied partitions %v, want all 4", got)
+	if got := outB.partitions(); len(got) != 2 {
+		t.Errorf("after A stopped, B applied partitions %v, want both", got)
+	}
+}
+
+// A processor restarted on its own state directory resumes from its local
+// table; one started on a fresh directory rebuilds the same balances from
+// the changelog.
+func TestRestartRecoversFromLocalTable(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	_, stop := start(t, c, run.Processors)
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewAddr, _ := start(t, withState(t, c), run.View)
+	post, view := client{t, emitterAddr}, client{t, viewAddr}
+
+	want := map[string]wallet.Money{}
+	send := func(n int) {
+		for i := 0; i < n; i++ {
+			from, to := fmt.Sprintf("r%d", i%10), fmt.Sprintf("r%d", (i+3)%10)
+			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(int64(100 + i))}
+			if status, body := post.post(tr); status != http.StatusCreated {
+				t.Fatalf("POST = %d %s", status, body)
+			}
+			want[from] = want[from].Sub(tr.Amount)
+			want[to] = want[to].Add(tr.Amount)
+		}
+	}
+	send(200)
+	view.waitBalances(want, 60*time.Second)
+	stop()
+
+	before := processors.RecoveredRecords()
+	_, stop = start(t, c, run.Processors)
+	send(20)
+	view.waitBalances(want, 60*time.Second)
+	stop()
+	resumed := processors.RecoveredRecords() - before
+	t.Logf("restart on the same state directory read %d changelog records", resumed)
+
+	fresh := c
+	fresh.State = t.TempDir()
+	before = processors.RecoveredRecords()
+	start(t, fresh, run.Processors)
+	send(20)
+	view.waitBalances(want, 60*time.Second)
+	rebuilt := processors.RecoveredRecords() - before
+	t.Logf("start on a fresh state directory read %d changelog records", rebuilt)
+
+	// 220 transfers wrote 220 paymentd records and 440 accountant records.
+	if rebuilt < 660 {
+		t.Errorf("a fresh state directory read %d changelog records, want all 660 or more", rebuilt)
+	}
+	if resumed >= rebuilt/10 {
+		t.Errorf("a restart read %d changelog records, want far fewer than the %d of a fresh start", resumed, rebuilt)
 	}
 }

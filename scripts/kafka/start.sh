@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Start a throwaway single-node Apache Kafka 4.1 broker (KRaft, broker+controller
+# in one JVM) on 127.0.0.1 without Docker, for CI and local development.
+#
+#   scripts/kafka/start.sh [port]     # default 9093; 9092 is the embedded broker
+#   scripts/kafka/stop.sh
+#
+# Topics are not auto-created; the wallet creates its own. For others:
+#   java -cp '.kafka/libs/*' org.apache.kafka.tools.TopicCommand \
+#     --bootstrap-server 127.0.0.1:9093 --create --topic NAME --partitions 2
+#
+# Every start begins with an EMPTY cluster (data dir is re-formatted), so tests never
+# see topics or offsets from an earlier run. Needs Java 17+, Maven and kcat.
+# Everything lands in <repo>/.kafka (git-ignored): libs/, data/, kafka.log, kafka.pid.
+set -euo pipefail
+
+PORT=${1:-9093}
+if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 64535 ]; then
+  echo "usage: $0 [port]   (1..64535; the controller listens on port+1000)" >&2
+  exit 2
+fi
+CONTROLLER_PORT=$((PORT + 1000))
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DIR=$ROOT/.kafka
+LIBS=$DIR/libs
+POM=$ROOT/scripts/kafka/pom.xml
+LOG=$DIR/kafka.log
+CP="$LIBS/*" # a JVM classpath wildcard, not a shell glob: keep it quoted
+
+# Probes a TCP port with bash alone (no nc/ss dependency).
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Start means "fresh broker": replace one we started earlier instead of wiping its
+# data dir under its feet.
+"$ROOT/scripts/kafka/stop.sh"
+
+# Anything else on the port would answer the readiness probe and fool us.
+for p in "$PORT" "$CONTROLLER_PORT"; do
+  if port_open "$p"; then
+    echo "port $p on 127.0.0.1 is already in use; pass another port" >&2
+    exit 1
+  fi
+done
+
+if ! command -v kcat >/dev/null; then
+  # CI images are Debian-based; elsewhere install kcat yourself.
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq kcat >/dev/null
+  else
+    echo "kcat is required (apt-get install kcat / brew install kcat)" >&2
+    exit 1
+  fi
+fi
+
+# Re-fetch only when pom.xml changed, and from scratch, so that two Kafka
+# versions never end up on the same classpath.
+mkdir -p "$DIR"
+stamp=$(cksum <"$POM")
+if [ "$(cat "$LIBS/.pom-cksum" 2>/dev/null)" != "$stamp" ]; then
+  rm -rf "$LIBS"
+  # Captured: Maven prints its errors on stdout, and stray ANSI codes even with -q.
+  if ! out=$(mvn -q -B -f "$POM" dependency:copy-dependencies \
+    -DoutputDirectory="$LIBS" -DincludeScope=runtime 2>&1); then
+    echo "$out" >&2
+    exit 1
+  fi
+  echo "$stamp" >"$LIBS/.pom-cksum"
+fi
+
+# The published POMs carry no logging config; keep the console quiet and send
+# warnings (plus anything the JVM prints) to kafka.log.
+cat >"$DIR/log4j2.properties" <<'PROPS'
+status = warn
+appender.out.type = Console
+appender.out.name = out
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = WARN
+rootLogger.appenderRef.out.ref = out
+PROPS
+
+# Combined broker+controller node using the 4.x dynamic quorum
+# (controller.quorum.bootstrap.servers + format --standalone).
+cat >"$DIR/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+log.dirs=$DIR/data
+num.partitions=2
+auto.create.topics.enable=false
+# single node: internal topics cannot have more than one replica
+offsets.topic.replication.factor=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+# fewer internal partitions make the first consumer group join faster
+offsets.topic.num.partitions=4
+transaction.state.log.num.partitions=4
+group.initial.rebalance.delay.ms=0
+log.segment.bytes=8388608
+PROPS
+
+JAVA=(java -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$CP")
+
+# Kafka refuses unformatted log dirs. Kafka's own Uuid generator never starts an
+# id with '-' (it would parse as a CLI flag); a JVM start just for that is 0.7 s,
+# so do the same in bash: 16 random bytes, URL-safe base64 without padding.
+rm -rf "$DIR/data"
+cluster_id=-
+while [[ $cluster_id == -* ]]; do
+  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+done
+if ! out=$("${JAVA[@]}" kafka.tools.StorageTool format --standalone \
+  -t "$cluster_id" -c "$DIR/server.properties" 2>&1); then
+  echo "$out" >&2
+  exit 1
+fi
+
+# nohup: the broker must outlive this script and the terminal that ran it.
+nohup "${JAVA[@]}" -Xms256m -Xmx512m -XX:+ExitOnOutOfMemoryError \
+  kafka.Kafka "$DIR/server.properties" </dev/null >"$LOG" 2>&1 &
+pid=$!
+echo "$pid" >"$DIR/kafka.pid"
+
+# An open port is not enough: wait until the broker has registered with the
+# controller and shows up in metadata, i.e. clients can really use it.
+# (grep without -q: an early exit could SIGPIPE kcat and, with pipefail, fail the probe.)
+deadline=$((SECONDS + 90))
+until port_open "$PORT" &&
+  kcat -b "127.0.0.1:$PORT" -L -m 2 2>/dev/null | grep -F "broker 1 at 127.0.0.1:$PORT" >/dev/null; do
+  if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+    echo "kafka did not come up on 127.0.0.1:$PORT; tail of $LOG:" >&2
+    tail -n 40 "$LOG" >&2
+    "$ROOT/scripts/kafka/stop.sh"
+    exit 1
+  fi
+  sleep 0.5
+done
+echo "kafka ready on 127.0.0.1:$PORT"
