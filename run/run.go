@@ -60,7 +60,10 @@ func connect(c Config) error {
 
 // Processors runs paymentd and the accountant until ctx is done. Start
 // several with their own State to scale out: consumer-group rebalancing
-// splits the partitions between them.
+// splits the partitions between them. Kafka must answer at start; after
+// that, when the processors stop on an error (the broker went away, say)
+// they are started again after a pause, so that a broker restart does not
+// become a crash loop of the process.
 func Processors(ctx context.Context, c Config) error {
 	release, err := rocksdb.LockDir(c.State)
 	if err != nil {
@@ -70,6 +73,29 @@ func Processors(ctx context.Context, c Config) error {
 	if err := connect(c); err != nil {
 		return err
 	}
+	const maxPause = 10 * time.Second
+	pause := time.Second
+	for {
+		started := time.Now()
+		err := runProcessors(ctx, c)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(started) > time.Minute {
+			pause = time.Second
+		}
+		slog.Error("processors stopped; starting them again", "error", err, "in", pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxPause)
+	}
+}
+
+// runProcessors runs both groups once, until ctx is done or one fails.
+func runProcessors(ctx context.Context, c Config) error {
 	opts := append(c.Kafka.ProcessorOptions(), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
 	pay, err := processors.NewPayments(c.Kafka.Brokers, opts...)
 	if err != nil {
