@@ -1,0 +1,86 @@
+package run_test
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/run"
+	"github.com/wallet/wallet/topology"
+)
+
+// Poison written straight into the wallet's topics by a plain Kafka client
+// goes to the dead-letter topic with its error and origin, and the
+// pipeline carries on.
+func TestPoisonGoesToDeadLetters(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	start(t, c, run.Processors)
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewAddr, _ := start(t, withState(t, c), run.View)
+	post, view := client{t, emitterAddr}, client{t, viewAddr}
+
+	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	poison := []*kgo.Record{
+		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte("not json")},
+		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte(`{"request_id":"x","from":"A","to":"B","amount":"1.00"}`)},
+		{Topic: string(topology.Payments), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"amount":"0.001"}`)},
+	}
+	if err := raw.ProduceSync(ctx, poison...).FirstErr(); err != nil {
+		t.Fatalf("produce poison: %v", err)
+	}
+
+	tr := wallet.Transfer{RequestID: uuid.NewString(), From: "poison-alice", To: "poison-bob", Amount: wallet.Cents(700)}
+	if status, body := post.post(tr); status != http.StatusCreated {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+	view.waitBalances(map[string]wallet.Money{"poison-alice": wallet.Cents(-700), "poison-bob": wallet.Cents(700)}, 60*time.Second)
+
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+		kgo.ConsumeTopics(string(topology.DeadLetters)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	found := map[string]*kgo.Record{}
+	for len(found) < len(poison) && ctx.Err() == nil {
+		fetches := consumer.PollFetches(ctx)
+		fetches.EachRecord(func(r *kgo.Record) {
+			for _, p := range poison {
+				if string(r.Key) == string(p.Key) {
+					found[string(r.Key)] = r
+				}
+			}
+		})
+	}
+	for _, p := range poison {
+		d, ok := found[string(p.Key)]
+		if !ok {
+			t.Errorf("poison %q from %s is not in %s", p.Value, p.Topic, topology.DeadLetters)
+			continue
+		}
+		h := map[string]string{}
+		for _, kv := range d.Headers {
+			h[kv.Key] = string(kv.Value)
+		}
+		if string(d.Value) != string(p.Value) || h[topology.HeaderTopic] != p.Topic ||
+			h[topology.HeaderPartition] != strconv.Itoa(int(p.Partition)) ||
+			h[topology.HeaderOffset] != strconv.FormatInt(p.Offset, 10) || h[topology.HeaderError] == "" {
+			t.Errorf("dead letter %q with headers %v, want the original from %s/%d@%d with an error",
+				d.Value, h, p.Topic, p.Partition, p.Offset)
+		}
+	}
+}
