@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/audit"
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
@@ -200,6 +201,16 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	}
 	if !sum.IsZero() {
 		t.Errorf("balances sum to %s, want 0.00", sum)
+	}
+
+	report, err := audit.Run(context.Background(), c.Kafka, 30*time.Second)
+	if err != nil {
+		t.Fatalf("audit: %v", err)
+	}
+	if !report.OK() || report.Accounts < len(want) {
+		var b bytes.Buffer
+		report.Print(&b)
+		t.Errorf("audit of %d accounts failed:\n%s", len(want), b.String())
 	}
 }
 
