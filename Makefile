@@ -22,6 +22,7 @@ run: deps
 # Unit, integration (embedded broker over TCP, real RocksDB, real HTTP)
 # and race tests.
 test: deps
+	@./scripts/deps.sh kcat
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
@@ -32,7 +33,7 @@ clean:
 # mode, fetched from Maven Central into .kafka/ and started on 127.0.0.1:9093.
 KAFKA_PORT ?= 9093
 test-kafka: deps
-	./scripts/deps.sh kcat
+	@./scripts/deps.sh kcat
 	./scripts/kafka/start.sh $(KAFKA_PORT)
 	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -timeout 20m ./run/; \
 		status=$$?; ./scripts/kafka/stop.sh; exit $$status

@@ -41,6 +41,7 @@ func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 	})
 	fs.IntVar(&c.Kafka.Partitions, "partitions", c.Kafka.Partitions, "partitions of every topic and table (all must agree)")
 	fs.IntVar(&c.Kafka.Replication, "replication", c.Kafka.Replication, "replication factor of new topics")
+	fs.IntVar(&c.Kafka.MinInsyncReplicas, "min-insync-replicas", 1, "min.insync.replicas of new topics (2 with -replication 3)")
 	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams; keep it longer than -dedupe-max-age")
 }
 

@@ -55,7 +55,9 @@ func connect(c Config) error {
 	if err := c.Kafka.Ping(); err != nil {
 		return err
 	}
-	return c.Kafka.EnsureTopics()
+	k := c.Kafka
+	k.DedupeWindow = c.Retention.MaxAge
+	return k.EnsureTopics()
 }
 
 // Processors runs paymentd and the accountant until ctx is done. Start

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +25,14 @@ type Config struct {
 	// Retention of the streams. Default 30 days: longer than the accountant's
 	// dedupe window, so that a redelivered payment is still in the log.
 	Retention time.Duration
+	// MinInsyncReplicas of new topics: with acks from all in-sync replicas,
+	// a write is acknowledged once this many replicas have it. Default 1;
+	// use 2 with a replication factor of 3.
+	MinInsyncReplicas int
+	// DedupeWindow is the accountant's dedupe age bound. EnsureTopics
+	// refuses a configured Retention shorter than it, and warns about
+	// existing streams that keep less.
+	DedupeWindow time.Duration
 }
 
 // DefaultPartitions is the number of partitions of every topic unless
@@ -41,6 +51,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Retention <= 0 {
 		c.Retention = DefaultRetention
+	}
+	if c.MinInsyncReplicas <= 0 {
+		c.MinInsyncReplicas = 1
 	}
 	return c
 }
@@ -146,36 +159,83 @@ func (c Config) topicManager(brokers []string) (goka.TopicManager, error) {
 // EnsureTopics creates every topic and table of the wallet that does not
 // exist yet, and checks that existing ones have the configured number of
 // partitions: keys are routed by partition, so a mismatch would apply
-// payments in the wrong place.
+// payments in the wrong place. Streams are deleted by age after Retention;
+// tables are compacted, keeping the last value of every key.
 func (c Config) EnsureTopics() error {
 	c = c.withDefaults()
+	if c.Retention < c.DedupeWindow {
+		return fmt.Errorf("stream retention %s is shorter than the dedupe window %s: a redelivered payment could outlive its record; raise -retention or lower -dedupe-max-age", c.Retention, c.DedupeWindow)
+	}
 	tm, err := c.topicManager(c.Brokers)
 	if err != nil {
 		return c.unreachable(err)
 	}
 	defer tm.Close()
 
-	streams := []string{string(TransferRequests), string(Payments), string(DeadLetters)}
-	tables := []string{string(PaymentTable), string(AccountTable)}
-	for _, topic := range append(streams, tables...) {
-		parts, err := tm.Partitions(topic)
+	isr := strconv.Itoa(c.MinInsyncReplicas)
+	stream := map[string]string{
+		"cleanup.policy":      "delete",
+		"retention.ms":        strconv.FormatInt(c.Retention.Milliseconds(), 10),
+		"min.insync.replicas": isr,
+	}
+	table := map[string]string{"cleanup.policy": "compact", "min.insync.replicas": isr}
+	topics := []struct {
+		name   string
+		config map[string]string
+	}{
+		{string(TransferRequests), stream},
+		{string(Payments), stream},
+		{string(DeadLetters), stream},
+		{string(PaymentTable), table},
+		{string(AccountTable), table},
+	}
+	for _, t := range topics {
+		parts, err := tm.Partitions(t.name)
 		// goka's topic manager reports a missing topic only by this text.
 		if err != nil && err.Error() != "requested topic was not found" {
-			return fmt.Errorf("check topic %s: %w", topic, err)
+			return fmt.Errorf("check topic %s: %w", t.name, err)
 		}
 		if len(parts) > 0 && len(parts) != c.Partitions {
 			return fmt.Errorf("topic %s has %d partitions but %d are configured: the wallet's topics are co-partitioned, so start every command with -partitions %d (or delete the topics to start afresh)",
-				topic, len(parts), c.Partitions, len(parts))
+				t.name, len(parts), c.Partitions, len(parts))
 		}
 	}
-	for _, s := range streams {
-		if err := tm.EnsureStreamExists(s, c.Partitions); err != nil {
-			return fmt.Errorf("create stream %s: %w", s, err)
+	for _, t := range topics {
+		if err := tm.EnsureTopicExists(t.name, c.Partitions, c.Replication, t.config); err != nil {
+			return fmt.Errorf("create topic %s: %w", t.name, err)
 		}
 	}
-	for _, t := range tables {
-		if err := tm.EnsureTableExists(t, c.Partitions); err != nil {
-			return fmt.Errorf("create table %s: %w", t, err)
+	return c.checkRetention()
+}
+
+// checkRetention warns about existing streams, created by someone else or
+// with other flags, that keep their messages for less than the dedupe
+// window.
+func (c Config) checkRetention() error {
+	if c.DedupeWindow <= 0 {
+		return nil
+	}
+	s := c.Sarama()
+	s.ClientID = "wallet-topic-check"
+	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer admin.Close()
+	for _, topic := range []goka.Stream{TransferRequests, Payments} {
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: string(topic), ConfigNames: []string{"retention.ms"}})
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, err)
+		}
+		for _, e := range entries {
+			ms, err := strconv.ParseInt(e.Value, 10, 64)
+			if e.Name != "retention.ms" || err != nil || ms < 0 {
+				continue
+			}
+			if kept := time.Duration(ms) * time.Millisecond; kept < c.DedupeWindow {
+				slog.Warn("stream retention is shorter than the dedupe window: a duplicate redelivered after its original expired would be applied again",
+					"topic", topic, "retention", kept, "dedupe_window", c.DedupeWindow)
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,95 @@
+package run_test
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/run"
+	"github.com/wallet/wallet/topology"
+)
+
+func TestPartitionCountMismatchFails(t *testing.T) {
+	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := config(t, []string{b.Addr()}, 2)
+	if err := c.Kafka.EnsureTopics(); err != nil {
+		t.Fatalf("create topics: %v", err)
+	}
+	c.Kafka.Partitions = 3
+	err = run.Processors(context.Background(), c)
+	want := "topic wallet.transfer_request has 2 partitions but 3 are configured"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("start with 3 partitions = %v, want an error saying %q", err, want)
+	}
+}
+
+func TestUnreachableKafka(t *testing.T) {
+	c := config(t, []string{"127.0.0.1:1"}, 2)
+	began := time.Now()
+	err := run.Emitter(context.Background(), c)
+	if err == nil || !strings.Contains(err.Error(), "cannot reach Kafka at 127.0.0.1:1") || !strings.Contains(err.Error(), "go run ./cmd/broker") {
+		t.Errorf("Emitter = %v, want an error naming the address and how to start a broker", err)
+	}
+	if took := time.Since(began); took > 15*time.Second {
+		t.Errorf("took %s to give up, want under 15s", took)
+	}
+}
+
+// A standard Kafka client (kcat, librdkafka) writing with Kafka's default
+// partitioner reaches the partitions the wallet reads: payments it writes
+// straight into wallet.payment are applied and found by the view, and a
+// transfer it writes lands where the API writes the same request ID.
+func TestKcatPartitionerInterop(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat is not installed (make test installs it)")
+	}
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	start(t, c, run.Processors)
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewAddr, _ := start(t, withState(t, c), run.View)
+	post, view := client{t, emitterAddr}, client{t, viewAddr}
+
+	produce := func(topic, lines string) {
+		t.Helper()
+		cmd := exec.Command(kcat, "-b", strings.Join(brokers, ","), "-P", "-t", topic, "-K", "\t",
+			"-X", "partitioner=murmur2_random")
+		cmd.Stdin = strings.NewReader(lines)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("kcat produce: %v\n%s", err, out)
+		}
+	}
+
+	want := map[string]wallet.Money{}
+	var lines strings.Builder
+	for i := 0; i < 10; i++ {
+		id := uuid.NewString()
+		from, to := fmt.Sprintf("kcat-from-%d", i), fmt.Sprintf("kcat-to-%d", i)
+		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"outgoing\",\"amount\":\"5.00\"}\n", from, id, from)
+		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"incoming\",\"amount\":\"5.00\"}\n", to, id, to)
+		want[from], want[to] = wallet.Cents(-500), wallet.Cents(500)
+	}
+	produce(string(topology.Payments), lines.String())
+
+	tr := wallet.Transfer{RequestID: uuid.NewString(), From: "kcat-alice", To: "kcat-bob", Amount: wallet.Cents(123)}
+	produce(string(topology.TransferRequests), fmt.Sprintf("%s\t{\"request_id\":%q,\"from\":%q,\"amount\":\"1.23\",\"to\":%q}\n", tr.RequestID, tr.RequestID, tr.From, tr.To))
+	// The same transfer through the API: the same partition, so paymentd
+	// recognises it and it is applied once.
+	if status, body := post.post(tr); status != 201 {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+	want["kcat-alice"], want["kcat-bob"] = wallet.Cents(-123), wallet.Cents(123)
+	view.waitBalances(want, 60*time.Second)
+}
