@@ -27,9 +27,7 @@ func TestBrokerDown(t *testing.T) {
 
 	c := config(t, []string{addr}, 2)
 	start(t, c, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	want := map[string]wallet.Money{}
 	transfer := func(cents int64) wallet.Transfer {

@@ -73,9 +73,7 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 
 			c := config(t, cluster.ListenAddrs(), 2)
 			_, stopFirst := start(t, c, run.Processors)
-			emitterAddr, _ := start(t, c, run.Emitter)
-			viewAddr, _ := start(t, withState(t, c), run.View)
-			post, view := client{t, emitterAddr}, client{t, viewAddr}
+			post, view := startAPIs(t, c)
 
 			first := wallet.Transfer{RequestID: "11111111-1111-4111-8111-111111111111", From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
 			if status, body := post.post(first); status != http.StatusCreated {

@@ -22,9 +22,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {

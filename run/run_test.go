@@ -87,6 +87,15 @@ func start(t *testing.T, c run.Config, service func(context.Context, run.Config)
 	return addr, stop
 }
 
+// startAPIs starts the transfer API and the balance view (with its own
+// state directory) and returns a client of each.
+func startAPIs(t *testing.T, c run.Config) (post, view client) {
+	t.Helper()
+	emitterAddr, _ := start(t, c, run.Emitter)
+	viewAddr, _ := start(t, withState(t, c), run.View)
+	return client{t, emitterAddr}, client{t, viewAddr}
+}
+
 type client struct {
 	t    *testing.T
 	base string
@@ -150,9 +159,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	primer := wallet.Transfer{RequestID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 	status, body := post.post(primer)
@@ -254,9 +261,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	b.State, b.Out = t.TempDir(), &outB
 	_, stopA := start(t, a, run.Processors)
 	start(t, b, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	// Send transfers until both instances have applied payments, which
 	// happens once the group has rebalanced across both.
@@ -311,9 +316,7 @@ func TestRestartRecoversFromLocalTable(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	_, stop := start(t, c, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	want := map[string]wallet.Money{}
 	send := func(n int) {

@@ -58,9 +58,7 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	post, view := client{t, emitterAddr}, client{t, viewAddr}
+	post, view := startAPIs(t, c)
 
 	produce := func(topic, lines string) {
 		t.Helper()
