@@ -57,13 +57,14 @@ func withState(t *testing.T, c run.Config) run.Config {
 	return c
 }
 
-// start runs service in the background until the test ends, and returns
-// its HTTP address if it serves one.
-func start(t *testing.T, c run.Config, service func(context.Context, run.Config) error) (addr string, stop func()) {
+// start runs service in the background until the test ends or stop is
+// called, and returns a channel that receives its HTTP address if it
+// serves one.
+func start(t *testing.T, c run.Config, service func(context.Context, run.Config) error) (ready <-chan string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	c.Ready = ready
+	addr := make(chan string, 1)
+	c.Ready = addr
 	done := make(chan error, 1)
 	go func() { done <- service(ctx, c) }()
 	var once sync.Once
@@ -76,24 +77,28 @@ func start(t *testing.T, c run.Config, service func(context.Context, run.Config)
 		})
 	}
 	t.Cleanup(stop)
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		done <- nil // for stop
-		t.Fatalf("service failed to start: %v", err)
-	case <-time.After(500 * time.Millisecond):
-		// Processors serve no HTTP.
-	}
 	return addr, stop
+}
+
+// serve starts an HTTP service and returns its address once it listens.
+func serve(t *testing.T, c run.Config, service func(context.Context, run.Config) error) string {
+	t.Helper()
+	ready, stop := start(t, c, service)
+	select {
+	case addr := <-ready:
+		return addr
+	case <-time.After(30 * time.Second):
+		stop()
+		t.Fatal("service did not start serving HTTP within 30s")
+		return ""
+	}
 }
 
 // startAPIs starts the transfer API and the balance view (with its own
 // state directory) and returns a client of each.
 func startAPIs(t *testing.T, c run.Config) (post, view client) {
 	t.Helper()
-	emitterAddr, _ := start(t, c, run.Emitter)
-	viewAddr, _ := start(t, withState(t, c), run.View)
-	return client{t, emitterAddr}, client{t, viewAddr}
+	return client{t, serve(t, c, run.Emitter)}, client{t, serve(t, withState(t, c), run.View)}
 }
 
 type client struct {

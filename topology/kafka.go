@@ -157,31 +157,31 @@ func (c Config) topicManager(brokers []string) (goka.TopicManager, error) {
 }
 
 // EnsureTopics creates every topic and table of the wallet that does not
-// exist yet, and checks that existing ones have the configured number of
+// exist yet, and checks that every one has the configured number of
 // partitions: keys are routed by partition, so a mismatch would apply
 // payments in the wrong place. Streams are deleted by age after Retention;
-// tables are compacted, keeping the last value of every key.
+// tables are compacted, keeping the last value of every key. Several
+// processes may call it at once.
 func (c Config) EnsureTopics() error {
 	c = c.withDefaults()
 	if c.Retention < c.DedupeWindow {
 		return fmt.Errorf("stream retention %s is shorter than the dedupe window %s: a redelivered payment could outlive its record; raise -retention or lower -dedupe-max-age", c.Retention, c.DedupeWindow)
 	}
-	tm, err := c.topicManager(c.Brokers)
+	s := c.Sarama()
+	s.ClientID = "wallet-topics"
+	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
 	if err != nil {
 		return c.unreachable(err)
 	}
-	defer tm.Close()
+	defer admin.Close()
 
 	isr := strconv.Itoa(c.MinInsyncReplicas)
-	stream := map[string]string{
-		"cleanup.policy":      "delete",
-		"retention.ms":        strconv.FormatInt(c.Retention.Milliseconds(), 10),
-		"min.insync.replicas": isr,
-	}
-	table := map[string]string{"cleanup.policy": "compact", "min.insync.replicas": isr}
+	retention := strconv.FormatInt(c.Retention.Milliseconds(), 10)
+	stream := map[string]*string{"cleanup.policy": ptr("delete"), "retention.ms": &retention, "min.insync.replicas": &isr}
+	table := map[string]*string{"cleanup.policy": ptr("compact"), "min.insync.replicas": &isr}
 	topics := []struct {
 		name   string
-		config map[string]string
+		config map[string]*string
 	}{
 		{string(TransferRequests), stream},
 		{string(Payments), stream},
@@ -190,38 +190,54 @@ func (c Config) EnsureTopics() error {
 		{string(AccountTable), table},
 	}
 	for _, t := range topics {
-		parts, err := tm.Partitions(t.name)
-		// goka's topic manager reports a missing topic only by this text.
-		if err != nil && err.Error() != "requested topic was not found" {
-			return fmt.Errorf("check topic %s: %w", t.name, err)
-		}
-		if len(parts) > 0 && len(parts) != c.Partitions {
-			return fmt.Errorf("topic %s has %d partitions but %d are configured: the wallet's topics are co-partitioned, so start every command with -partitions %d (or delete the topics to start afresh)",
-				t.name, len(parts), c.Partitions, len(parts))
-		}
-	}
-	for _, t := range topics {
-		if err := tm.EnsureTopicExists(t.name, c.Partitions, c.Replication, t.config); err != nil {
+		err := admin.CreateTopic(t.name, &sarama.TopicDetail{
+			NumPartitions:     int32(c.Partitions),
+			ReplicationFactor: int16(c.Replication),
+			ConfigEntries:     t.config,
+		}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
 			return fmt.Errorf("create topic %s: %w", t.name, err)
 		}
+		if err := c.waitPartitions(admin, t.name); err != nil {
+			return err
+		}
 	}
-	return c.checkRetention()
+	return c.checkRetention(admin)
 }
+
+// waitPartitions waits until topic is visible with its partitions, which a
+// real cluster takes a moment to do after creating it, and checks their
+// number.
+func (c Config) waitPartitions(admin sarama.ClusterAdmin, topic string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		meta, err := admin.DescribeTopics([]string{topic})
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, err)
+		}
+		if len(meta) == 1 && meta[0].Err == sarama.ErrNoError && len(meta[0].Partitions) > 0 {
+			if n := len(meta[0].Partitions); n != c.Partitions {
+				return fmt.Errorf("topic %s has %d partitions but %d are configured: the wallet's topics are co-partitioned, so start every command with -partitions %d (or delete the topics to start afresh)",
+					topic, n, c.Partitions, n)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s did not appear within 15s of its creation", topic)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func ptr(s string) *string { return &s }
 
 // checkRetention warns about existing streams, created by someone else or
 // with other flags, that keep their messages for less than the dedupe
 // window.
-func (c Config) checkRetention() error {
+func (c Config) checkRetention(admin sarama.ClusterAdmin) error {
 	if c.DedupeWindow <= 0 {
 		return nil
 	}
-	s := c.Sarama()
-	s.ClientID = "wallet-topic-check"
-	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
-	if err != nil {
-		return c.unreachable(err)
-	}
-	defer admin.Close()
 	for _, topic := range []goka.Stream{TransferRequests, Payments} {
 		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: string(topic), ConfigNames: []string{"retention.ms"}})
 		if err != nil {
