@@ -26,6 +26,12 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
+# A short fuzz run of the transfer decoder and validator behind the HTTP
+# handler (seed corpus in api/testdata/fuzz). FUZZTIME=10m for a long one.
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzPostTransfer$$' -fuzztime $(FUZZTIME) ./api/
+
 clean:
 	rm -rf bin data
 
@@ -43,3 +49,10 @@ kafka-start:
 
 kafka-stop:
 	./scripts/kafka/stop.sh
+
+# Load scenarios on the all-in-one process (embedded broker); figures in docs/BENCHMARKS.md.
+bench: deps
+	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000
+	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -skew zipf
+	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 1000000
+	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -hot-share 50

@@ -12,6 +12,10 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// maxExponent bounds the decimal exponent of a parsed amount, far beyond
+// any real amount.
+const maxExponent = 30
+
 // Money is an exact amount of US dollars with at most two decimal places.
 // The zero value is 0.00.
 type Money struct {
@@ -30,6 +34,11 @@ func ParseMoney(s string) (Money, error) {
 	d, err := decimal.NewFromString(s)
 	if err != nil {
 		return Money{}, fmt.Errorf("amount %q is not a decimal number", s)
+	}
+	// Rescaling to an exponent like 1e-30000000 computes 10^30000000: bound
+	// it before any arithmetic, or a 100-byte request costs seconds of CPU.
+	if e := d.Exponent(); e < -maxExponent || e > maxExponent {
+		return Money{}, fmt.Errorf("amount %q is out of range", s)
 	}
 	if !d.Equal(d.Truncate(2)) {
 		return Money{}, fmt.Errorf("amount %q has more than two decimal places", s)

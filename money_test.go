@@ -86,3 +86,12 @@ func TestMoneyJSON(t *testing.T) {
 		}
 	}
 }
+
+// Regression: rescaling to a huge exponent took seconds of CPU.
+func TestParseMoneyBoundsTheExponent(t *testing.T) {
+	for _, s := range []string{"1e-30000000", "1e30000000", "1e31", "1e-31"} {
+		if m, err := wallet.ParseMoney(s); err == nil {
+			t.Errorf("ParseMoney(%q) = %s, want an error", s, m)
+		}
+	}
+}

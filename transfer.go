@@ -68,7 +68,7 @@ func (t Transfer) Validate(max Money) error {
 // the only form a stored transfer has.
 func validRequestID(s string) bool {
 	u, err := uuid.Parse(s)
-	return err == nil && u.String() == s
+	return err == nil && u != uuid.Nil && u.String() == s
 }
 
 // ValidateAccount checks an account name: non-empty, at most MaxAccountLen
@@ -83,6 +83,11 @@ func ValidateAccount(name string) error {
 	for _, r := range name {
 		if unicode.IsControl(r) {
 			return Errorf(EAccountInvalid, "account name must not contain control characters")
+		}
+		// encoding/json turns invalid UTF-8 into U+FFFD, which would make
+		// different byte strings the same account.
+		if r == utf8.RuneError {
+			return Errorf(EAccountInvalid, "account name must be valid UTF-8")
 		}
 	}
 	return nil

@@ -88,3 +88,24 @@ func TestPayments(t *testing.T) {
 		t.Errorf("String() = %q", s)
 	}
 }
+
+func TestValidateRejects(t *testing.T) {
+	base := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	tests := []struct {
+		name   string
+		change func(*wallet.Transfer)
+		code   string
+	}{
+		{"nil UUID", func(t *wallet.Transfer) { t.RequestID = "00000000-0000-0000-0000-000000000000" }, wallet.ERequestIDInvalid},
+		{"replacement character", func(t *wallet.Transfer) { t.From = "\uFFFDAlice" }, wallet.EAccountInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := base
+			tt.change(&tr)
+			if code := wallet.ErrorCode(tr.Validate(wallet.Money{})); code != tt.code {
+				t.Errorf("code = %s, want %s", code, tt.code)
+			}
+		})
+	}
+}
