@@ -1,24 +1,32 @@
 package wallet
 
-import "time"
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
 
 // Account is the state the accountant keeps for one account: its balance
 // and the payments it has applied recently, so that a redelivered
 // duplicate is recognised and applied once.
 type Account struct {
-	Balance Money `json:"balance"`
-	// Applied lists the recently applied payments, oldest first. It is
-	// bounded by Retention.
-	Applied []Applied `json:"applied,omitempty"`
+	Balance Money
+	Applied Applied
 }
 
-// Applied records one applied payment in an account's dedupe set.
-type Applied struct {
-	RequestID string    `json:"r"`
-	Direction Direction `json:"d"`
+// Applied is an account's dedupe set: the payments applied recently,
+// oldest first, bounded by Retention. The whole set is rewritten with every
+// payment to the account, so its entries are fixed-size values, cheap to
+// copy, scan and encode even when the set is full.
+type Applied []AppliedPayment
+
+// AppliedPayment records one applied payment in an account's dedupe set.
+type AppliedPayment struct {
+	RequestID uuid.UUID
+	Direction Direction
 	// At is the timestamp of the payment message, in Unix seconds: the
 	// message time, not the wall clock, so that replays decide alike.
-	At int64 `json:"t"`
+	At int64
 }
 
 // Retention bounds an account's dedupe set. A duplicate payment is
@@ -29,8 +37,9 @@ type Retention struct {
 	MaxCount int
 }
 
-// DefaultRetention keeps a week of payments, at most 10,000 per account.
-var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: 10000}
+// DefaultRetention keeps a week of payments, at most 1,000 per account: a
+// full set is 25 KB, rewritten with every payment to the account.
+var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: 1000}
 
 // Currency is the only currency the wallet keeps.
 const Currency = "USD"

@@ -3,9 +3,9 @@ package processors
 import (
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
@@ -19,28 +19,32 @@ import (
 // leaves the state as it was. Keying the dedupe set by direction as well
 // matters: Alice's debit and Bob's credit share a request ID and may land
 // in the same partition. acct is not modified.
-func Apply(acct wallet.Account, p wallet.Payment, at time.Time, r wallet.Retention) (wallet.Account, bool) {
+func Apply(acct wallet.Account, p wallet.Payment, at time.Time, r wallet.Retention) (wallet.Account, bool, error) {
+	id, err := uuid.Parse(p.RequestID)
+	if err != nil {
+		return acct, false, fmt.Errorf("payment request ID %q: %w", p.RequestID, err)
+	}
 	for _, a := range acct.Applied {
-		if a.RequestID == p.RequestID && a.Direction == p.Direction && !expired(a, at, r) {
-			return acct, false
+		if a.RequestID == id && a.Direction == p.Direction && !expired(a, at, r) {
+			return acct, false, nil
 		}
 	}
-	kept := make([]wallet.Applied, 0, len(acct.Applied)+1)
+	kept := make(wallet.Applied, 0, len(acct.Applied)+1)
 	for _, a := range acct.Applied {
 		if !expired(a, at, r) {
 			kept = append(kept, a)
 		}
 	}
-	kept = append(kept, wallet.Applied{RequestID: p.RequestID, Direction: p.Direction, At: at.Unix()})
+	kept = append(kept, wallet.AppliedPayment{RequestID: id, Direction: p.Direction, At: at.Unix()})
 	if r.MaxCount > 0 && len(kept) > r.MaxCount {
-		kept = slices.Clone(kept[len(kept)-r.MaxCount:])
+		kept = kept[len(kept)-r.MaxCount:]
 	}
-	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept}, true
+	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept}, true, nil
 }
 
 // expired reports whether entry a is older than the retention's age bound
 // at time at.
-func expired(a wallet.Applied, at time.Time, r wallet.Retention) bool {
+func expired(a wallet.AppliedPayment, at time.Time, r wallet.Retention) bool {
 	return r.MaxAge > 0 && a.At < at.Add(-r.MaxAge).Unix()
 }
 
@@ -82,7 +86,12 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 	if at.IsZero() { // a message without a valid timestamp
 		at = time.Now()
 	}
-	next, isNew := Apply(acct, p, at, a.Retention)
+	next, isNew, err := Apply(acct, p, at, a.Retention)
+	if err != nil {
+		raw, _ := topology.PaymentCodec.Encode(p)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		return
+	}
 	// A duplicate re-emits the state as it is: if the first delivery's
 	// table write never reached the changelog, this repairs it before the
 	// input offset is committed.

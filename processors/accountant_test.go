@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
@@ -66,7 +67,10 @@ func TestApply(t *testing.T) {
 			var acct wallet.Account
 			for i, s := range tt.steps {
 				before := acct
-				next, isNew := processors.Apply(acct, s.p, s.at, tt.retention)
+				next, isNew, err := processors.Apply(acct, s.p, s.at, tt.retention)
+				if err != nil {
+					t.Fatalf("step %d: %v", i, err)
+				}
 				if isNew != s.wantNew {
 					t.Fatalf("step %d: new = %v, want %v", i, isNew, s.wantNew)
 				}
@@ -86,11 +90,14 @@ func TestApply(t *testing.T) {
 }
 
 func TestApplyDoesNotModifyItsInput(t *testing.T) {
-	acct := wallet.Account{Applied: make([]wallet.Applied, 1, 10)}
-	acct.Applied[0] = wallet.Applied{RequestID: otherID, Direction: wallet.Incoming}
-	next, _ := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), time.Now(), wallet.Retention{})
-	next.Applied[0].RequestID = "changed"
-	if acct.Applied[0].RequestID != otherID || !acct.Balance.IsZero() {
+	acct := wallet.Account{Applied: make(wallet.Applied, 1, 10)}
+	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Direction: wallet.Incoming}
+	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), time.Now(), wallet.Retention{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	next.Applied[0].RequestID = uuid.Nil
+	if acct.Applied[0].RequestID.String() != otherID || !acct.Balance.IsZero() {
 		t.Errorf("input changed: %+v", acct)
 	}
 }
