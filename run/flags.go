@@ -1,10 +1,13 @@
 package run
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/rocksdb"
@@ -80,16 +83,20 @@ func (c *Config) BindAPI(fs *flag.FlagSet) {
 	})
 }
 
-// Main runs a command's service under flags and exits: 0 when it stopped
-// cleanly, 1 with a one-line message when it failed.
-func Main(name string, bind func(fs *flag.FlagSet), service func() error) {
+// Main runs a command's service under flags until it returns or the
+// process is interrupted, then exits: 0 when it stopped cleanly, 1 with a
+// one-line message when it failed.
+func Main(name string, bind func(fs *flag.FlagSet), service func(ctx context.Context) error) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	bind(fs)
 	if err := ParseFlags(fs, os.Args[1:]); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(2)
 	}
-	if err := service(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := service(ctx)
+	stop()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
 		os.Exit(1)
 	}

@@ -9,8 +9,6 @@ import (
 	"errors"
 	"flag"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/wallet/wallet/audit"
@@ -18,14 +16,12 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := run.Defaults()
 	drain := 30 * time.Second
 	run.Main("audit", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		fs.DurationVar(&drain, "drain-timeout", drain, "how long to wait for the processors to catch up")
-	}, func() error {
+	}, func(ctx context.Context) error {
 		r, err := audit.Run(ctx, c.Kafka, drain)
 		if err != nil {
 			return err

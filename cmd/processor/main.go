@@ -5,22 +5,17 @@ package main
 import (
 	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/wallet/wallet/run"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := run.Defaults()
 	run.Main("processor", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindState(fs, "./data/processor")
 		c.BindProcessor(fs)
-	}, func() error {
+	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)
 	})
 }

@@ -5,22 +5,17 @@ package main
 import (
 	"context"
 	"flag"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/wallet/wallet/run"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := run.Defaults()
 	run.Main("view", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindHTTP(fs, "127.0.0.1:8001")
 		c.BindState(fs, "./data/view")
-	}, func() error {
+	}, func(ctx context.Context) error {
 		return run.View(ctx, c)
 	})
 }

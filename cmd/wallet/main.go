@@ -5,17 +5,12 @@ package main
 import (
 	"context"
 	"flag"
-	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/wallet/wallet/run"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := run.Defaults()
 	var data string
 	var external bool
@@ -26,7 +21,7 @@ func main() {
 		c.BindAPI(fs)
 		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
 		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
-	}, func() error {
+	}, func(ctx context.Context) error {
 		c.State = filepath.Join(data, "state")
 		brokerDir := filepath.Join(data, "broker")
 		if external {
