@@ -86,7 +86,10 @@ func (c Config) Sarama() *sarama.Config {
 	s := sarama.NewConfig()
 	s.Version = sarama.V2_1_0_0
 	s.Net.DialTimeout = 3 * time.Second
-	s.Net.ReadTimeout = 10 * time.Second
+	// A JoinGroup may be held by the coordinator for up to the rebalance
+	// timeout: reading must wait longer than that, or each join times out,
+	// leaves a member behind and starts another rebalance.
+	s.Net.ReadTimeout = 30 * time.Second
 	s.Net.WriteTimeout = 10 * time.Second
 	s.Metadata.Retry.Max = 3
 	s.Metadata.Retry.Backoff = 500 * time.Millisecond
@@ -107,6 +110,7 @@ func (c Config) Sarama() *sarama.Config {
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
 	s.Consumer.Group.Session.Timeout = 6 * time.Second
 	s.Consumer.Group.Heartbeat.Interval = time.Second
+	s.Consumer.Group.Rebalance.Timeout = 20 * time.Second
 	return s
 }
 
@@ -118,7 +122,11 @@ func (c Config) ProcessorOptions() []goka.ProcessorOption {
 		goka.WithProducerBuilder(c.producer),
 		goka.WithTopicManagerBuilder(c.topicManager),
 		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-			return goka.ConsumerGroupBuilderWithConfig(c.Sarama())(brokers, group, clientID)
+			g, err := goka.ConsumerGroupBuilderWithConfig(c.Sarama())(brokers, group, clientID)
+			if err != nil {
+				return nil, err
+			}
+			return inOrderCommits{g}, nil
 		}),
 		goka.WithConsumerSaramaBuilder(c.consumer),
 	}
