@@ -56,3 +56,11 @@ bench: deps
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -skew zipf
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 1000000
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -hot-share 50
+
+# Chaos: real processes, kill -9 of processors and the broker, then a
+# balance check. `make chaos` runs a short one (about 3 minutes: sends at
+# 250/s so that processors are killed while they work); `make chaos
+# N=1000000 CHAOS_FLAGS=` the long one, as fast as the API takes them.
+CHAOS_FLAGS ?= -rate 250
+chaos: deps
+	$(GO) run ./cmd/chaos -n $(N) $(CHAOS_FLAGS)
