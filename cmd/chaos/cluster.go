@@ -152,7 +152,11 @@ func newCluster(c config, work, bin string) (*cluster, error) {
 	}
 	// The broker command has no -partitions flag: topics are created by
 	// the other commands, which all get it.
-	cl.broker = mk("broker", "broker", "-addr", cl.brokerAddr, "-data", filepath.Join(work, "broker"))
+	if c.Brokers != "" {
+		cl.brokerAddr = c.Brokers
+	} else {
+		cl.broker = mk("broker", "broker", "-addr", cl.brokerAddr, "-data", filepath.Join(work, "broker"))
+	}
 	for i := range c.Processors {
 		name := fmt.Sprintf("processor-%d", i)
 		cl.processors = append(cl.processors, mk(name, "processor",
@@ -163,19 +167,27 @@ func newCluster(c config, work, bin string) (*cluster, error) {
 	return cl, nil
 }
 
+// all returns every process the harness runs; the broker is not one of
+// them when Kafka is external.
 func (cl *cluster) all() []*process {
-	return append([]*process{cl.broker, cl.emitter, cl.view}, cl.processors...)
+	ps := append([]*process{cl.emitter, cl.view}, cl.processors...)
+	if cl.broker != nil {
+		ps = append([]*process{cl.broker}, ps...)
+	}
+	return ps
 }
 
 // start supervises every process until ctx is done. The broker comes
 // first; the others exit while it is not listening yet and are restarted.
 func (cl *cluster) start(ctx context.Context) error {
-	cl.wg.Add(1)
-	go func() { defer cl.wg.Done(); cl.broker.supervise(ctx) }()
-	if err := waitTCP(ctx, cl.brokerAddr, 30*time.Second); err != nil {
-		return fmt.Errorf("broker did not listen (see %s): %w", cl.broker.logPath, err)
+	if cl.broker != nil {
+		cl.wg.Add(1)
+		go func() { defer cl.wg.Done(); cl.broker.supervise(ctx) }()
 	}
-	for _, p := range cl.all()[1:] {
+	if err := waitTCP(ctx, cl.brokerAddr, 30*time.Second); err != nil {
+		return fmt.Errorf("broker at %s did not listen: %w", cl.brokerAddr, err)
+	}
+	for _, p := range append([]*process{cl.emitter, cl.view}, cl.processors...) {
 		cl.wg.Add(1)
 		go func() { defer cl.wg.Done(); p.supervise(ctx) }()
 	}

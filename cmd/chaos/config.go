@@ -30,6 +30,7 @@ type config struct {
 	JSON         bool          // print the summary as JSON
 	Verbose      bool          // debug logging
 	Inspect      string        // broker address: print the processor groups' state and exit
+	Brokers      string        // an external Kafka instead of cmd/broker; no broker kills
 }
 
 // parseFlags reads the configuration from args; usage goes to out.
@@ -68,6 +69,7 @@ Flags:
 	fs.Uint64Var(&c.Seed, "seed", 0, "seed of the random transfers and chaos schedule (0: from the clock; the seed used is printed)")
 	fs.BoolVar(&c.JSON, "json", false, "print the summary as JSON instead of text")
 	fs.BoolVar(&c.Verbose, "v", false, "log every kill, restart and retry")
+	fs.StringVar(&c.Brokers, "brokers", "", "run against the Kafka at this address instead of starting cmd/broker; the broker is not killed (-broker-kills is ignored), and its topics must be fresh, as scripts/kafka/start.sh makes them")
 	fs.StringVar(&c.Inspect, "inspect", "", "instead of a run, print the state, members, assignments and lag of the processor groups on the broker at this address (with -partitions), and exit")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -77,6 +79,9 @@ Flags:
 	}
 	if c.Seed == 0 {
 		c.Seed = uint64(time.Now().UnixNano())
+	}
+	if c.Brokers != "" {
+		c.BrokerKills = 0 // the harness cannot restart a broker it did not start
 	}
 	return c, c.validate()
 }
