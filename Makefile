@@ -35,13 +35,18 @@ fuzz:
 clean:
 	rm -rf bin data
 
-# The integration tests against a real Apache Kafka 4.1 broker in KRaft
-# mode, fetched from Maven Central into .kafka/ and started on 127.0.0.1:9093.
+# The integration tests and a short chaos run against a real Apache Kafka
+# 4.1 broker in KRaft mode, fetched from Maven Central into .kafka/ and
+# started on 127.0.0.1:9093.
 KAFKA_PORT ?= 9093
 test-kafka: deps
 	@./scripts/deps.sh kcat
 	./scripts/kafka/start.sh $(KAFKA_PORT)
 	KAFKA_BROKERS=127.0.0.1:$(KAFKA_PORT) $(GO) test -count=1 -timeout 20m ./run/; \
+		status=$$?; ./scripts/kafka/stop.sh; exit $$status
+	# A short chaos run on a fresh broker: processors killed, Kafka kept.
+	./scripts/kafka/start.sh $(KAFKA_PORT)
+	$(GO) run ./cmd/chaos -brokers 127.0.0.1:$(KAFKA_PORT) -n 10000 -rate 250 -failover 0; \
 		status=$$?; ./scripts/kafka/stop.sh; exit $$status
 
 kafka-start:
