@@ -56,6 +56,11 @@ func MustParseMoney(s string) Money {
 	return m
 }
 
+// Cents returns the amount as a whole number of cents: exact, since a
+// Money has at most two decimal places, for any amount whose cents fit in
+// an int64.
+func (m Money) Cents() int64 { return m.d.Shift(2).IntPart() }
+
 // String formats the amount with exactly two decimal places, as in "-0.50".
 func (m Money) String() string { return m.d.StringFixed(2) }
 

@@ -95,3 +95,16 @@ func TestParseMoneyBoundsTheExponent(t *testing.T) {
 		}
 	}
 }
+
+func TestMoneyCents(t *testing.T) {
+	for _, c := range []int64{0, 1, 5, 50, 100, 123456, -5, -150, 1 << 40} {
+		m := wallet.Cents(c)
+		if got := m.Cents(); got != c {
+			t.Errorf("Cents(%d).Cents() = %d", c, got)
+		}
+		back, err := wallet.ParseMoney(m.String())
+		if err != nil || back.Cents() != c {
+			t.Errorf("ParseMoney(%q) = %v, %v; want %d cents", m, back, err, c)
+		}
+	}
+}

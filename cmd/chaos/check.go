@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wallet/wallet"
 )
 
 // maxMaybe is the most unconfirmed transfers the check tries every
@@ -177,7 +179,7 @@ func diagnose(names []string, transfers []*transfer, want, got []int64) []accoun
 	for i := range want {
 		if want[i] != got[i] {
 			d := got[i] - want[i]
-			wrong[int32(i)] = &accountDiff{Account: names[i], Want: formatCents(want[i]), Got: formatCents(got[i]), Diff: formatCents(d), Verdict: "unexplained"}
+			wrong[int32(i)] = &accountDiff{Account: names[i], Want: wallet.Cents(want[i]).String(), Got: wallet.Cents(got[i]).String(), Diff: wallet.Cents(d).String(), Verdict: "unexplained"}
 			order = append(order, int32(i))
 		}
 	}

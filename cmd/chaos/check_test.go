@@ -54,24 +54,6 @@ func TestDiagnoseLostAndDoubled(t *testing.T) {
 	}
 }
 
-func TestCents(t *testing.T) {
-	for _, c := range []struct {
-		s     string
-		cents int64
-	}{{"0.00", 0}, {"-0.50", -50}, {"100.00", 10000}, {"12345.67", 1234567}, {"3", 300}} {
-		got, err := parseCents(c.s)
-		if err != nil || got != c.cents {
-			t.Errorf("parseCents(%q) = %d, %v, want %d", c.s, got, err, c.cents)
-		}
-	}
-	if _, err := parseCents("0.001"); err == nil {
-		t.Error("parseCents(0.001) did not fail")
-	}
-	if got := formatCents(-5); got != "-0.05" {
-		t.Errorf("formatCents(-5) = %q", got)
-	}
-}
-
 func TestProbeAccountsAndUUIDs(t *testing.T) {
 	for p := range 4 {
 		if got := partitionOf(accountIn(p, 4, "probe-from"), 4); got != p {

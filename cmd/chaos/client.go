@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/shopspring/decimal"
+	"github.com/wallet/wallet"
 )
 
 // client talks to the wallet's HTTP APIs and counts what it saw.
@@ -175,27 +175,9 @@ func (c *client) balance(ctx context.Context, account string) (cents int64, foun
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		return 0, false, fmt.Errorf("GET account %s: decode: %w", account, err)
 	}
-	cents, err = parseCents(body.Balance)
+	balance, err := wallet.ParseMoney(body.Balance)
 	if err != nil {
 		return 0, false, fmt.Errorf("GET account %s: %w", account, err)
 	}
-	return cents, true, nil
-}
-
-// parseCents parses a decimal amount with at most two places.
-func parseCents(s string) (int64, error) {
-	d, err := decimal.NewFromString(s)
-	if err != nil {
-		return 0, fmt.Errorf("amount %q: %w", s, err)
-	}
-	d = d.Shift(2)
-	if !d.IsInteger() {
-		return 0, fmt.Errorf("amount %q has more than two decimal places", s)
-	}
-	return d.IntPart(), nil
-}
-
-// formatCents formats cents as a decimal amount with two places.
-func formatCents(c int64) string {
-	return decimal.New(c, -2).StringFixed(2)
+	return balance.Cents(), true, nil
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wallet/wallet"
 )
 
 // errSetup is a failure to set the run up, as opposed to a check that
@@ -175,7 +177,7 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 		}
 	}
 	s.Lost, s.Doubled, s.AccountsWrong = r.lost, r.doubled, len(r.wrong)
-	s.Sum = formatCents(r.sum)
+	s.Sum = wallet.Cents(r.sum).String()
 	s.UnconfApplied = r.applied
 	s.Wrong = r.wrong
 	reportWrong(r.wrong, filepath.Join(h.dir, "wrong-accounts.txt"))
@@ -193,7 +195,7 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 		s.fail("%d accounts wrong after waiting %s (details in %s)%s", len(r.wrong), timeout, filepath.Join(h.dir, "wrong-accounts.txt"), behind)
 	}
 	if r.sum != 0 {
-		s.fail("sum of balances is %s, want 0.00", formatCents(r.sum))
+		s.fail("sum of balances is %s, want 0.00", wallet.Cents(r.sum).String())
 	}
 	return r
 }

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
 )
 
 // transfer is one transfer of the run, with accounts as indexes into the
@@ -85,7 +87,7 @@ func (l *ledger) addProbe(t *transfer) {
 func (l *ledger) body(t *transfer) transferBody {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return transferBody{RequestID: t.id.String(), From: l.names[t.from], To: l.names[t.to], Amount: formatCents(t.cents)}
+	return transferBody{RequestID: t.id.String(), From: l.names[t.from], To: l.names[t.to], Amount: wallet.Cents(t.cents).String()}
 }
 
 // snapshot returns the accounts and transfers; call it once no transfer

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/wallet/wallet"
 )
 
 // client talks to the wallet's two APIs over kept-alive connections.
@@ -124,7 +126,11 @@ func (c *client) balance(ctx context.Context, account string) (int64, error) {
 		return 0, fmt.Errorf("GET account %s: %w", account, err)
 	}
 	_, _ = io.Copy(io.Discard, resp.Body)
-	return parseCents(body.Balance)
+	balance, err := wallet.ParseMoney(body.Balance)
+	if err != nil {
+		return 0, fmt.Errorf("GET account %s: %w", account, err)
+	}
+	return balance.Cents(), nil
 }
 
 // ping checks that base answers /healthz.

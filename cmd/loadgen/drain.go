@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wallet/wallet"
 )
 
 // drainResult says when the view showed every expected balance.
@@ -91,7 +93,7 @@ func checkAll(ctx context.Context, cl *client, want []expectation, conc int, get
 				case err != nil:
 					wrong[i], seen[i] = true, fmt.Sprintf("error: %v", err)
 				case got != want[i].cents:
-					wrong[i], seen[i] = true, formatCents(got)
+					wrong[i], seen[i] = true, wallet.Cents(got).String()
 				default:
 					prog.done.Add(1)
 				}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/run"
 )
 
@@ -139,7 +140,7 @@ func loadRun(ctx context.Context, cfg config, cl *client, seed uint64, pr *probe
 
 	want := res.ledger.pending(res.uncertain)
 	if s := res.ledger.sum(); s != 0 {
-		return fmt.Errorf("loadgen bug: expected balances sum to %s, not zero", formatCents(s))
+		return fmt.Errorf("loadgen bug: expected balances sum to %s, not zero", wallet.Cents(s).String())
 	}
 	slog.Info("verifying balances", "accounts", len(want), "left_out", len(res.uncertain))
 	dr, err := drain(ctx, cl, want, cfg.drainConc, deadline, prog)
@@ -152,7 +153,7 @@ func loadRun(ctx context.Context, cfg config, cl *client, seed uint64, pr *probe
 	rep.Posts, rep.Created, rep.Errors = t.posts, t.created, t.errorCounts()
 	rep.Accepted, rep.Reposts, rep.Rejected, rep.Lost = res.accepted, res.reposts, res.rejected, res.lost
 	rep.Probes = int(pr.expected / probeCents)
-	rep.Moved = formatCents(res.moved)
+	rep.Moved = wallet.Cents(res.moved).String()
 	rep.Uncertain, rep.Checked = len(res.uncertain), dr.accounts
 	rep.SendSeconds = sendTook.Seconds()
 	rep.AcceptedPerS = perSecond(t.created, sendTook)
@@ -162,7 +163,7 @@ func loadRun(ctx context.Context, cfg config, cl *client, seed uint64, pr *probe
 	rep.Drained = !dr.done.IsZero()
 	if !rep.Drained {
 		for _, m := range dr.pending {
-			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s want %s got %s", m.account, formatCents(m.want), m.got))
+			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s want %s got %s", m.account, wallet.Cents(m.want).String(), m.got))
 		}
 		slog.Error("the view did not show every accepted transfer in time", "wrong", dr.left, "timeout", cfg.drainTimeout)
 		return nil
@@ -196,7 +197,7 @@ func probeRun(ctx context.Context, cfg config, pr *prober, prog *progress, rep *
 	accepted := pr.expected / probeCents
 	rep.Posts, rep.Created, rep.Errors = t.posts, t.created, t.errorCounts()
 	rep.Accepted, rep.Probes = accepted, int(accepted)
-	rep.Moved = formatCents(pr.expected)
+	rep.Moved = wallet.Cents(pr.expected).String()
 	rep.Checked, rep.Drained = 1, pr.unfinished == 0
 	rep.SendSeconds, rep.AppliedSeconds = took.Seconds(), took.Seconds()
 	rep.AcceptedPerS = perSecond(t.created, took)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/wallet/wallet"
 )
 
 // prober sends probe transfers between the two probe-only accounts, one at
@@ -87,7 +89,7 @@ func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.D
 			}
 			return waited, nil
 		case err == nil && got > p.expected:
-			p.broken = fmt.Errorf("probe account %s shows %s, more than the %s probed: is -prefix shared with another run?", p.to, formatCents(got), formatCents(p.expected))
+			p.broken = fmt.Errorf("probe account %s shows %s, more than the %s probed: is -prefix shared with another run?", p.to, wallet.Cents(got).String(), wallet.Cents(p.expected).String())
 			return 0, p.broken
 		}
 		wait := max(probeInterval, waited/50) - time.Since(polled)

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
 )
 
 // transfer is one transfer as loadgen sends it: the exact body, kept for
@@ -42,6 +44,6 @@ func appendBody(dst []byte, id, from, to string, cents int64) []byte {
 	dst = append(dst, `","to":"`...)
 	dst = append(dst, to...)
 	dst = append(dst, `","amount":"`...)
-	dst = appendCents(dst, cents)
+	dst = append(dst, wallet.Cents(cents).String()...)
 	return append(dst, `"}`...)
 }
