@@ -12,6 +12,13 @@ import (
 type Account struct {
 	Balance Money
 	Applied Applied
+	// NextOffset is the offset, in the account's partition of the payment
+	// topic, after the last payment message this state reflects (Kafka's
+	// convention for committed offsets; 0 for none). It orders the
+	// versions of the state: whoever computes it from the same messages
+	// gets the same value, so of two versions the one with the higher
+	// NextOffset is the newer, whatever order they reached the changelog in.
+	NextOffset int64
 }
 
 // Applied is an account's dedupe set: the payments applied recently,

@@ -3,6 +3,7 @@ package codecs
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 
 	"github.com/wallet/wallet"
 )
@@ -12,15 +13,20 @@ import (
 // again for every payment to the account, dedupe set and all, so its cost
 // bounds how fast a hot account can go. The form is
 //
-//	version byte (1)
+//	format byte (2)
+//	uvarint next offset
 //	uvarint length, balance as a decimal string ("-0.50")
 //	uvarint count, then count records of 25 bytes:
 //	  request ID (16 bytes), 'o' or 'i', message time in Unix seconds (int64, big-endian)
+//
+// Format 1, written before the next offset was kept, is the same without
+// it; it decodes with a next offset of 0.
 type Account struct{}
 
 const (
-	accountVersion = 1
-	appliedRecord  = 16 + 1 + 8
+	accountFormat   = 2
+	accountFormatV1 = 1
+	appliedRecord   = 16 + 1 + 8
 )
 
 func (Account) Encode(value any) ([]byte, error) {
@@ -29,8 +35,12 @@ func (Account) Encode(value any) ([]byte, error) {
 		return nil, fmt.Errorf("encode account: got %T", value)
 	}
 	balance := a.Balance.String()
-	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+len(balance)+len(a.Applied)*appliedRecord)
-	b = append(b, accountVersion)
+	if a.NextOffset < 0 {
+		return nil, fmt.Errorf("encode account: negative next offset %d", a.NextOffset)
+	}
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(balance)+len(a.Applied)*appliedRecord)
+	b = append(b, accountFormat)
+	b = binary.AppendUvarint(b, uint64(a.NextOffset))
 	b = binary.AppendUvarint(b, uint64(len(balance)))
 	b = append(b, balance...)
 	b = binary.AppendUvarint(b, uint64(len(a.Applied)))
@@ -50,10 +60,10 @@ func (Account) Encode(value any) ([]byte, error) {
 }
 
 func (Account) Decode(data []byte) (any, error) {
-	if len(data) == 0 || data[0] != accountVersion {
-		return nil, fmt.Errorf("decode account: not a version %d account value", accountVersion)
+	next, rest, err := accountHeader(data)
+	if err != nil {
+		return nil, err
 	}
-	rest := data[1:]
 	n, k := binary.Uvarint(rest)
 	if k <= 0 || n > uint64(len(rest)-k) {
 		return nil, fmt.Errorf("decode account: truncated balance")
@@ -82,5 +92,31 @@ func (Account) Decode(data []byte) (any, error) {
 		}
 		applied[i].At = int64(binary.BigEndian.Uint64(r[17:]))
 	}
-	return wallet.Account{Balance: balance, Applied: applied}, nil
+	return wallet.Account{Balance: balance, Applied: applied, NextOffset: next}, nil
+}
+
+// AccountNextOffset returns the NextOffset of an encoded account without
+// decoding the rest, for comparing versions of an account cheaply.
+func AccountNextOffset(data []byte) (int64, error) {
+	next, _, err := accountHeader(data)
+	return next, err
+}
+
+// accountHeader reads the format byte and the next offset, and returns the
+// bytes after them.
+func accountHeader(data []byte) (next int64, rest []byte, err error) {
+	if len(data) == 0 {
+		return 0, nil, fmt.Errorf("decode account: empty value")
+	}
+	switch data[0] {
+	case accountFormatV1:
+		return 0, data[1:], nil
+	case accountFormat:
+		n, k := binary.Uvarint(data[1:])
+		if k <= 0 || n > math.MaxInt64 {
+			return 0, nil, fmt.Errorf("decode account: bad next offset")
+		}
+		return int64(n), data[1+k:], nil
+	}
+	return 0, nil, fmt.Errorf("decode account: unknown format %d", data[0])
 }

@@ -75,6 +75,10 @@ func TestDecodeRejects(t *testing.T) {
 		{"account", codecs.Account{}, "\x01\x04abcd\x00"},
 		{"account", codecs.Account{}, "\x01\x040.50\x01short"},
 		{"account", codecs.Account{}, "\x01\x040.50\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
+		{"account", codecs.Account{}, "\x02"},
+		{"account", codecs.Account{}, "\x02\x80"},
+		{"account", codecs.Account{}, "\x02\x05\x040.50"},
+		{"account", codecs.Account{}, "\x03\x00\x040.50\x00"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.data, func(t *testing.T) {
@@ -101,11 +105,24 @@ func TestLenient(t *testing.T) {
 	}
 }
 
+// Values written before the next offset was kept (format 1) still decode,
+// as the oldest version of the account.
+func TestAccountDecodesFormat1(t *testing.T) {
+	v, err := codecs.Account{}.Decode([]byte("\x01\x05-0.50\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := v.(wallet.Account); a.Balance.String() != "-0.50" || a.NextOffset != 0 || len(a.Applied) != 0 {
+		t.Errorf("Decode = %+v, want balance -0.50, next offset 0", a)
+	}
+}
+
 func TestAccountRoundTrip(t *testing.T) {
 	tests := []wallet.Account{
 		{},
 		{Balance: wallet.Cents(-50)},
-		{Balance: wallet.MustParseMoney("1000000000.00"), Applied: wallet.Applied{
+		{Balance: wallet.Cents(7), NextOffset: 1 << 40},
+		{Balance: wallet.MustParseMoney("1000000000.00"), NextOffset: 12, Applied: wallet.Applied{
 			{RequestID: uuid.MustParse(primerID), Direction: wallet.Outgoing, At: 1764072000},
 			{RequestID: uuid.MustParse(primerID), Direction: wallet.Incoming, At: -1},
 		}},
@@ -120,9 +137,15 @@ func TestAccountRoundTrip(t *testing.T) {
 			t.Fatalf("Decode(Encode(%+v)): %v", want, err)
 		}
 		got := v.(wallet.Account)
-		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Applied, want.Applied) {
+		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Applied, want.Applied) || got.NextOffset != want.NextOffset {
 			t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, want)
 		}
+		if next, err := codecs.AccountNextOffset(b); err != nil || next != want.NextOffset {
+			t.Errorf("AccountNextOffset = %d, %v; want %d", next, err, want.NextOffset)
+		}
+	}
+	if _, err := (codecs.Account{}).Encode(wallet.Account{NextOffset: -1}); err == nil {
+		t.Error("Encode accepted a negative next offset")
 	}
 	if _, err := (codecs.Account{}).Encode("x"); err == nil || !strings.Contains(err.Error(), "account") {
 		t.Errorf("Encode(string) error = %v, want one naming account", err)

@@ -13,19 +13,29 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// Apply applies payment p, carried by a message with timestamp at, to the
-// account state acct. It returns the new state and whether p was new. A
-// duplicate, same (request ID, direction) within the retention window,
-// leaves the state as it was. Keying the dedupe set by direction as well
-// matters: Alice's debit and Bob's credit share a request ID and may land
-// in the same partition. acct is not modified.
-func Apply(acct wallet.Account, p wallet.Payment, at time.Time, r wallet.Retention) (wallet.Account, bool, error) {
+// Apply applies payment p, carried by the message at offset in the
+// account's partition with timestamp at, to the account state acct. It
+// returns the new state and whether p was new; the new state reflects the
+// message (its NextOffset is past it) even when p was not.
+//
+// A payment is applied once in two ways. A message the state already
+// reflects (offset below acct.NextOffset: a redelivery after a crash or a
+// rebalance) changes nothing. A payment the state has seen under another
+// offset (same request ID and direction within the retention window: a
+// re-posted transfer) changes only NextOffset. Keying the dedupe set by
+// direction as well matters: Alice's debit and Bob's credit share a request
+// ID and may land in the same partition. acct is not modified.
+func Apply(acct wallet.Account, p wallet.Payment, offset int64, at time.Time, r wallet.Retention) (wallet.Account, bool, error) {
 	id, err := uuid.Parse(p.RequestID)
 	if err != nil {
 		return acct, false, fmt.Errorf("payment request ID %q: %w", p.RequestID, err)
 	}
+	if offset < acct.NextOffset {
+		return acct, false, nil
+	}
 	for _, a := range acct.Applied {
 		if a.RequestID == id && a.Direction == p.Direction && !expired(a, at, r) {
+			acct.NextOffset = offset + 1
 			return acct, false, nil
 		}
 	}
@@ -39,7 +49,7 @@ func Apply(acct wallet.Account, p wallet.Payment, at time.Time, r wallet.Retenti
 	if r.MaxCount > 0 && len(kept) > r.MaxCount {
 		kept = kept[len(kept)-r.MaxCount:]
 	}
-	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept}, true, nil
+	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept, NextOffset: offset + 1}, true, nil
 }
 
 // expired reports whether entry a is older than the retention's age bound
@@ -64,7 +74,7 @@ func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption)
 	if a.Retention == (wallet.Retention{}) {
 		a.Retention = wallet.DefaultRetention
 	}
-	return goka.NewProcessor(brokers, topology.AccountantGraph(a.apply), options(opts)...)
+	return goka.NewProcessor(brokers, topology.AccountantGraph(a.apply), options(StoreNewest, opts)...)
 }
 
 func (a Accountant) apply(ctx goka.Context, msg any) {
@@ -86,15 +96,15 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 	if at.IsZero() { // a message without a valid timestamp
 		at = time.Now()
 	}
-	next, isNew, err := Apply(acct, p, at, a.Retention)
+	next, isNew, err := Apply(acct, p, ctx.Offset(), at, a.Retention)
 	if err != nil {
 		raw, _ := topology.PaymentCodec.Encode(p)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
 		return
 	}
-	// A duplicate re-emits the state as it is: if the first delivery's
-	// table write never reached the changelog, this repairs it before the
-	// input offset is committed.
+	// A duplicate re-emits the state: if the first delivery's table write
+	// never reached the changelog, this repairs it before the input offset
+	// is committed.
 	ctx.SetValue(next)
 	if !isNew {
 		duplicates.Add(1)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
@@ -67,7 +69,7 @@ func TestApply(t *testing.T) {
 			var acct wallet.Account
 			for i, s := range tt.steps {
 				before := acct
-				next, isNew, err := processors.Apply(acct, s.p, s.at, tt.retention)
+				next, isNew, err := processors.Apply(acct, s.p, int64(i), s.at, tt.retention)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -89,10 +91,50 @@ func TestApply(t *testing.T) {
 	}
 }
 
+// The offset of the message carrying a payment orders the versions of an
+// account: a message the state already reflects is never applied again,
+// even when its dedupe entry has been evicted.
+func TestApplyOffsets(t *testing.T) {
+	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	bobs := payment(primerID, "Bob", wallet.Incoming, 50)
+	seen := wallet.Account{
+		Balance:    wallet.Cents(50),
+		Applied:    wallet.Applied{{RequestID: uuid.MustParse(primerID), Direction: wallet.Incoming, At: t0.Unix()}},
+		NextOffset: 10,
+	}
+	evicted := wallet.Account{Balance: wallet.Cents(50), NextOffset: 10}
+	tests := []struct {
+		name        string
+		acct        wallet.Account
+		offset      int64
+		wantNew     bool
+		wantBalance string
+		wantNext    int64
+	}{
+		{"redelivered message, entry still in the set", seen, 7, false, "0.50", 10},
+		{"redelivered message, entry evicted", evicted, 9, false, "0.50", 10},
+		{"the next message", evicted, 10, true, "1.00", 11},
+		{"after other accounts' messages", evicted, 20, true, "1.00", 21},
+		{"re-posted payment in a later message", seen, 15, false, "0.50", 16},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			next, isNew, err := processors.Apply(tt.acct, bobs, tt.offset, t0, wallet.DefaultRetention)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if isNew != tt.wantNew || next.Balance.String() != tt.wantBalance || next.NextOffset != tt.wantNext {
+				t.Errorf("Apply at offset %d = new %v, balance %s, next offset %d; want %v, %s, %d",
+					tt.offset, isNew, next.Balance, next.NextOffset, tt.wantNew, tt.wantBalance, tt.wantNext)
+			}
+		})
+	}
+}
+
 func TestApplyDoesNotModifyItsInput(t *testing.T) {
 	acct := wallet.Account{Applied: make(wallet.Applied, 1, 10)}
 	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Direction: wallet.Incoming}
-	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), time.Now(), wallet.Retention{})
+	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), 0, time.Now(), wallet.Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,6 +236,66 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 			tt.Consume(string(topology.Payments), "Bob", payment(primerID, "Bob", wallet.Incoming, 50))
 			if got := balance(t, tt, "Bob"); got != "0.50" {
 				t.Errorf("after the poison: Bob's balance = %s, want 0.50", got)
+			}
+		})
+	}
+}
+
+// updateContext is the position of a changelog record being stored.
+type updateContext struct{ offset int64 }
+
+func (updateContext) Topic() goka.Stream    { return goka.Stream(topology.AccountTable) }
+func (updateContext) Partition() int32      { return 0 }
+func (u updateContext) Offset() int64       { return u.offset }
+func (updateContext) Headers() goka.Headers { return nil }
+func (updateContext) Timestamp() time.Time  { return time.Time{} }
+
+// StoreNewest keeps the newest version of an account whatever order the
+// changelog holds its versions in.
+func TestStoreNewest(t *testing.T) {
+	version := func(cents, next int64) []byte {
+		b, err := topology.AccountCodec.Encode(wallet.Account{Balance: wallet.Cents(cents), NextOffset: next})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	tests := []struct {
+		name    string
+		records [][]byte
+		want    string // balance stored at the end; "" for none
+	}{
+		{"in order", [][]byte{version(100, 1), version(300, 5)}, "3.00"},
+		{"a late old version", [][]byte{version(100, 1), version(300, 5), version(100, 1)}, "3.00"},
+		{"the same version twice", [][]byte{version(100, 1), version(100, 1)}, "1.00"},
+		{"format 1 then a version", [][]byte{[]byte("\x01\x041.00\x00"), version(300, 5)}, "3.00"},
+		{"a tombstone deletes", [][]byte{version(300, 5), nil}, ""},
+		{"not an account", [][]byte{version(300, 5), []byte("garbage")}, "3.00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := storage.NewMemory()
+			staleBefore := processors.StaleRecords()
+			for i, r := range tt.records {
+				if err := processors.StoreNewest(updateContext{int64(i)}, s, "Bob", r); err != nil {
+					t.Fatalf("record %d: %v", i, err)
+				}
+			}
+			got := ""
+			if b, err := s.Get("Bob"); err != nil {
+				t.Fatal(err)
+			} else if b != nil {
+				v, err := topology.AccountCodec.Decode(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = v.(wallet.Account).Balance.String()
+			}
+			if got != tt.want {
+				t.Errorf("stored balance %q, want %q", got, tt.want)
+			}
+			if tt.name == "a late old version" && processors.StaleRecords() != staleBefore+1 {
+				t.Errorf("%d stale records counted, want 1", processors.StaleRecords()-staleBefore)
 			}
 		})
 	}

@@ -25,6 +25,7 @@ var (
 	duplicates  = new(expvar.Int)
 	applied     = new(expvar.Int)
 	recovered   = new(expvar.Int)
+	stale       = new(expvar.Int)
 )
 
 func init() {
@@ -32,6 +33,7 @@ func init() {
 	Stats.Set("duplicate_payments", duplicates)
 	Stats.Set("applied_payments", applied)
 	Stats.Set("recovered_table_records", recovered)
+	Stats.Set("stale_table_records", stale)
 }
 
 // RecoveredRecords returns the number of table records this process has
@@ -44,6 +46,49 @@ func countRecovered(ctx goka.UpdateContext, s storage.Storage, key string, value
 	recovered.Add(1)
 	return goka.DefaultUpdate(ctx, s, key, value)
 }
+
+// StoreNewest is how the accountant's table is read from its changelog,
+// by a processor recovering a partition and by every view: a record is
+// stored unless the stored version of the account is newer (has a higher
+// NextOffset), and then it is counted as stale.
+//
+// goka does not fence a processor instance that has lost its partition:
+// one whose session expired while it was stalled, or whose producer
+// retries a write after a broker restart, can still write to the
+// changelog after the new owner has. The changelog's last record for an
+// account is then an old version, and a new owner recovering from it
+// would skip, as committed, the payments it lacks. Every instance computes
+// the same version from the same messages, so the newest version is the
+// right one, whatever order the versions reached the changelog in.
+func StoreNewest(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+	recovered.Add(1)
+	if value == nil { // a tombstone deletes
+		return goka.DefaultUpdate(ctx, s, key, value)
+	}
+	incoming, err := codecs.AccountNextOffset(value)
+	if err != nil {
+		// Not an account at all: it cannot be a newer version, and
+		// storing it would fail the next payment to the account.
+		slog.Warn("ignored a changelog record that is not an account",
+			"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
+		return nil
+	}
+	old, err := s.Get(key)
+	if err != nil {
+		return fmt.Errorf("recover account %q: %w", key, err)
+	}
+	if old != nil {
+		if stored, err := codecs.AccountNextOffset(old); err == nil && stored > incoming {
+			stale.Add(1)
+			return nil
+		}
+	}
+	return goka.DefaultUpdate(ctx, s, key, value)
+}
+
+// StaleRecords returns the number of changelog records of the accountant
+// table this process has ignored because it held a newer version.
+func StaleRecords() int64 { return stale.Value() }
 
 // DeadLetters returns the number of inputs sent to the dead-letter topic by
 // this process.
@@ -77,10 +122,11 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 	}))
 }
 
-// options puts the wallet's processor defaults before the caller's.
-func options(opts []goka.ProcessorOption) []goka.ProcessorOption {
+// options puts the wallet's processor defaults, with update as the
+// table's recovery callback, before the caller's.
+func options(update goka.UpdateCallback, opts []goka.ProcessorOption) []goka.ProcessorOption {
 	return append([]goka.ProcessorOption{
 		goka.WithNilHandling(goka.NilProcess),
-		goka.WithUpdateCallback(countRecovered),
+		goka.WithUpdateCallback(update),
 	}, opts...)
 }

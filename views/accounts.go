@@ -10,6 +10,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -20,7 +21,10 @@ type Accounts struct {
 
 // NewAccounts returns a view of the accountant table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
+// The view keeps the newest version of each account, as the accountant
+// does when it recovers (processors.StoreNewest).
 func NewAccounts(brokers []string, opts ...goka.ViewOption) (*Accounts, error) {
+	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.StoreNewest)}, opts...)
 	v, err := goka.NewView(brokers, topology.AccountTable, topology.AccountCodec, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create view of %s: %w", topology.AccountTable, err)

@@ -1,0 +1,114 @@
+package run_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/run"
+	"github.com/wallet/wallet/topology"
+)
+
+// TestLateStaleTableWriteIsIgnored reproduces what a zombie does: an
+// accountant instance that lost its partition (its session expired while
+// it was stalled, or its producer retried after a broker restart) writes
+// an old version of an account to the changelog after the new owner wrote
+// a newer one. Neither the view nor a new owner recovering the partition
+// may take that last record for the account's state: the view would show
+// an old balance, and the owner would apply later payments on top of it,
+// losing the ones in between for good.
+func TestLateStaleTableWriteIsIgnored(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	_, stopFirst := start(t, c, run.Processors)
+	post, view := startAPIs(t, c)
+	from, to := "zombie-"+uuid.NewString()[:8], "zombie-"+uuid.NewString()[:8]
+	transfer := func(cents int64) {
+		t.Helper()
+		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
+		if status, body := post.post(tr); status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+	}
+
+	transfer(100)
+	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-100), to: wallet.Cents(100)}, 60*time.Second)
+	old := firstTableRecord(t, brokers, to)
+	transfer(200)
+	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-300), to: wallet.Cents(300)}, 60*time.Second)
+
+	// The zombie's write: the first version of the account, again, last.
+	staleBefore := processors.StaleRecords()
+	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	late := &kgo.Record{Topic: old.Topic, Partition: old.Partition, Key: old.Key, Value: old.Value}
+	if err := raw.ProduceSync(ctx, late).FirstErr(); err != nil {
+		t.Fatalf("produce the stale version: %v", err)
+	}
+	waitStale(t, staleBefore+1) // the view read it
+	if got := view.balance(to); got != "3.00" {
+		t.Errorf("after the stale write the view shows %s at %s, want 3.00", to, got)
+	}
+
+	// A new owner recovers the partition from a changelog whose last
+	// record for the account is the stale one, then applies a payment.
+	stopFirst()
+	start(t, withState(t, c), run.Processors)
+	transfer(400)
+	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-700), to: wallet.Cents(700)}, 60*time.Second)
+	if got := processors.StaleRecords(); got < staleBefore+2 {
+		t.Errorf("%d stale records ignored, want the view's and the new owner's (%d)", got-staleBefore, 2)
+	}
+}
+
+// firstTableRecord returns the first record of account in the accountant's
+// changelog.
+func firstTableRecord(t *testing.T, brokers []string, account string) *kgo.Record {
+	t.Helper()
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+		kgo.ConsumeTopics(string(topology.AccountTable)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		var found *kgo.Record
+		consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if found == nil && string(r.Key) == account {
+				found = r
+			}
+		})
+		if found != nil {
+			return found
+		}
+	}
+	t.Fatalf("no record of %s in %s", account, topology.AccountTable)
+	return nil
+}
+
+// waitStale waits until this process has ignored at least n stale
+// records of the accountant table.
+func waitStale(t *testing.T, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for processors.StaleRecords() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d stale records ignored after 30s, want %d", processors.StaleRecords(), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
