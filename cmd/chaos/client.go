@@ -181,3 +181,27 @@ func (c *client) balance(ctx context.Context, account string) (cents int64, foun
 	}
 	return balance.Cents(), true, nil
 }
+
+// staleRecords returns how many old versions of accounts the view has
+// skipped (processors.StoreNewest): writes that reached the accountant's
+// changelog after a newer version, as a fenced-off instance makes them.
+func (c *client) staleRecords(ctx context.Context) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.view+"/debug/vars", nil)
+	if err != nil {
+		return 0, fmt.Errorf("GET view counters: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("GET view counters: %w", err)
+	}
+	defer resp.Body.Close()
+	var vars struct {
+		Wallet struct {
+			Stale int64 `json:"stale_table_records"`
+		} `json:"wallet"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
+		return 0, fmt.Errorf("GET view counters: decode: %w", err)
+	}
+	return vars.Wallet.Stale, nil
+}

@@ -180,6 +180,11 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 	s.Sum = wallet.Cents(r.sum).String()
 	s.UnconfApplied = r.applied
 	s.Wrong = r.wrong
+	if n, err := h.client.staleRecords(ctx); err != nil {
+		slog.Warn("stale table records not readable from the view", "error", err)
+	} else {
+		s.StaleRecords = n
+	}
 	reportWrong(r.wrong, filepath.Join(h.dir, "wrong-accounts.txt"))
 	switch {
 	case ctx.Err() != nil:

@@ -29,6 +29,7 @@ type summary struct {
 	ConnErrors     int64          `json:"connection_errors"`
 	Errors         map[string]int `json:"unexpected_answers,omitempty"`
 	UnconfApplied  int            `json:"unconfirmed_applied"`
+	StaleRecords   int64          `json:"stale_table_records"`
 	Throughput     float64        `json:"accepted_per_second"`
 	Elapsed        float64        `json:"elapsed_seconds"`
 	SendTime       float64        `json:"send_seconds"`
@@ -100,6 +101,7 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 	fmt.Fprintf(&b, "throughput: %.1f accepted/s  elapsed: %s (sends %s, drain %s)\n", s.Throughput,
 		s.elapsed.Round(100*time.Millisecond), s.sendTime.Round(100*time.Millisecond), s.drain.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "posts: %d  503s: %d  connection errors: %d  unconfirmed applied: %d\n", s.Posts, s.Unavailable, s.ConnErrors, s.UnconfApplied)
+	fmt.Fprintf(&b, "old account versions written after newer ones (skipped by the view): %d\n", s.StaleRecords)
 	if len(s.Errors) > 0 {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
