@@ -3,6 +3,8 @@ package processors
 import (
 	"fmt"
 	"io"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -18,14 +20,16 @@ import (
 // returns the new state and whether p was new; the new state reflects the
 // message (its NextOffset is past it) even when p was not.
 //
-// A payment is applied once in two ways. A message the state already
-// reflects (offset below acct.NextOffset: a redelivery after a crash or a
-// rebalance) changes nothing. A payment the state has seen under another
-// offset (same request ID and direction within the retention window: a
-// re-posted transfer) changes only NextOffset. Keying the dedupe set by
-// direction as well matters: Alice's debit and Bob's credit share a request
-// ID and may land in the same partition. acct is not modified.
-func Apply(acct wallet.Account, p wallet.Payment, offset int64, at time.Time, r wallet.Retention) (wallet.Account, bool, error) {
+// A payment is applied once. A message the state already reflects (offset
+// below acct.NextOffset: a redelivery after a crash or a rebalance)
+// changes nothing. A payment the state has seen in another message changes
+// only NextOffset: one the partition carried within the accountant's
+// window (recent: a copy paymentd emitted when its input was redelivered),
+// or one in the account's dedupe set (same request ID and direction within
+// the retention: a transfer a client posted again). Keying by direction as
+// well matters: Alice's debit and Bob's credit share a request ID and may
+// land in the same partition. acct is not modified.
+func Apply(acct wallet.Account, p wallet.Payment, offset int64, at time.Time, r wallet.Retention, recent bool) (wallet.Account, bool, error) {
 	id, err := uuid.Parse(p.RequestID)
 	if err != nil {
 		return acct, false, fmt.Errorf("payment request ID %q: %w", p.RequestID, err)
@@ -33,11 +37,13 @@ func Apply(acct wallet.Account, p wallet.Payment, offset int64, at time.Time, r 
 	if offset < acct.NextOffset {
 		return acct, false, nil
 	}
+	seen := recent
 	for _, a := range acct.Applied {
-		if a.RequestID == id && a.Direction == p.Direction && !expired(a, at, r) {
-			acct.NextOffset = offset + 1
-			return acct, false, nil
-		}
+		seen = seen || a.RequestID == id && a.Direction == p.Direction && !expired(a, at, r)
+	}
+	if seen {
+		acct.NextOffset = offset + 1
+		return acct, false, nil
 	}
 	kept := make(wallet.Applied, 0, len(acct.Applied)+1)
 	for _, a := range acct.Applied {
@@ -63,6 +69,17 @@ type Accountant struct {
 	// Retention bounds each account's dedupe set. Zero means
 	// wallet.DefaultRetention.
 	Retention wallet.Retention
+	// Window is the number of messages of a payment partition before each
+	// one within which a copy of the same payment is recognised, whatever
+	// the account's dedupe set has evicted. Zero means DefaultWindow; a
+	// negative value turns the window off. Every instance must use the
+	// same value.
+	Window int64
+	// Scan calls fn for the messages at offsets [from, to) of a partition
+	// of the payment topic that are still there, in order. The accountant
+	// uses it to rebuild its window when it starts on a partition. Nil
+	// starts with an empty window, for tests.
+	Scan func(partition int32, from, to int64, fn func(offset int64, key string, value []byte)) error
 	// Out, if set, receives the primer's lines for every applied payment:
 	// "1:0 <request_id> Alice -$0.50" and "Alice balance: -0.50 USD".
 	Out io.Writer
@@ -74,10 +91,34 @@ func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption)
 	if a.Retention == (wallet.Retention{}) {
 		a.Retention = wallet.DefaultRetention
 	}
-	return goka.NewProcessor(brokers, topology.AccountantGraph(a.apply), options(StoreNewest, opts)...)
+	if a.Window == 0 {
+		a.Window = DefaultWindow
+	}
+	acc := &accountant{Accountant: a, windows: map[int32]*recent{}}
+	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(StoreNewest, opts)...)
 }
 
-func (a Accountant) apply(ctx goka.Context, msg any) {
+// accountant is a running accountant: its configuration and the window of
+// each partition it has worked on.
+type accountant struct {
+	Accountant
+	mu      sync.Mutex
+	windows map[int32]*recent
+}
+
+func (a *accountant) apply(ctx goka.Context, msg any) {
+	window, err := a.window(ctx.Partition(), ctx.Offset())
+	if err != nil {
+		ctx.Fail(err)
+	}
+	var key paymentKey
+	var isPayment bool
+	defer func() {
+		if window != nil {
+			window.add(ctx.Offset(), key, isPayment)
+		}
+	}()
+
 	if p, ok := poison(msg); ok {
 		deadLetter(ctx, p)
 		return
@@ -88,6 +129,13 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the account %q", ctx.Key(), p.Account)})
 		return
 	}
+	id, err := uuid.Parse(p.RequestID)
+	if err != nil {
+		raw, _ := topology.PaymentCodec.Encode(p)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("payment request ID %q: %w", p.RequestID, err)})
+		return
+	}
+	key, isPayment = keyOf(p, id), true
 	var acct wallet.Account
 	if v := ctx.Value(); v != nil {
 		acct = v.(wallet.Account)
@@ -96,10 +144,11 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 	if at.IsZero() { // a message without a valid timestamp
 		at = time.Now()
 	}
-	next, isNew, err := Apply(acct, p, ctx.Offset(), at, a.Retention)
+	next, isNew, err := Apply(acct, p, ctx.Offset(), at, a.Retention, window != nil && window.has(key))
 	if err != nil {
 		raw, _ := topology.PaymentCodec.Encode(p)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		isPayment = false
 		return
 	}
 	// A duplicate re-emits the state: if the first delivery's table write
@@ -115,4 +164,62 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 		fmt.Fprintf(a.Out, "%d:%d %s\n%s balance: %s %s\n",
 			ctx.Partition(), ctx.Offset(), p, p.Account, next.Balance, wallet.Currency)
 	}
+}
+
+// window returns the partition's window, complete for the message at
+// offset: rebuilt from the messages before it unless this accountant has
+// just processed the one before. Nil when the window is off.
+func (a *accountant) window(partition int32, offset int64) (*recent, error) {
+	if a.Window < 0 {
+		return nil, nil
+	}
+	a.mu.Lock()
+	r := a.windows[partition]
+	if r == nil {
+		r = newRecent(a.Window)
+		a.windows[partition] = r
+	}
+	a.mu.Unlock()
+	if r.continues(offset) {
+		return r, nil
+	}
+	from := max(0, offset-a.Window)
+	r.reset(from)
+	if a.Scan != nil && from < offset {
+		start := time.Now()
+		err := a.Scan(partition, from, offset, func(o int64, key string, value []byte) {
+			p, ok := windowPayment(key, value)
+			var k paymentKey
+			if ok {
+				id, _ := uuid.Parse(p.RequestID)
+				k = keyOf(p, id)
+			}
+			r.add(o, k, ok)
+		})
+		if err != nil {
+			r.reset(-1)
+			return nil, fmt.Errorf("rebuild the window of %s/%d before offset %d: %w", topology.Payments, partition, offset, err)
+		}
+		slog.Info("rebuilt the payment window", "partition", partition, "from", from, "to", offset,
+			"payments", r.size(), "took", time.Since(start).Round(time.Millisecond))
+	}
+	r.next = offset
+	return r, nil
+}
+
+// windowPayment decodes a message read back into the window: only what
+// apply would have processed as a payment counts.
+func windowPayment(key string, value []byte) (wallet.Payment, bool) {
+	v, err := topology.PaymentCodec.Decode(value)
+	if err != nil {
+		return wallet.Payment{}, false
+	}
+	p, ok := v.(wallet.Payment)
+	if !ok || p.Account != key {
+		return wallet.Payment{}, false
+	}
+	if _, err := uuid.Parse(p.RequestID); err != nil {
+		return wallet.Payment{}, false
+	}
+	return p, true
 }

@@ -69,7 +69,7 @@ func TestApply(t *testing.T) {
 			var acct wallet.Account
 			for i, s := range tt.steps {
 				before := acct
-				next, isNew, err := processors.Apply(acct, s.p, int64(i), s.at, tt.retention)
+				next, isNew, err := processors.Apply(acct, s.p, int64(i), s.at, tt.retention, false)
 				if err != nil {
 					t.Fatalf("step %d: %v", i, err)
 				}
@@ -107,19 +107,21 @@ func TestApplyOffsets(t *testing.T) {
 		name        string
 		acct        wallet.Account
 		offset      int64
+		recent      bool
 		wantNew     bool
 		wantBalance string
 		wantNext    int64
 	}{
-		{"redelivered message, entry still in the set", seen, 7, false, "0.50", 10},
-		{"redelivered message, entry evicted", evicted, 9, false, "0.50", 10},
-		{"the next message", evicted, 10, true, "1.00", 11},
-		{"after other accounts' messages", evicted, 20, true, "1.00", 21},
-		{"re-posted payment in a later message", seen, 15, false, "0.50", 16},
+		{"redelivered message, entry still in the set", seen, 7, false, false, "0.50", 10},
+		{"redelivered message, entry evicted", evicted, 9, false, false, "0.50", 10},
+		{"the next message", evicted, 10, false, true, "1.00", 11},
+		{"after other accounts' messages", evicted, 20, false, true, "1.00", 21},
+		{"re-posted payment in a later message", seen, 15, false, false, "0.50", 16},
+		{"copy within the partition's window, entry evicted", evicted, 15, true, false, "0.50", 16},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next, isNew, err := processors.Apply(tt.acct, bobs, tt.offset, t0, wallet.DefaultRetention)
+			next, isNew, err := processors.Apply(tt.acct, bobs, tt.offset, t0, wallet.DefaultRetention, tt.recent)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -134,7 +136,7 @@ func TestApplyOffsets(t *testing.T) {
 func TestApplyDoesNotModifyItsInput(t *testing.T) {
 	acct := wallet.Account{Applied: make(wallet.Applied, 1, 10)}
 	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Direction: wallet.Incoming}
-	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), 0, time.Now(), wallet.Retention{})
+	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), 0, time.Now(), wallet.Retention{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,8 @@ func TestAccountantAppliesBothSidesInOnePartition(t *testing.T) {
 func TestAccountantRetention(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	tt := tester.New(t)
-	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1000}})
+	// The partition's window off: this is about the account's own set.
+	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1000}, Window: -1})
 	p := payment(primerID, "Bob", wallet.Incoming, 50)
 
 	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0))
@@ -202,6 +205,39 @@ func TestAccountantRetention(t *testing.T) {
 	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0.Add(2*time.Hour)))
 	if got := balance(t, tt, "Bob"); got != "1.00" {
 		t.Errorf("past the window: balance = %s, want 1.00", got)
+	}
+}
+
+// A copy paymentd emitted after a crash is recognised by the partition's
+// window even when the account's dedupe set has evicted the original, up
+// to the window's edge.
+func TestAccountantWindow(t *testing.T) {
+	tt := tester.New(t)
+	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1}, Window: 4})
+	original := payment(primerID, "Bob", wallet.Incoming, 50)
+	others := []wallet.Payment{
+		payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1),
+		payment("00000000-0000-4000-8000-000000000002", "Bob", wallet.Incoming, 1),
+		payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1),
+		payment("00000000-0000-4000-8000-000000000004", "Bob", wallet.Incoming, 1),
+	}
+	tt.Consume(string(topology.Payments), "Bob", original) // offset 0
+	for _, p := range others[:3] {                         // offsets 1-3: the set keeps only the last
+		tt.Consume(string(topology.Payments), "Bob", p)
+	}
+	tt.Consume(string(topology.Payments), "Bob", original) // offset 4: 0 is 4 messages back
+	if got := balance(t, tt, "Bob"); got != "0.53" {
+		t.Fatalf("a copy within the window: balance = %s, want 0.53", got)
+	}
+	tt.Consume(string(topology.Payments), "Bob", others[3])
+	for range 3 {
+		tt.Consume(string(topology.Payments), "Bob", others[3]) // offsets 6-8, a copy of 5
+	}
+	// Offset 9: both copies of the original (0 and 4) are more than 4
+	// messages back, and the set has evicted it: the documented edge.
+	tt.Consume(string(topology.Payments), "Bob", original)
+	if got := balance(t, tt, "Bob"); got != "1.04" {
+		t.Errorf("a copy past the window: balance = %s, want 1.04", got)
 	}
 }
 

@@ -23,7 +23,7 @@ func BenchmarkHotAccount(b *testing.B) {
 			at := time.Now()
 			var acct wallet.Account
 			for i := 0; i < n; i++ {
-				acct, _, _ = processors.Apply(acct, wallet.Payment{RequestID: uuid.NewString(), Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(i), at, r)
+				acct, _, _ = processors.Apply(acct, wallet.Payment{RequestID: uuid.NewString(), Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(i), at, r, false)
 			}
 			ids := make([]string, 1024)
 			for i := range ids {
@@ -43,7 +43,7 @@ func BenchmarkHotAccount(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				next, _, err := processors.Apply(v.(wallet.Account), wallet.Payment{RequestID: ids[i%len(ids)], Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(n+i), at, r)
+				next, _, err := processors.Apply(v.(wallet.Account), wallet.Payment{RequestID: ids[i%len(ids)], Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(n+i), at, r, false)
 				if err != nil {
 					b.Fatal(err)
 				}

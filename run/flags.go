@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
 	"github.com/wallet/wallet/topology"
 )
@@ -26,6 +27,7 @@ func Defaults() Config {
 		HTTP:      "127.0.0.1:8000",
 		Storage:   rocksdb.DefaultOptions(),
 		Retention: wallet.DefaultRetention,
+		Window:    processors.DefaultWindow,
 		MaxAmount: wallet.DefaultMaxAmount,
 		Out:       os.Stdout,
 	}
@@ -65,6 +67,7 @@ func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
 func (c *Config) BindProcessor(fs *flag.FlagSet) {
 	fs.DurationVar(&c.Retention.MaxAge, "dedupe-max-age", c.Retention.MaxAge, "a duplicate payment is recognised if the original is at most this old")
 	fs.IntVar(&c.Retention.MaxCount, "dedupe-max-count", c.Retention.MaxCount, "... and among the account's last this many payments")
+	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of a payment is also recognised within this many messages of its partition (the copies paymentd emits after a crash); the same on every processor")
 	fs.BoolFunc("quiet", "do not print a line for every applied payment", func(string) error {
 		c.Out = nil
 		return nil

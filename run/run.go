@@ -42,6 +42,9 @@ type Config struct {
 	Storage rocksdb.Options
 	// Retention bounds the accountant's dedupe sets.
 	Retention wallet.Retention
+	// Window is the accountant's window in messages per partition
+	// (processors.Accountant.Window).
+	Window int64
 	// MaxAmount is the largest transfer the API accepts.
 	MaxAmount wallet.Money
 	// Out receives the accountant's primer lines; nil for none.
@@ -103,7 +106,14 @@ func runProcessors(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("create paymentd: %w", err)
 	}
-	acc, err := processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{Retention: c.Retention, Out: c.Out}, opts...)
+	acc, err := processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
+		Retention: c.Retention,
+		Window:    c.Window,
+		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
+			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
+		},
+		Out: c.Out,
+	}, opts...)
 	if err != nil {
 		return fmt.Errorf("create accountant: %w", err)
 	}

@@ -112,3 +112,50 @@ func waitStale(t *testing.T, n int64) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestCopyAfterFailoverIsRecognised: after a crash paymentd emits the
+// payments of the transfers it had not committed again, and the copies
+// reach the accountant after the failover, when a busy account's dedupe
+// set may have evicted the originals. A new accountant instance rebuilds
+// the partition's window from the messages before its first one and
+// recognises the copy.
+func TestCopyAfterFailoverIsRecognised(t *testing.T) {
+	brokers := kafka(t)
+	c := config(t, brokers, 2)
+	c.Retention.MaxCount = 1 // the set forgets a payment as soon as the next one comes
+	_, stopFirst := start(t, c, run.Processors)
+	post, view := startAPIs(t, c)
+	from, to := "copy-"+uuid.NewString()[:8], "copy-"+uuid.NewString()[:8]
+	transfer := func(cents int64) wallet.Transfer {
+		t.Helper()
+		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
+		if status, body := post.post(tr); status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+		return tr
+	}
+	first := transfer(100)
+	transfer(200)
+	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-300), to: wallet.Cents(300)}, 60*time.Second)
+	stopFirst()
+
+	// paymentd's copy of the first transfer's credit, as after a crash.
+	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	value, err := topology.PaymentCodec.Encode(first.Payments()[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := raw.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Payments), Key: []byte(to), Value: value}).FirstErr(); err != nil {
+		t.Fatalf("produce the copy: %v", err)
+	}
+
+	start(t, withState(t, c), run.Processors)
+	transfer(400) // applied after the copy: its credit follows it in the partition
+	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-700), to: wallet.Cents(700)}, 60*time.Second)
+}

@@ -106,6 +106,9 @@ func (c Config) Sarama() *sarama.Config {
 
 	s.Consumer.Return.Errors = true
 	s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Commit often: what a processor consumed since its last commit is
+	// redelivered after a crash, and paymentd emits those payments again.
+	s.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	s.Consumer.MaxProcessingTime = time.Second
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
 	s.Consumer.Group.Session.Timeout = 6 * time.Second
@@ -290,4 +293,50 @@ var ErrUnreachable = errors.New("cannot reach Kafka")
 func (c Config) unreachable(err error) error {
 	return fmt.Errorf("%w at %s (%v): start the embedded broker with `go run ./cmd/broker`, run everything with `make run`, or pass -brokers",
 		ErrUnreachable, strings.Join(c.Brokers, ","), err)
+}
+
+// ReadPartition calls fn for the messages at offsets [from, to) of a
+// partition of topic that are still there, in order, and gives up after
+// timeout.
+func (c Config) ReadPartition(topic string, partition int32, from, to int64, timeout time.Duration, fn func(offset int64, key string, value []byte)) error {
+	client, err := sarama.NewClient(c.Brokers, c.Sarama())
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer client.Close()
+	oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return fmt.Errorf("oldest offset of %s/%d: %w", topic, partition, err)
+	}
+	from = max(from, oldest)
+	if from >= to {
+		return nil
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(topic, partition, from)
+	if err != nil {
+		return fmt.Errorf("read %s/%d from %d: %w", topic, partition, from, err)
+	}
+	defer pc.Close()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case msg := <-pc.Messages():
+			if msg.Offset >= to {
+				return nil
+			}
+			fn(msg.Offset, string(msg.Key), msg.Value)
+			if msg.Offset == to-1 {
+				return nil
+			}
+		case err := <-pc.Errors():
+			return fmt.Errorf("read %s/%d: %w", topic, partition, err)
+		case <-deadline:
+			return fmt.Errorf("read %s/%d from %d to %d: not done after %s", topic, partition, from, to, timeout)
+		}
+	}
 }
