@@ -66,9 +66,10 @@ bench: deps
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -hot-share 50
 
 # Chaos: real processes, kill -9 of processors and the broker, then a
-# balance check. `make chaos` runs a short one (about 3 minutes: sends at
-# 250/s so that processors are killed while they work); `make chaos
-# N=1000000 CHAOS_FLAGS=` the long one, as fast as the API takes them.
-CHAOS_FLAGS ?= -rate 250
+# balance check. `make chaos` runs a short one (about 3 minutes: it sends at
+# 250/s so that processors are killed while they work); with N above
+# 100,000 (`make chaos N=1000000`, the long one) it sends as fast as the API
+# takes them and waits up to 30 minutes for the pipeline to drain.
+CHAOS_FLAGS ?= $(if $(shell [ $(N) -gt 100000 ] && echo long),-drain-timeout 30m -failover 0,-rate 250)
 chaos: deps
 	$(GO) run ./cmd/chaos -n $(N) $(CHAOS_FLAGS)
