@@ -188,12 +188,7 @@ func (a *accountant) window(partition int32, offset int64) (*recent, error) {
 	if a.Scan != nil && from < offset {
 		start := time.Now()
 		err := a.Scan(partition, from, offset, func(o int64, key string, value []byte) {
-			p, ok := windowPayment(key, value)
-			var k paymentKey
-			if ok {
-				id, _ := uuid.Parse(p.RequestID)
-				k = keyOf(p, id)
-			}
+			k, ok := windowKey(key, value)
 			r.add(o, k, ok)
 		})
 		if err != nil {
@@ -207,19 +202,20 @@ func (a *accountant) window(partition int32, offset int64) (*recent, error) {
 	return r, nil
 }
 
-// windowPayment decodes a message read back into the window: only what
-// apply would have processed as a payment counts.
-func windowPayment(key string, value []byte) (wallet.Payment, bool) {
+// windowKey decodes a message read back into the window: only what apply
+// would have processed as a payment counts.
+func windowKey(key string, value []byte) (paymentKey, bool) {
 	v, err := topology.PaymentCodec.Decode(value)
 	if err != nil {
-		return wallet.Payment{}, false
+		return paymentKey{}, false
 	}
 	p, ok := v.(wallet.Payment)
 	if !ok || p.Account != key {
-		return wallet.Payment{}, false
+		return paymentKey{}, false
 	}
-	if _, err := uuid.Parse(p.RequestID); err != nil {
-		return wallet.Payment{}, false
+	id, err := uuid.Parse(p.RequestID)
+	if err != nil {
+		return paymentKey{}, false
 	}
-	return p, true
+	return keyOf(p, id), true
 }
