@@ -32,7 +32,7 @@ func Route(stored *wallet.Transfer, t wallet.Transfer) (wallet.Transfer, [2]wall
 // NewPayments returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
 func NewPayments(brokers []string, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.PaymentGraph(routeTransfer), options(countRecovered, opts)...)
+	return goka.NewProcessor(brokers, topology.PaymentGraph(routeTransfer), options(goka.DefaultUpdate, opts)...)
 }
 
 func routeTransfer(ctx goka.Context, msg any) {

@@ -41,10 +41,14 @@ func init() {
 // its own state directory reads only what it had not stored yet.
 func RecoveredRecords() int64 { return recovered.Value() }
 
-// countRecovered stores a changelog record like goka's default, counting it.
-func countRecovered(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-	recovered.Add(1)
-	return goka.DefaultUpdate(ctx, s, key, value)
+// counted returns the update callback update, counting each changelog
+// record it is given as recovered. Only processors count: a view reads its
+// table's changelog all the time, not only to recover.
+func counted(update goka.UpdateCallback) goka.UpdateCallback {
+	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		recovered.Add(1)
+		return update(ctx, s, key, value)
+	}
 }
 
 // StoreNewest is how the accountant's table is read from its changelog,
@@ -61,7 +65,6 @@ func countRecovered(ctx goka.UpdateContext, s storage.Storage, key string, value
 // the same version from the same messages, so the newest version is the
 // right one, whatever order the versions reached the changelog in.
 func StoreNewest(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-	recovered.Add(1)
 	if value == nil { // a tombstone deletes
 		return goka.DefaultUpdate(ctx, s, key, value)
 	}
@@ -127,6 +130,6 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 func options(update goka.UpdateCallback, opts []goka.ProcessorOption) []goka.ProcessorOption {
 	return append([]goka.ProcessorOption{
 		goka.WithNilHandling(goka.NilProcess),
-		goka.WithUpdateCallback(update),
+		goka.WithUpdateCallback(counted(update)),
 	}, opts...)
 }
