@@ -22,7 +22,7 @@ type Account struct {
 }
 
 // Applied is an account's dedupe set: the payments applied recently,
-// oldest first, bounded by Retention. The whole set is rewritten with every
+// oldest first, bounded by a DedupeBound. The whole set is rewritten with every
 // payment to the account, so its entries are fixed-size values, cheap to
 // copy, scan and encode even when the set is full.
 type Applied []AppliedPayment
@@ -36,17 +36,18 @@ type AppliedPayment struct {
 	At int64
 }
 
-// Retention bounds an account's dedupe set. A duplicate payment is
+// DedupeBound bounds an account's dedupe set. A duplicate payment is
 // recognised if the original is at most MaxAge older (by message
 // timestamp) and among the account's last MaxCount payments.
-type Retention struct {
+type DedupeBound struct {
 	MaxAge   time.Duration
 	MaxCount int
 }
 
-// DefaultRetention keeps a week of payments, at most 1,000 per account: a
-// full set is 25 KB, rewritten with every payment to the account.
-var DefaultRetention = Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: 1000}
+// DefaultDedupeBound keeps a week of payments, at most 1,000 per account;
+// the whole set is rewritten with every payment to the account, so the
+// count bounds the cost of a hot account (docs/BENCHMARKS.md).
+var DefaultDedupeBound = DedupeBound{MaxAge: 7 * 24 * time.Hour, MaxCount: 1000}
 
 // Currency is the only currency the wallet keeps.
 const Currency = "USD"

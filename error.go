@@ -5,8 +5,8 @@ import (
 	"fmt"
 )
 
-// Error codes that the HTTP API reports; each is a stable string that
-// clients may switch on.
+// Error codes of the domain, which the HTTP API reports; each is a stable
+// string that clients may switch on.
 const (
 	EInvalidJSON      = "invalid_json"
 	ERequestIDInvalid = "request_id_invalid"
@@ -17,9 +17,6 @@ const (
 	EAmountLtMin      = "amount_lt_min"
 	EAmountInvalid    = "amount_invalid"
 	EAmountGtMax      = "amount_gt_max"
-	EBodyTooLarge     = "body_too_large"
-	EMethodNotAllowed = "method_not_allowed"
-	ENotFound         = "not_found"
 	EAccountNotFound  = "account_not_found"
 	EUnavailable      = "unavailable"
 	EInternal         = "internal"

@@ -83,7 +83,7 @@ func (m Money) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON reads an amount written as a JSON string or a JSON number,
 // with ParseMoney's rules.
 func (m *Money) UnmarshalJSON(b []byte) error {
-	s, err := amountText(b)
+	s, err := AmountText(b)
 	if err != nil {
 		return err
 	}
@@ -95,8 +95,9 @@ func (m *Money) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// amountText returns the text of a JSON string or number.
-func amountText(b []byte) (string, error) {
+// AmountText returns the text of an amount written as a JSON string or
+// number; the API uses it to tell a malformed body from a malformed amount.
+func AmountText(b []byte) (string, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) > 0 && b[0] == '"' {
 		var s string

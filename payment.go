@@ -1,6 +1,10 @@
 package wallet
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+)
 
 // Direction says whether a payment leaves or enters its account.
 type Direction string
@@ -14,7 +18,7 @@ const (
 // outgoing payment or the recipient's incoming one. The pair
 // (RequestID, Direction) identifies it within its account.
 type Payment struct {
-	RequestID string    `json:"request_id"`
+	RequestID uuid.UUID `json:"request_id"`
 	Account   string    `json:"account"`
 	Direction Direction `json:"direction"`
 	Amount    Money     `json:"amount"`
@@ -40,7 +44,7 @@ func (p Payment) Signed() Money {
 
 // Validate checks a payment read from Kafka.
 func (p Payment) Validate() error {
-	if !validRequestID(p.RequestID) {
+	if p.RequestID == uuid.Nil {
 		return Errorf(ERequestIDInvalid, "payment request ID must be valid UUID")
 	}
 	if err := ValidateAccount(p.Account); err != nil {

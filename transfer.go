@@ -1,8 +1,6 @@
 package wallet
 
 import (
-	"bytes"
-	"encoding/json"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,10 +22,10 @@ var DefaultMaxAmount = MustParseMoney("1000000000.00")
 // RequestID is the client's idempotency key: posting the same transfer
 // again is absorbed downstream.
 type Transfer struct {
-	RequestID string `json:"request_id"`
-	From      string `json:"from"`
-	Amount    Money  `json:"amount"`
-	To        string `json:"to"`
+	RequestID uuid.UUID `json:"request_id"`
+	From      string    `json:"from"`
+	Amount    Money     `json:"amount"`
+	To        string    `json:"to"`
 }
 
 // Validate reports the first problem with a transfer as an *Error, checking
@@ -37,7 +35,7 @@ func (t Transfer) Validate(max Money) error {
 	if max.IsZero() {
 		max = DefaultMaxAmount
 	}
-	if !validRequestID(t.RequestID) {
+	if t.RequestID == uuid.Nil {
 		return Errorf(ERequestIDInvalid, "transfer request ID must be valid UUID")
 	}
 	if t.From == "" {
@@ -64,13 +62,6 @@ func (t Transfer) Validate(max Money) error {
 	return nil
 }
 
-// validRequestID reports whether s is a UUID in canonical lower-case form,
-// the only form a stored transfer has.
-func validRequestID(s string) bool {
-	u, err := uuid.Parse(s)
-	return err == nil && u != uuid.Nil && u.String() == s
-}
-
 // ValidateAccount checks an account name: non-empty, at most MaxAccountLen
 // bytes of valid UTF-8 without control characters or surrounding spaces.
 func ValidateAccount(name string) error {
@@ -91,72 +82,6 @@ func ValidateAccount(name string) error {
 		}
 	}
 	return nil
-}
-
-// TransferRequest is the body of POST /api/v1/transfers as a client sends
-// it, before normalisation and validation.
-type TransferRequest struct {
-	RequestID *string         `json:"request_id"`
-	From      *string         `json:"from"`
-	To        *string         `json:"to"`
-	Amount    json.RawMessage `json:"amount"`
-}
-
-// DecodeTransfer parses a client's JSON body into a normalised, valid
-// Transfer: request ID in canonical lower-case form, account names
-// trimmed, amount exact. Every failure is an *Error with the code the API
-// documents. max is as for Transfer.Validate.
-func DecodeTransfer(body []byte, max Money) (Transfer, error) {
-	var req TransferRequest
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &req) != nil {
-		return Transfer{}, Errorf(EInvalidJSON, "problems parsing JSON")
-	}
-	var t Transfer
-	if req.RequestID != nil {
-		if u, err := uuid.Parse(strings.TrimSpace(*req.RequestID)); err == nil {
-			t.RequestID = u.String()
-		}
-	}
-	if req.From != nil {
-		t.From = strings.TrimSpace(*req.From)
-	}
-	if req.To != nil {
-		t.To = strings.TrimSpace(*req.To)
-	}
-	// Validate everything but the amount first, so that the codes come in
-	// the documented order.
-	t.Amount = MinAmount
-	if err := t.Validate(max); err != nil {
-		return Transfer{}, err
-	}
-	amount, err := decodeAmount(req.Amount)
-	if err != nil {
-		return Transfer{}, err
-	}
-	t.Amount = amount
-	if err := t.Validate(max); err != nil {
-		return Transfer{}, err
-	}
-	return t, nil
-}
-
-// decodeAmount reads the amount as a JSON string or number. Anything else
-// is invalid_json; a value that is not an exact two-place decimal is
-// amount_invalid.
-func decodeAmount(raw json.RawMessage) (Money, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return Money{}, Errorf(EAmountInvalid, "amount is required")
-	}
-	s, err := amountText(raw)
-	if err != nil {
-		return Money{}, Errorf(EInvalidJSON, "problems parsing JSON")
-	}
-	m, err := ParseMoney(strings.TrimSpace(s))
-	if err != nil {
-		return Money{}, Errorf(EAmountInvalid, "%v", err)
-	}
-	return m, nil
 }
 
 // Equal reports whether two transfers move the same amount between the same

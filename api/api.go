@@ -64,7 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/readyz", s.ready)
 	mux.Handle("/debug/vars", expvar.Handler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, wallet.Errorf(wallet.ENotFound, "no such endpoint: %s", r.URL.Path))
+		writeError(w, wallet.Errorf(ENotFound, "no such endpoint: %s", r.URL.Path))
 	})
 	return mux
 }
@@ -85,20 +85,20 @@ func NewHTTPServer(addr string, h http.Handler) *http.Server {
 func (s *Server) postTransfer(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, wallet.Errorf(wallet.EMethodNotAllowed, "use POST"))
+		writeError(w, wallet.Errorf(EMethodNotAllowed, "use POST"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			writeError(w, wallet.Errorf(wallet.EBodyTooLarge, "request body must be at most %d bytes", MaxBodyBytes))
+			writeError(w, wallet.Errorf(EBodyTooLarge, "request body must be at most %d bytes", MaxBodyBytes))
 			return
 		}
 		writeError(w, wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON"))
 		return
 	}
-	t, err := wallet.DecodeTransfer(body, s.MaxAmount)
+	t, err := DecodeTransfer(body, s.MaxAmount)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -127,7 +127,7 @@ type AccountResponse struct {
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, wallet.Errorf(wallet.EMethodNotAllowed, "use GET"))
+		writeError(w, wallet.Errorf(EMethodNotAllowed, "use GET"))
 		return
 	}
 	name := r.PathValue("account")
@@ -162,24 +162,43 @@ type ErrorResponse struct {
 	Code    string `json:"code"`
 }
 
-// writeError answers with err's code and message; the one place where
-// codes map to HTTP statuses.
+// Error codes of the HTTP layer alone, beside the domain's in package
+// wallet.
+const (
+	EBodyTooLarge     = "body_too_large"
+	EMethodNotAllowed = "method_not_allowed"
+	ENotFound         = "not_found"
+)
+
+// statuses maps every error code to its HTTP status: the one place where
+// they are decided.
+var statuses = map[string]int{
+	wallet.EInvalidJSON:      http.StatusBadRequest,
+	wallet.ERequestIDInvalid: http.StatusBadRequest,
+	wallet.EFromRequired:     http.StatusBadRequest,
+	wallet.EToRequired:       http.StatusBadRequest,
+	wallet.ESameAccount:      http.StatusBadRequest,
+	wallet.EAccountInvalid:   http.StatusBadRequest,
+	wallet.EAmountLtMin:      http.StatusBadRequest,
+	wallet.EAmountInvalid:    http.StatusBadRequest,
+	wallet.EAmountGtMax:      http.StatusBadRequest,
+	EBodyTooLarge:            http.StatusRequestEntityTooLarge,
+	EMethodNotAllowed:        http.StatusMethodNotAllowed,
+	ENotFound:                http.StatusNotFound,
+	wallet.EAccountNotFound:  http.StatusNotFound,
+	wallet.EUnavailable:      http.StatusServiceUnavailable,
+	wallet.EInternal:         http.StatusInternalServerError,
+}
+
+// writeError answers with err's code, its status and its message; an
+// error without a code is an internal error.
 func writeError(w http.ResponseWriter, err error) {
 	var e *wallet.Error
 	if !errors.As(err, &e) {
 		e = wallet.Errorf(wallet.EInternal, "internal error")
 	}
-	status := http.StatusBadRequest
-	switch e.Code {
-	case wallet.EBodyTooLarge:
-		status = http.StatusRequestEntityTooLarge
-	case wallet.EMethodNotAllowed:
-		status = http.StatusMethodNotAllowed
-	case wallet.ENotFound, wallet.EAccountNotFound:
-		status = http.StatusNotFound
-	case wallet.EUnavailable:
-		status = http.StatusServiceUnavailable
-	case wallet.EInternal:
+	status, ok := statuses[e.Code]
+	if !ok {
 		status = http.StatusInternalServerError
 	}
 	writeJSON(w, status, ErrorResponse{Message: e.Message, Code: e.Code})

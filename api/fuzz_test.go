@@ -63,7 +63,7 @@ var postStatus = map[string]int{
 	wallet.EAmountLtMin:      http.StatusBadRequest,
 	wallet.EAmountInvalid:    http.StatusBadRequest,
 	wallet.EAmountGtMax:      http.StatusBadRequest,
-	wallet.EBodyTooLarge:     http.StatusRequestEntityTooLarge,
+	api.EBodyTooLarge:        http.StatusRequestEntityTooLarge,
 }
 
 var (
@@ -267,7 +267,8 @@ func checkCreated(t *testing.T, body, resp []byte, sink *fuzzSink) wallet.Transf
 	if amount.LessThan(wallet.MinAmount) || amount.GreaterThan(wallet.DefaultMaxAmount) {
 		t.Errorf("201 body %s: amount %s outside [%s, %s]", resp, amount, wallet.MinAmount, wallet.DefaultMaxAmount)
 	}
-	got := wallet.Transfer{RequestID: out.RequestID, From: out.From, To: out.To, Amount: amount}
+	id, _ := uuid.Parse(out.RequestID) // checked above
+	got := wallet.Transfer{RequestID: id, From: out.From, To: out.To, Amount: amount}
 
 	// The server sent exactly what it answered.
 	if sent := sink.transfers(); len(sent) != 1 || !sent[0].Equal(got) || sent[0].Amount.String() != out.Amount {
@@ -276,7 +277,12 @@ func checkCreated(t *testing.T, body, resp []byte, sink *fuzzSink) wallet.Transf
 
 	// And what it answered is what the client asked for: the same fields,
 	// read with encoding/json, trimmed and canonicalised independently.
-	var req wallet.TransferRequest
+	var req struct {
+		RequestID *string         `json:"request_id"`
+		From      *string         `json:"from"`
+		To        *string         `json:"to"`
+		Amount    json.RawMessage `json:"amount"`
+	}
 	if err := json.Unmarshal(bytes.TrimSpace(body), &req); err != nil {
 		t.Fatalf("201 for a body that encoding/json rejects: %v", err)
 	}

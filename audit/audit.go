@@ -15,6 +15,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/rocksdb"
 	"github.com/wallet/wallet/topology"
 	"github.com/wallet/wallet/views"
@@ -72,7 +73,7 @@ func (r Report) Print(w io.Writer) {
 
 // Run waits up to drainTimeout for both groups to have no lag, then reads
 // the whole accountant table into a fresh local copy and sums it.
-func Run(ctx context.Context, c topology.Config, drainTimeout time.Duration) (Report, error) {
+func Run(ctx context.Context, c kafka.Config, drainTimeout time.Duration) (Report, error) {
 	if err := c.Ping(); err != nil {
 		return Report{}, err
 	}
@@ -139,7 +140,7 @@ func Run(ctx context.Context, c topology.Config, drainTimeout time.Duration) (Re
 	return r, err
 }
 
-// lags returns the lag of both groups on every partition of their inputs.
+// lags returns the lag of every group on every partition of its inputs.
 func lags(client sarama.Client) ([]Lag, error) {
 	admin, err := sarama.NewClusterAdminFromClient(client)
 	if err != nil {
@@ -147,25 +148,22 @@ func lags(client sarama.Client) ([]Lag, error) {
 	}
 	// Closing the admin would close the shared client.
 	var all []Lag
-	for _, g := range []struct {
-		group goka.Group
-		topic goka.Stream
-	}{{topology.PaymentGroup, topology.TransferRequests}, {topology.AccountantGroup, topology.Payments}} {
-		parts, err := client.Partitions(string(g.topic))
+	for _, in := range topology.Inputs() {
+		parts, err := client.Partitions(string(in.Topic))
 		if err != nil {
-			return nil, fmt.Errorf("partitions of %s: %w", g.topic, err)
+			return nil, fmt.Errorf("partitions of %s: %w", in.Topic, err)
 		}
-		committed, err := admin.ListConsumerGroupOffsets(string(g.group), map[string][]int32{string(g.topic): parts})
+		committed, err := admin.ListConsumerGroupOffsets(string(in.Group), map[string][]int32{string(in.Topic): parts})
 		if err != nil {
-			return nil, fmt.Errorf("offsets of group %s: %w", g.group, err)
+			return nil, fmt.Errorf("offsets of group %s: %w", in.Group, err)
 		}
 		for _, p := range parts {
-			end, err := client.GetOffset(string(g.topic), p, sarama.OffsetNewest)
+			end, err := client.GetOffset(string(in.Topic), p, sarama.OffsetNewest)
 			if err != nil {
-				return nil, fmt.Errorf("end offset of %s/%d: %w", g.topic, p, err)
+				return nil, fmt.Errorf("end offset of %s/%d: %w", in.Topic, p, err)
 			}
-			l := Lag{Group: g.group, Topic: g.topic, Partition: p, Committed: -1, End: end}
-			if b := committed.GetBlock(string(g.topic), p); b != nil {
+			l := Lag{Group: in.Group, Topic: in.Topic, Partition: p, Committed: -1, End: end}
+			if b := committed.GetBlock(string(in.Topic), p); b != nil {
 				l.Committed = b.Offset
 			}
 			all = append(all, l)

@@ -15,8 +15,8 @@ import (
 const primerID = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
 
 func TestRoundTrip(t *testing.T) {
-	transfer := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	payment := wallet.Payment{RequestID: primerID, Account: "Alice", Direction: wallet.Outgoing, Amount: wallet.Cents(50)}
+	transfer := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	payment := wallet.Payment{RequestID: uuid.MustParse(primerID), Account: "Alice", Direction: wallet.Outgoing, Amount: wallet.Cents(50)}
 	tests := []struct {
 		name  string
 		codec goka.Codec

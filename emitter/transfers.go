@@ -33,7 +33,7 @@ func NewTransfers(brokers []string, opts ...goka.EmitterOption) (*Transfers, err
 // may or may not have been stored: the client retries with the same
 // request ID and the duplicate is absorbed downstream.
 func (s *Transfers) Send(ctx context.Context, t wallet.Transfer) error {
-	promise, err := s.emitter.Emit(t.RequestID, t)
+	promise, err := s.emitter.Emit(t.RequestID.String(), t)
 	if err != nil {
 		return fmt.Errorf("emit transfer %s: %w", t.RequestID, err)
 	}

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
@@ -15,60 +14,70 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// Apply applies payment p, carried by the message at offset in the
-// account's partition with timestamp at, to the account state acct. It
-// returns the new state and whether p was new; the new state reflects the
-// message (its NextOffset is past it) even when p was not.
+// Delivery is one payment message as the accountant is given it.
+type Delivery struct {
+	Payment wallet.Payment
+	// Offset is the message's offset in the account's partition.
+	Offset int64
+	// At is the message's timestamp in Unix seconds: the message time, not
+	// the wall clock, so that a replay decides alike.
+	At int64
+	// Copy is true when the partition's window holds the same payment in
+	// an earlier message: a copy paymentd emitted when its input was
+	// redelivered.
+	Copy bool
+}
+
+// Apply applies the payment delivered in d to the account state acct,
+// keeping a dedupe set within bound. It returns the new state and whether
+// the payment was new; the new state reflects the message (its NextOffset
+// is past it) even when the payment was not.
 //
 // A payment is applied once. A message the state already reflects (offset
 // below acct.NextOffset: a redelivery after a crash or a rebalance)
 // changes nothing. A payment the state has seen in another message changes
 // only NextOffset: one the partition carried within the accountant's
-// window (recent: a copy paymentd emitted when its input was redelivered),
-// or one in the account's dedupe set (same request ID and direction within
-// the retention: a transfer a client posted again). Keying by direction as
-// well matters: Alice's debit and Bob's credit share a request ID and may
-// land in the same partition. acct is not modified.
-func Apply(acct wallet.Account, p wallet.Payment, offset int64, at time.Time, r wallet.Retention, recent bool) (wallet.Account, bool, error) {
-	id, err := uuid.Parse(p.RequestID)
-	if err != nil {
-		return acct, false, fmt.Errorf("payment request ID %q: %w", p.RequestID, err)
+// window (d.Copy), or one in the account's dedupe set (same request ID and
+// direction within the bound: a transfer a client posted again). Keying by
+// direction as well matters: Alice's debit and Bob's credit share a request
+// ID and may land in the same partition. acct is not modified.
+func Apply(acct wallet.Account, d Delivery, bound wallet.DedupeBound) (wallet.Account, bool) {
+	p := d.Payment
+	if d.Offset < acct.NextOffset {
+		return acct, false
 	}
-	if offset < acct.NextOffset {
-		return acct, false, nil
-	}
-	seen := recent
+	seen := d.Copy
 	for _, a := range acct.Applied {
-		seen = seen || a.RequestID == id && a.Direction == p.Direction && !expired(a, at, r)
+		seen = seen || a.RequestID == p.RequestID && a.Direction == p.Direction && !expired(a, d.At, bound)
 	}
 	if seen {
-		acct.NextOffset = offset + 1
-		return acct, false, nil
+		acct.NextOffset = d.Offset + 1
+		return acct, false
 	}
 	kept := make(wallet.Applied, 0, len(acct.Applied)+1)
 	for _, a := range acct.Applied {
-		if !expired(a, at, r) {
+		if !expired(a, d.At, bound) {
 			kept = append(kept, a)
 		}
 	}
-	kept = append(kept, wallet.AppliedPayment{RequestID: id, Direction: p.Direction, At: at.Unix()})
-	if r.MaxCount > 0 && len(kept) > r.MaxCount {
-		kept = kept[len(kept)-r.MaxCount:]
+	kept = append(kept, wallet.AppliedPayment{RequestID: p.RequestID, Direction: p.Direction, At: d.At})
+	if bound.MaxCount > 0 && len(kept) > bound.MaxCount {
+		kept = kept[len(kept)-bound.MaxCount:]
 	}
-	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept, NextOffset: offset + 1}, true, nil
+	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept, NextOffset: d.Offset + 1}, true
 }
 
-// expired reports whether entry a is older than the retention's age bound
-// at time at.
-func expired(a wallet.AppliedPayment, at time.Time, r wallet.Retention) bool {
-	return r.MaxAge > 0 && a.At < at.Add(-r.MaxAge).Unix()
+// expired reports whether entry a is older than the bound's age at time at
+// (Unix seconds).
+func expired(a wallet.AppliedPayment, at int64, bound wallet.DedupeBound) bool {
+	return bound.MaxAge > 0 && a.At < at-int64(bound.MaxAge/time.Second)
 }
 
 // Accountant configures the accountant group.
 type Accountant struct {
-	// Retention bounds each account's dedupe set. Zero means
-	// wallet.DefaultRetention.
-	Retention wallet.Retention
+	// Dedupe bounds each account's dedupe set. Zero means
+	// wallet.DefaultDedupeBound.
+	Dedupe wallet.DedupeBound
 	// Window is the number of messages of a payment partition before each
 	// one within which a copy of the same payment is recognised, whatever
 	// the account's dedupe set has evicted. Zero means DefaultWindow; a
@@ -88,13 +97,13 @@ type Accountant struct {
 // NewAccountant returns the accountant processor. opts must say how to
 // reach Kafka and where to keep state (or goka.WithTester).
 func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	if a.Retention == (wallet.Retention{}) {
-		a.Retention = wallet.DefaultRetention
+	if a.Dedupe == (wallet.DedupeBound{}) {
+		a.Dedupe = wallet.DefaultDedupeBound
 	}
 	if a.Window == 0 {
 		a.Window = DefaultWindow
 	}
-	acc := &accountant{Accountant: a, windows: map[int32]*recent{}}
+	acc := &accountant{Accountant: a, windows: map[int32]*paymentWindow{}}
 	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(StoreNewest, opts)...)
 }
 
@@ -103,80 +112,82 @@ func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption)
 type accountant struct {
 	Accountant
 	mu      sync.Mutex
-	windows map[int32]*recent
+	windows map[int32]*paymentWindow
 }
 
 func (a *accountant) apply(ctx goka.Context, msg any) {
 	window, err := a.window(ctx.Partition(), ctx.Offset())
 	if err != nil {
 		ctx.Fail(err)
+		return
 	}
-	var key paymentKey
-	var isPayment bool
-	defer func() {
-		if window != nil {
-			window.add(ctx.Offset(), key, isPayment)
-		}
-	}()
+	key, isPayment := a.process(ctx, msg, window)
+	if window != nil {
+		window.add(ctx.Offset(), key, isPayment)
+	}
+}
 
+// process handles one message of the payment topic and returns the key of
+// the payment it carried, if it carried one, for the window.
+func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (paymentKey, bool) {
 	if p, ok := poison(msg); ok {
 		deadLetter(ctx, p)
-		return
+		return paymentKey{}, false
 	}
 	p := msg.(wallet.Payment)
 	if p.Account != ctx.Key() {
 		raw, _ := topology.PaymentCodec.Encode(p)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the account %q", ctx.Key(), p.Account)})
-		return
+		return paymentKey{}, false
 	}
-	id, err := uuid.Parse(p.RequestID)
-	if err != nil {
-		raw, _ := topology.PaymentCodec.Encode(p)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("payment request ID %q: %w", p.RequestID, err)})
-		return
-	}
-	key, isPayment = keyOf(p, id), true
+	key := keyOf(p)
 	var acct wallet.Account
 	if v := ctx.Value(); v != nil {
 		acct = v.(wallet.Account)
 	}
-	at := ctx.Timestamp()
-	if at.IsZero() { // a message without a valid timestamp
-		at = time.Now()
-	}
-	next, isNew, err := Apply(acct, p, ctx.Offset(), at, a.Retention, window != nil && window.has(key))
-	if err != nil {
-		raw, _ := topology.PaymentCodec.Encode(p)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
-		isPayment = false
-		return
-	}
+	next, isNew := Apply(acct, Delivery{
+		Payment: p,
+		Offset:  ctx.Offset(),
+		At:      unixSeconds(ctx.Timestamp()),
+		Copy:    window != nil && window.has(key),
+	}, a.Dedupe)
 	// A duplicate re-emits the state: if the first delivery's table write
 	// never reached the changelog, this repairs it before the input offset
 	// is committed.
 	ctx.SetValue(next)
 	if !isNew {
 		duplicates.Add(1)
-		return
+		return key, true
 	}
 	applied.Add(1)
 	if a.Out != nil {
 		fmt.Fprintf(a.Out, "%d:%d %s\n%s balance: %s %s\n",
 			ctx.Partition(), ctx.Offset(), p, p.Account, next.Balance, wallet.Currency)
 	}
+	return key, true
+}
+
+// unixSeconds returns a message timestamp in Unix seconds; a message
+// without one (a zero time) counts as the Unix epoch, the same on every
+// replay.
+func unixSeconds(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 // window returns the partition's window, complete for the message at
 // offset: rebuilt from the messages before it unless this accountant has
 // just processed the one before. Nil when the window is off.
-func (a *accountant) window(partition int32, offset int64) (*recent, error) {
+func (a *accountant) window(partition int32, offset int64) (*paymentWindow, error) {
 	if a.Window < 0 {
 		return nil, nil
 	}
 	a.mu.Lock()
 	r := a.windows[partition]
 	if r == nil {
-		r = newRecent(a.Window)
+		r = newPaymentWindow(a.Window)
 		a.windows[partition] = r
 	}
 	a.mu.Unlock()
@@ -213,9 +224,5 @@ func windowKey(key string, value []byte) (paymentKey, bool) {
 	if !ok || p.Account != key {
 		return paymentKey{}, false
 	}
-	id, err := uuid.Parse(p.RequestID)
-	if err != nil {
-		return paymentKey{}, false
-	}
-	return keyOf(p, id), true
+	return keyOf(p), true
 }

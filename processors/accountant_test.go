@@ -15,12 +15,12 @@ import (
 )
 
 func payment(id, account string, d wallet.Direction, cents int64) wallet.Payment {
-	return wallet.Payment{RequestID: id, Account: account, Direction: d, Amount: wallet.Cents(cents)}
+	return wallet.Payment{RequestID: uuid.MustParse(id), Account: account, Direction: d, Amount: wallet.Cents(cents)}
 }
 
 func TestApply(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	week := wallet.Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: 100}
+	week := wallet.DedupeBound{MaxAge: 7 * 24 * time.Hour, MaxCount: 100}
 	type step struct {
 		p       wallet.Payment
 		at      time.Time
@@ -28,7 +28,7 @@ func TestApply(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
-		retention   wallet.Retention
+		bound       wallet.DedupeBound
 		steps       []step
 		wantBalance string
 		wantApplied int
@@ -54,7 +54,7 @@ func TestApply(t *testing.T) {
 			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
 			{payment(otherID, "Bob", wallet.Incoming, 25), t0.Add(8 * 24 * time.Hour), true},
 		}, "0.75", 1},
-		{"count evicts the oldest entries", wallet.Retention{MaxCount: 2}, []step{
+		{"count evicts the oldest entries", wallet.DedupeBound{MaxCount: 2}, []step{
 			{payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1), t0, true},
 			{payment("00000000-0000-4000-8000-000000000002", "Bob", wallet.Incoming, 1), t0, true},
 			{payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1), t0, true},
@@ -69,10 +69,7 @@ func TestApply(t *testing.T) {
 			var acct wallet.Account
 			for i, s := range tt.steps {
 				before := acct
-				next, isNew, err := processors.Apply(acct, s.p, int64(i), s.at, tt.retention, false)
-				if err != nil {
-					t.Fatalf("step %d: %v", i, err)
-				}
+				next, isNew := processors.Apply(acct, processors.Delivery{Payment: s.p, Offset: int64(i), At: s.at.Unix()}, tt.bound)
 				if isNew != s.wantNew {
 					t.Fatalf("step %d: new = %v, want %v", i, isNew, s.wantNew)
 				}
@@ -107,7 +104,7 @@ func TestApplyOffsets(t *testing.T) {
 		name        string
 		acct        wallet.Account
 		offset      int64
-		recent      bool
+		copy        bool
 		wantNew     bool
 		wantBalance string
 		wantNext    int64
@@ -121,10 +118,7 @@ func TestApplyOffsets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next, isNew, err := processors.Apply(tt.acct, bobs, tt.offset, t0, wallet.DefaultRetention, tt.recent)
-			if err != nil {
-				t.Fatal(err)
-			}
+			next, isNew := processors.Apply(tt.acct, processors.Delivery{Payment: bobs, Offset: tt.offset, At: t0.Unix(), Copy: tt.copy}, wallet.DefaultDedupeBound)
 			if isNew != tt.wantNew || next.Balance.String() != tt.wantBalance || next.NextOffset != tt.wantNext {
 				t.Errorf("Apply at offset %d = new %v, balance %s, next offset %d; want %v, %s, %d",
 					tt.offset, isNew, next.Balance, next.NextOffset, tt.wantNew, tt.wantBalance, tt.wantNext)
@@ -136,10 +130,7 @@ func TestApplyOffsets(t *testing.T) {
 func TestApplyDoesNotModifyItsInput(t *testing.T) {
 	acct := wallet.Account{Applied: make(wallet.Applied, 1, 10)}
 	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Direction: wallet.Incoming}
-	next, _, err := processors.Apply(acct, payment(primerID, "Bob", wallet.Incoming, 50), 0, time.Now(), wallet.Retention{}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	next, _ := processors.Apply(acct, processors.Delivery{Payment: payment(primerID, "Bob", wallet.Incoming, 50)}, wallet.DedupeBound{})
 	next.Applied[0].RequestID = uuid.Nil
 	if acct.Applied[0].RequestID.String() != otherID || !acct.Balance.IsZero() {
 		t.Errorf("input changed: %+v", acct)
@@ -188,11 +179,11 @@ func TestAccountantAppliesBothSidesInOnePartition(t *testing.T) {
 	}
 }
 
-func TestAccountantRetention(t *testing.T) {
+func TestAccountantDedupeBound(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	tt := tester.New(t)
 	// The partition's window off: this is about the account's own set.
-	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1000}, Window: -1})
+	runAccountant(t, tt, processors.Accountant{Dedupe: wallet.DedupeBound{MaxAge: time.Hour, MaxCount: 1000}, Window: -1})
 	p := payment(primerID, "Bob", wallet.Incoming, 50)
 
 	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0))
@@ -213,7 +204,7 @@ func TestAccountantRetention(t *testing.T) {
 // to the window's edge.
 func TestAccountantWindow(t *testing.T) {
 	tt := tester.New(t)
-	runAccountant(t, tt, processors.Accountant{Retention: wallet.Retention{MaxAge: time.Hour, MaxCount: 1}, Window: 4})
+	runAccountant(t, tt, processors.Accountant{Dedupe: wallet.DedupeBound{MaxAge: time.Hour, MaxCount: 1}, Window: 4})
 	original := payment(primerID, "Bob", wallet.Incoming, 50)
 	others := []wallet.Payment{
 		payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1),

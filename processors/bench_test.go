@@ -19,15 +19,15 @@ import (
 func BenchmarkHotAccount(b *testing.B) {
 	for _, n := range []int{100, 1000, 10000} {
 		b.Run(fmt.Sprintf("dedupe=%d", n), func(b *testing.B) {
-			r := wallet.Retention{MaxAge: 7 * 24 * time.Hour, MaxCount: n}
-			at := time.Now()
+			bound := wallet.DedupeBound{MaxAge: 7 * 24 * time.Hour, MaxCount: n}
+			at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).Unix()
 			var acct wallet.Account
 			for i := 0; i < n; i++ {
-				acct, _, _ = processors.Apply(acct, wallet.Payment{RequestID: uuid.NewString(), Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(i), at, r, false)
+				acct, _ = processors.Apply(acct, processors.Delivery{Payment: wallet.Payment{RequestID: uuid.New(), Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, Offset: int64(i), At: at}, bound)
 			}
-			ids := make([]string, 1024)
+			ids := make([]uuid.UUID, 1024)
 			for i := range ids {
-				ids[i] = uuid.NewString()
+				ids[i] = uuid.New()
 			}
 			stored, err := topology.AccountCodec.Encode(acct)
 			if err != nil {
@@ -43,10 +43,7 @@ func BenchmarkHotAccount(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				next, _, err := processors.Apply(v.(wallet.Account), wallet.Payment{RequestID: ids[i%len(ids)], Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, int64(n+i), at, r, false)
-				if err != nil {
-					b.Fatal(err)
-				}
+				next, _ := processors.Apply(v.(wallet.Account), processors.Delivery{Payment: wallet.Payment{RequestID: ids[i%len(ids)], Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, Offset: int64(n + i), At: at}, bound)
 				if stored, err = topology.AccountCodec.Encode(next); err != nil {
 					b.Fatal(err)
 				}

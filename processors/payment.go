@@ -41,7 +41,7 @@ func routeTransfer(ctx goka.Context, msg any) {
 		return
 	}
 	t := msg.(wallet.Transfer)
-	if t.RequestID != ctx.Key() {
+	if t.RequestID.String() != ctx.Key() {
 		raw, _ := topology.TransferCodec.Encode(t)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID)})
 		return

@@ -54,7 +54,7 @@ func TestPaymentsEmitsTwoPayments(t *testing.T) {
 			t.Fatalf("payment %d missing", i)
 		}
 		p := v.(wallet.Payment)
-		if key != want[i].Account || p.Account != want[i].Account || p.Direction != want[i].Direction || !p.Amount.Equal(want[i].Amount) || p.RequestID != primerID {
+		if key != want[i].Account || p.Account != want[i].Account || p.Direction != want[i].Direction || !p.Amount.Equal(want[i].Amount) || p.RequestID != primer.RequestID {
 			t.Errorf("payment %d = %s %+v, want %+v", i, key, p, want[i])
 		}
 	}
@@ -100,7 +100,7 @@ func TestPaymentsRejectsReusedRequestID(t *testing.T) {
 	if key != primerID || len(hdr[topology.HeaderError]) == 0 {
 		t.Errorf("dead letter key %q headers %v", key, hdr)
 	}
-	if got := tt.TableValue(topology.PaymentTable, primerID).(wallet.Transfer); !got.Equal(primer) {
+	if got := tt.TableValue(topology.TransferTable, primerID).(wallet.Transfer); !got.Equal(primer) {
 		t.Errorf("stored transfer = %+v, want the first one", got)
 	}
 }

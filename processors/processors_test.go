@@ -5,6 +5,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
@@ -18,7 +19,7 @@ const (
 	otherID  = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 )
 
-var primer = wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+var primer = wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 
 // runPayments runs paymentd under the tester until the test ends.
 func runPayments(t *testing.T, tt *tester.Tester) {

@@ -10,23 +10,23 @@ import (
 	"syscall"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
-	"github.com/wallet/wallet/topology"
 )
 
 // Defaults returns the configuration of a command run without flags.
 func Defaults() Config {
 	return Config{
-		Kafka: topology.Config{
+		Kafka: kafka.Config{
 			Brokers:     []string{"127.0.0.1:9092"},
-			Partitions:  topology.DefaultPartitions,
+			Partitions:  kafka.DefaultPartitions,
 			Replication: 1,
-			Retention:   topology.DefaultRetention,
+			Retention:   kafka.DefaultRetention,
 		},
 		HTTP:      "127.0.0.1:8000",
 		Storage:   rocksdb.DefaultOptions(),
-		Retention: wallet.DefaultRetention,
+		Dedupe:    wallet.DefaultDedupeBound,
 		Window:    processors.DefaultWindow,
 		MaxAmount: wallet.DefaultMaxAmount,
 		Out:       os.Stdout,
@@ -37,7 +37,7 @@ func Defaults() Config {
 // are laid out.
 func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 	fs.Func(name, fmt.Sprintf("comma-separated Kafka bootstrap addresses (default %q)", strings.Join(c.Kafka.Brokers, ",")), func(s string) error {
-		brokers := topology.ParseBrokers(s)
+		brokers := kafka.ParseBrokers(s)
 		if len(brokers) == 0 {
 			return fmt.Errorf("no address in %q", s)
 		}
@@ -65,8 +65,8 @@ func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
 
 // BindProcessor declares the accountant's flags.
 func (c *Config) BindProcessor(fs *flag.FlagSet) {
-	fs.DurationVar(&c.Retention.MaxAge, "dedupe-max-age", c.Retention.MaxAge, "a duplicate payment is recognised if the original is at most this old")
-	fs.IntVar(&c.Retention.MaxCount, "dedupe-max-count", c.Retention.MaxCount, "... and among the account's last this many payments")
+	fs.DurationVar(&c.Dedupe.MaxAge, "dedupe-max-age", c.Dedupe.MaxAge, "a duplicate payment is recognised if the original is at most this old")
+	fs.IntVar(&c.Dedupe.MaxCount, "dedupe-max-count", c.Dedupe.MaxCount, "... and among the account's last this many payments")
 	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of a payment is also recognised within this many messages of its partition (the copies paymentd emits after a crash); the same on every processor")
 	fs.BoolFunc("quiet", "do not print a line for every applied payment", func(string) error {
 		c.Out = nil

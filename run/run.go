@@ -24,6 +24,7 @@ import (
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/emitter"
+	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
 	"github.com/wallet/wallet/topology"
@@ -33,15 +34,15 @@ import (
 // Config is every setting of every service; each command uses the part it
 // needs.
 type Config struct {
-	Kafka topology.Config
+	Kafka kafka.Config
 	// HTTP is the address the API listens on.
 	HTTP string
 	// State is the directory of the local tables (RocksDB).
 	State string
 	// Storage tunes RocksDB.
 	Storage rocksdb.Options
-	// Retention bounds the accountant's dedupe sets.
-	Retention wallet.Retention
+	// Dedupe bounds the accountant's dedupe sets.
+	Dedupe wallet.DedupeBound
 	// Window is the accountant's window in messages per partition
 	// (processors.Accountant.Window).
 	Window int64
@@ -59,7 +60,7 @@ func connect(c Config) error {
 		return err
 	}
 	k := c.Kafka
-	k.DedupeWindow = c.Retention.MaxAge
+	k.DedupeMaxAge = c.Dedupe.MaxAge
 	return k.EnsureTopics()
 }
 
@@ -107,8 +108,8 @@ func runProcessors(ctx context.Context, c Config) error {
 		return fmt.Errorf("create paymentd: %w", err)
 	}
 	acc, err := processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
-		Retention: c.Retention,
-		Window:    c.Window,
+		Dedupe: c.Dedupe,
+		Window: c.Window,
 		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
 			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
 		},

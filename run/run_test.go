@@ -21,7 +21,6 @@ import (
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
-	"github.com/wallet/wallet/topology"
 )
 
 // kafka returns the brokers to test against: the cluster in KAFKA_BROKERS
@@ -31,7 +30,7 @@ import (
 func kafka(t *testing.T) []string {
 	t.Helper()
 	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
-		return topology.ParseBrokers(env)
+		return kafka.ParseBrokers(env)
 	}
 	b, err := broker.Start("127.0.0.1:0", t.TempDir())
 	if err != nil {

@@ -122,7 +122,7 @@ func waitStale(t *testing.T, n int64) {
 func TestCopyAfterFailoverIsRecognised(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
-	c.Retention.MaxCount = 1 // the set forgets a payment as soon as the next one comes
+	c.Dedupe.MaxCount = 1 // the set forgets a payment as soon as the next one comes
 	_, stopFirst := start(t, c, run.Processors)
 	post, view := startAPIs(t, c)
 	from, to := "copy-"+uuid.NewString()[:8], "copy-"+uuid.NewString()[:8]

@@ -1,5 +1,6 @@
-// Package topology is the one place where the wallet's streams, groups,
-// tables and codecs are named and wired together, as in the diagram:
+// Package topology is the map of the wallet: the one place where its
+// streams, groups, tables and codecs are named and wired together, as in
+// the diagram:
 //
 //	POST /api/v1/transfers --> wallet.transfer_request (key request_id)
 //	  --> group paymentd (table paymentd-table: first transfer per request_id)
@@ -8,8 +9,10 @@
 //	  --> goka View --> GET /api/v1/accounts/{account}
 //
 // Inputs that cannot be decoded or are invalid go to wallet.dead_letter.
-// It also holds the Kafka client settings and topic creation, so that every
-// command talks to Kafka the same way.
+// Everything else that needs the list of topics or groups (topic creation,
+// the auditor's lag, the chaos harness) derives it from Graphs, so that a
+// group or output added here is created, audited and watched with no other
+// edit.
 package topology
 
 import (
@@ -34,9 +37,9 @@ const (
 )
 
 var (
-	// PaymentTable keeps the first transfer seen for each request ID, so that
-	// a re-posted request ID re-emits the original payments.
-	PaymentTable = goka.GroupTable(PaymentGroup)
+	// TransferTable keeps the first transfer seen for each request ID, so
+	// that a re-posted request ID re-emits the original payments.
+	TransferTable = goka.GroupTable(PaymentGroup)
 	// AccountTable keeps each account's balance and dedupe set.
 	AccountTable = goka.GroupTable(AccountantGroup)
 )
@@ -77,4 +80,70 @@ func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 		goka.Persist(AccountCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
+}
+
+// Graphs returns the graph of every group of the wallet, with callbacks
+// that do nothing: the map from which topics and lag are derived.
+func Graphs() []*goka.GroupGraph {
+	return []*goka.GroupGraph{PaymentGraph(nil), AccountantGraph(nil)}
+}
+
+// Kind says how a topic keeps its messages.
+type Kind int
+
+const (
+	// Stream topics keep every message until the retention deletes it.
+	Stream Kind = iota
+	// Table topics are the changelogs of group tables, compacted to the
+	// last value of each key.
+	Table
+)
+
+// Topic is a topic of the wallet and its kind.
+type Topic struct {
+	Name string
+	Kind Kind
+}
+
+// Topics returns every topic of the graphs once, streams before tables, in
+// the order the graphs name them: each input and output stream and each
+// group table's changelog.
+func Topics() []Topic {
+	var topics []Topic
+	seen := map[string]bool{}
+	add := func(name string, kind Kind) {
+		if !seen[name] {
+			seen[name] = true
+			topics = append(topics, Topic{Name: name, Kind: kind})
+		}
+	}
+	for _, g := range Graphs() {
+		for _, e := range append(g.InputStreams(), g.OutputStreams()...) {
+			add(e.Topic(), Stream)
+		}
+	}
+	for _, g := range Graphs() {
+		if t := g.GroupTable(); t != nil {
+			add(t.Topic(), Table)
+		}
+	}
+	return topics
+}
+
+// Input is a stream that a group consumes: the pairs whose lag tells how
+// far behind the processors are.
+type Input struct {
+	Group goka.Group
+	Topic goka.Stream
+}
+
+// Inputs returns every (group, input stream) pair of the graphs.
+func Inputs() []Input {
+	var inputs []Input
+	for _, g := range Graphs() {
+		for _, e := range g.InputStreams() {
+			inputs = append(inputs, Input{Group: g.Group(), Topic: goka.Stream(e.Topic())})
+		}
+	}
+	return inputs
 }

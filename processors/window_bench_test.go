@@ -18,7 +18,7 @@ func BenchmarkWindow(b *testing.B) {
 		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
 			keys := make([]paymentKey, 200)
 			for i := range keys {
-				keys[i] = keyOf(wallet.Payment{Account: fmt.Sprintf("acct-%05d", i), Direction: wallet.Incoming}, uuid.New())
+				keys[i] = keyOf(wallet.Payment{RequestID: uuid.New(), Account: fmt.Sprintf("acct-%05d", i), Direction: wallet.Incoming})
 			}
 			// The i-th payment: distinct request IDs, 200 accounts.
 			payment := func(i int64) paymentKey {
@@ -29,7 +29,7 @@ func BenchmarkWindow(b *testing.B) {
 			var before, after runtime.MemStats
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			r := newRecent(window)
+			r := newPaymentWindow(window)
 			r.reset(0)
 			for i := range window {
 				r.add(i, payment(i), true)

@@ -10,13 +10,13 @@ import (
 
 // The window holds exactly the payments of the last window messages, as
 // messages that carry no payment (poison) pass and the queue is compacted.
-func TestRecentHoldsTheLastWindowMessages(t *testing.T) {
+func TestWindowHoldsTheLastWindowMessages(t *testing.T) {
 	const window = 100
-	r := newRecent(window)
+	r := newPaymentWindow(window)
 	r.reset(0)
 	keys := make([]paymentKey, 5000)
 	for i := range keys {
-		keys[i] = keyOf(wallet.Payment{Account: "Bob", Direction: wallet.Incoming}, uuid.New())
+		keys[i] = keyOf(wallet.Payment{RequestID: uuid.New(), Account: "Bob", Direction: wallet.Incoming})
 		r.add(int64(i), keys[i], i%10 != 0) // every tenth message is not a payment
 	}
 	if !r.continues(5000) || r.continues(4999) {

@@ -10,17 +10,18 @@ import (
 
 // DefaultWindow is the default number of messages of a payment partition
 // within which a copy of a payment is recognised by the partition, not the
-// account: at 3,500 payments a second in a partition, a minute.
+// account. The README says how to size it from a partition's payment rate
+// and the longest failover; docs/BENCHMARKS.md has what it costs.
 const DefaultWindow = 200_000
 
-// recent remembers the payments carried by the last window messages of one
+// paymentWindow remembers the payments carried by the last window messages of one
 // partition of the payment topic.
 //
 // paymentd emits a transfer's payments again whenever the transfer is
 // redelivered, and after a crash the copies follow the originals by the
-// failover time, 10 to 20 seconds. For an account receiving more payments
-// than its dedupe set holds in that time (the set keeps the last 1,000
-// per account by default), the original has been evicted when the copy
+// failover time (measured in the README's "Failures"). For an account
+// receiving more payments than its dedupe set holds in that time, the
+// original has been evicted when the copy
 // arrives, and the copy would be applied again. A partition-wide window
 // sized in messages covers the busiest account as well as the quietest.
 //
@@ -29,15 +30,15 @@ const DefaultWindow = 200_000
 // which StoreNewest relies on. An accountant that starts on a partition
 // anywhere else than where it left it rebuilds the window by reading the
 // messages before its first one.
-type recent struct {
+type paymentWindow struct {
 	window  int64
 	next    int64 // offset after the last message recorded; -1 for none
-	entries []recentEntry
+	entries []windowEntry
 	head    int // entries[head:] are in the window, oldest first
 	count   map[paymentKey]int
 }
 
-type recentEntry struct {
+type windowEntry struct {
 	offset int64
 	key    paymentKey
 }
@@ -52,32 +53,32 @@ type paymentKey struct {
 
 var accountSeed = maphash.MakeSeed()
 
-func keyOf(p wallet.Payment, id uuid.UUID) paymentKey {
-	return paymentKey{account: maphash.String(accountSeed, p.Account), requestID: id, outgoing: p.Direction == wallet.Outgoing}
+func keyOf(p wallet.Payment) paymentKey {
+	return paymentKey{account: maphash.String(accountSeed, p.Account), requestID: p.RequestID, outgoing: p.Direction == wallet.Outgoing}
 }
 
-func newRecent(window int64) *recent {
-	return &recent{window: window, next: -1, count: map[paymentKey]int{}}
+func newPaymentWindow(window int64) *paymentWindow {
+	return &paymentWindow{window: window, next: -1, count: map[paymentKey]int{}}
 }
 
 // continues reports whether offset is the message after the last one
 // recorded, so that the window is complete for it.
-func (r *recent) continues(offset int64) bool { return r.next == offset }
+func (r *paymentWindow) continues(offset int64) bool { return r.next == offset }
 
 // reset empties the window; the next message recorded is at offset from.
-func (r *recent) reset(from int64) {
+func (r *paymentWindow) reset(from int64) {
 	clear(r.count)
 	r.entries, r.head, r.next = r.entries[:0], 0, from
 }
 
 // has reports whether the window holds the payment.
-func (r *recent) has(k paymentKey) bool { return r.count[k] > 0 }
+func (r *paymentWindow) has(k paymentKey) bool { return r.count[k] > 0 }
 
 // add records the message at offset, carrying the payment k if ok, and
 // drops what falls out of the window.
-func (r *recent) add(offset int64, k paymentKey, ok bool) {
+func (r *paymentWindow) add(offset int64, k paymentKey, ok bool) {
 	if ok {
-		r.entries = append(r.entries, recentEntry{offset, k})
+		r.entries = append(r.entries, windowEntry{offset, k})
 		r.count[k]++
 	}
 	r.next = offset + 1
@@ -95,4 +96,4 @@ func (r *recent) add(offset int64, k paymentKey, ok bool) {
 }
 
 // size returns the number of payments in the window.
-func (r *recent) size() int { return len(r.entries) - r.head }
+func (r *paymentWindow) size() int { return len(r.entries) - r.head }

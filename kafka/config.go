@@ -1,0 +1,176 @@
+// Package kafka holds the wallet's Kafka plumbing: the client settings every
+// command uses, topic creation from the topology, a reachability check,
+// reading a partition back, and the in-order offset commits the processors
+// rely on. The names and graphs themselves are in topology.
+package kafka
+
+import (
+	"hash"
+	"strings"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"github.com/rcrowley/go-metrics"
+	"github.com/wallet/wallet/topology"
+)
+
+func init() {
+	// sarama records metrics of every request, which nothing here reads and
+	// which cost a visible share of the CPU (docs/BENCHMARKS.md).
+	metrics.UseNilMetrics = true
+}
+
+// Config says where Kafka is and how the wallet's topics are laid out.
+type Config struct {
+	// Brokers are the bootstrap addresses, host:port.
+	Brokers []string
+	// Partitions of every topic and table; co-partitioned topics must agree.
+	// Default 2.
+	Partitions int
+	// Replication factor of new topics. Default 1, for a one-broker cluster.
+	Replication int
+	// Retention of the streams. Default 30 days: longer than the accountant's
+	// dedupe window, so that a redelivered payment is still in the log.
+	Retention time.Duration
+	// MinInsyncReplicas of new topics: with acks from all in-sync replicas,
+	// a write is acknowledged once this many replicas have it. Default 1;
+	// use 2 with a replication factor of 3.
+	MinInsyncReplicas int
+	// DedupeMaxAge is the accountant's dedupe age bound. EnsureTopics
+	// refuses a configured Retention shorter than it, and warns about
+	// existing streams that keep less.
+	DedupeMaxAge time.Duration
+}
+
+// DefaultPartitions is the number of partitions of every topic unless
+// configured otherwise.
+const DefaultPartitions = 2
+
+// DefaultRetention is the stream retention unless configured otherwise.
+const DefaultRetention = 30 * 24 * time.Hour
+
+func (c Config) withDefaults() Config {
+	if c.Partitions <= 0 {
+		c.Partitions = DefaultPartitions
+	}
+	if c.Replication <= 0 {
+		c.Replication = 1
+	}
+	if c.Retention <= 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.MinInsyncReplicas <= 0 {
+		c.MinInsyncReplicas = 1
+	}
+	return c
+}
+
+// ParseBrokers splits a comma-separated list of addresses.
+func ParseBrokers(s string) []string {
+	var brokers []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			brokers = append(brokers, b)
+		}
+	}
+	return brokers
+}
+
+// Sarama returns the Kafka client settings every component uses: acks from
+// all in-sync replicas and the idempotent producer, so that retries neither
+// duplicate nor reorder; no flush delay, so that a lone message is sent at
+// once while the one request in flight batches the rest; streams consumed
+// from the oldest offset, so that nothing written before a group first
+// started is skipped.
+func (c Config) Sarama() *sarama.Config {
+	s := sarama.NewConfig()
+	s.Version = sarama.V2_1_0_0
+	s.Net.DialTimeout = 3 * time.Second
+	// A JoinGroup may be held by the coordinator for up to the rebalance
+	// timeout: reading must wait longer than that, or each join times out,
+	// leaves a member behind and starts another rebalance.
+	s.Net.ReadTimeout = 30 * time.Second
+	s.Net.WriteTimeout = 10 * time.Second
+	s.Metadata.Retry.Max = 3
+	s.Metadata.Retry.Backoff = 500 * time.Millisecond
+
+	s.Producer.RequiredAcks = sarama.WaitForAll
+	s.Producer.Idempotent = true
+	s.Net.MaxOpenRequests = 1
+	s.Producer.Retry.Max = 10
+	s.Producer.Retry.Backoff = 250 * time.Millisecond
+	s.Producer.Return.Successes = true
+	s.Producer.Return.Errors = true
+	s.Producer.Compression = sarama.CompressionNone
+	s.Producer.Partitioner = sarama.NewCustomHashPartitioner(topology.Hasher)
+
+	s.Consumer.Return.Errors = true
+	s.Consumer.Offsets.Initial = sarama.OffsetOldest
+	// Commit often: what a processor consumed since its last commit is
+	// redelivered after a crash, and paymentd emits those payments again.
+	s.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
+	s.Consumer.MaxProcessingTime = time.Second
+	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
+	s.Consumer.Group.Session.Timeout = 6 * time.Second
+	s.Consumer.Group.Heartbeat.Interval = time.Second
+	s.Consumer.Group.Rebalance.Timeout = 20 * time.Second
+	return s
+}
+
+// ProcessorOptions wires a goka processor to Kafka with the wallet's
+// settings and Kafka's partitioner. The caller adds the storage.
+func (c Config) ProcessorOptions() []goka.ProcessorOption {
+	return []goka.ProcessorOption{
+		goka.WithHasher(topology.Hasher),
+		goka.WithProducerBuilder(c.producer),
+		goka.WithTopicManagerBuilder(c.topicManager),
+		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
+			g, err := goka.ConsumerGroupBuilderWithConfig(c.Sarama())(brokers, group, clientID)
+			if err != nil {
+				return nil, err
+			}
+			return inOrderCommits{g}, nil
+		}),
+		goka.WithConsumerSaramaBuilder(c.consumer),
+	}
+}
+
+// ViewOptions wires a goka view to Kafka like ProcessorOptions. The view
+// reconnects after the broker restarts and keeps serving what it has.
+func (c Config) ViewOptions() []goka.ViewOption {
+	return []goka.ViewOption{
+		goka.WithViewHasher(topology.Hasher),
+		goka.WithViewTopicManagerBuilder(c.topicManager),
+		goka.WithViewConsumerSaramaBuilder(c.consumer),
+		goka.WithViewAutoReconnect(),
+	}
+}
+
+// EmitterOptions wires a goka emitter to Kafka like ProcessorOptions.
+func (c Config) EmitterOptions() []goka.EmitterOption {
+	return []goka.EmitterOption{
+		goka.WithEmitterHasher(topology.Hasher),
+		goka.WithEmitterProducerBuilder(c.producer),
+		goka.WithEmitterTopicManagerBuilder(c.topicManager),
+	}
+}
+
+func (c Config) producer(brokers []string, clientID string, hasher func() hash.Hash32) (goka.Producer, error) {
+	return goka.ProducerBuilderWithConfig(c.Sarama())(brokers, clientID, hasher)
+}
+
+func (c Config) consumer(brokers []string, clientID string) (sarama.Consumer, error) {
+	return goka.SaramaConsumerBuilderWithConfig(c.Sarama())(brokers, clientID)
+}
+
+func (c Config) topicManager(brokers []string) (goka.TopicManager, error) {
+	c = c.withDefaults()
+	tm := goka.NewTopicManagerConfig()
+	tm.Table.Replication = c.Replication
+	tm.Stream.Replication = c.Replication
+	tm.Stream.Retention = c.Retention
+	s := c.Sarama()
+	s.ClientID = "wallet-topic-manager"
+	return goka.NewTopicManager(brokers, s, tm)
+}

@@ -1,0 +1,54 @@
+package kafka
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/IBM/sarama"
+)
+
+// ReadPartition calls fn for the messages at offsets [from, to) of a
+// partition of topic that are still there, in order, and gives up after
+// timeout.
+func (c Config) ReadPartition(topic string, partition int32, from, to int64, timeout time.Duration, fn func(offset int64, key string, value []byte)) error {
+	client, err := sarama.NewClient(c.Brokers, c.Sarama())
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer client.Close()
+	oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
+	if err != nil {
+		return fmt.Errorf("oldest offset of %s/%d: %w", topic, partition, err)
+	}
+	from = max(from, oldest)
+	if from >= to {
+		return nil
+	}
+	consumer, err := sarama.NewConsumerFromClient(client)
+	if err != nil {
+		return fmt.Errorf("read %s/%d: %w", topic, partition, err)
+	}
+	defer consumer.Close()
+	pc, err := consumer.ConsumePartition(topic, partition, from)
+	if err != nil {
+		return fmt.Errorf("read %s/%d from %d: %w", topic, partition, from, err)
+	}
+	defer pc.Close()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case msg := <-pc.Messages():
+			if msg.Offset >= to {
+				return nil
+			}
+			fn(msg.Offset, string(msg.Key), msg.Value)
+			if msg.Offset == to-1 {
+				return nil
+			}
+		case err := <-pc.Errors():
+			return fmt.Errorf("read %s/%d: %w", topic, partition, err)
+		case <-deadline:
+			return fmt.Errorf("read %s/%d from %d to %d: not done after %s", topic, partition, from, to, timeout)
+		}
+	}
+}

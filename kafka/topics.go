@@ -1,0 +1,108 @@
+package kafka
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/wallet/wallet/topology"
+)
+
+// EnsureTopics creates every topic and table of the wallet that does not
+// exist yet, and checks that every one has the configured number of
+// partitions: keys are routed by partition, so a mismatch would apply
+// payments in the wrong place. Streams are deleted by age after Retention;
+// tables are compacted, keeping the last value of every key. Several
+// processes may call it at once.
+func (c Config) EnsureTopics() error {
+	c = c.withDefaults()
+	if c.Retention < c.DedupeMaxAge {
+		return fmt.Errorf("stream retention %s is shorter than the dedupe window %s: a redelivered payment could outlive its record; raise -retention or lower -dedupe-max-age", c.Retention, c.DedupeMaxAge)
+	}
+	s := c.Sarama()
+	s.ClientID = "wallet-topics"
+	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer admin.Close()
+
+	isr := strconv.Itoa(c.MinInsyncReplicas)
+	retention := strconv.FormatInt(c.Retention.Milliseconds(), 10)
+	stream := map[string]*string{"cleanup.policy": ptr("delete"), "retention.ms": &retention, "min.insync.replicas": &isr}
+	table := map[string]*string{"cleanup.policy": ptr("compact"), "min.insync.replicas": &isr}
+	for _, t := range topology.Topics() {
+		config := stream
+		if t.Kind == topology.Table {
+			config = table
+		}
+		err := admin.CreateTopic(t.Name, &sarama.TopicDetail{
+			NumPartitions:     int32(c.Partitions),
+			ReplicationFactor: int16(c.Replication),
+			ConfigEntries:     config,
+		}, false)
+		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
+			return fmt.Errorf("create topic %s: %w", t.Name, err)
+		}
+		if err := c.waitPartitions(admin, t.Name); err != nil {
+			return err
+		}
+	}
+	return c.checkRetention(admin)
+}
+
+// waitPartitions waits until topic is visible with its partitions, which a
+// real cluster takes a moment to do after creating it, and checks their
+// number.
+func (c Config) waitPartitions(admin sarama.ClusterAdmin, topic string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		meta, err := admin.DescribeTopics([]string{topic})
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, err)
+		}
+		if len(meta) == 1 && meta[0].Err == sarama.ErrNoError && len(meta[0].Partitions) > 0 {
+			if n := len(meta[0].Partitions); n != c.Partitions {
+				return fmt.Errorf("topic %s has %d partitions but %d are configured: the wallet's topics are co-partitioned, so start every command with -partitions %d (or delete the topics to start afresh)",
+					topic, n, c.Partitions, n)
+			}
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("topic %s did not appear within 15s of its creation", topic)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func ptr(s string) *string { return &s }
+
+// checkRetention warns about existing streams, created by someone else or
+// with other flags, that keep their messages for less than the dedupe
+// window.
+func (c Config) checkRetention(admin sarama.ClusterAdmin) error {
+	if c.DedupeMaxAge <= 0 {
+		return nil
+	}
+	for _, in := range topology.Inputs() {
+		topic := in.Topic
+		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: string(topic), ConfigNames: []string{"retention.ms"}})
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, err)
+		}
+		for _, e := range entries {
+			ms, err := strconv.ParseInt(e.Value, 10, 64)
+			if e.Name != "retention.ms" || err != nil || ms < 0 {
+				continue
+			}
+			if kept := time.Duration(ms) * time.Millisecond; kept < c.DedupeMaxAge {
+				slog.Warn("stream retention is shorter than the dedupe window: a duplicate redelivered after its original expired would be applied again",
+					"topic", topic, "retention", kept, "dedupe_max_age", c.DedupeMaxAge)
+			}
+		}
+	}
+	return nil
+}
