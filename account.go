@@ -6,14 +6,19 @@ import (
 	"github.com/google/uuid"
 )
 
-// Account is the state the accountant keeps for one account: its balance
-// and the payments it has applied recently, so that a redelivered
-// duplicate is recognised and applied once.
+// Account is the state the accountant keeps for one account: whether it is
+// open and with what overdraft limit, its balance, and the instructions it
+// has applied recently, so that a redelivered duplicate is recognised and
+// applied once.
 type Account struct {
-	Balance Money
+	// Open is set by the account's open instruction; accounts are never
+	// closed.
+	Open           bool
+	OverdraftLimit Money
+	Balance        Money
 	Applied Applied
 	// NextOffset is the offset, in the account's partition of the payment
-	// topic, after the last payment message this state reflects (Kafka's
+	// topic, after the last instruction message this state reflects (Kafka's
 	// convention for committed offsets; 0 for none). It orders the
 	// versions of the state: whoever computes it from the same messages
 	// gets the same value, so of two versions the one with the higher
@@ -21,24 +26,25 @@ type Account struct {
 	NextOffset int64
 }
 
-// Applied is an account's dedupe set: the payments applied recently,
+// Applied is an account's dedupe set: the debits and credits applied recently,
 // oldest first, bounded by a DedupeBound. The whole set is rewritten with every
 // payment to the account, so its entries are fixed-size values, cheap to
 // copy, scan and encode even when the set is full.
 type Applied []AppliedPayment
 
-// AppliedPayment records one applied payment in an account's dedupe set.
+// AppliedPayment records one applied debit or credit in an account's
+// dedupe set.
 type AppliedPayment struct {
 	RequestID uuid.UUID
-	Direction Direction
-	// At is the timestamp of the payment message, in Unix seconds: the
+	Kind      Kind
+	// At is the timestamp of the instruction's message, in Unix seconds: the
 	// message time, not the wall clock, so that replays decide alike.
 	At int64
 }
 
-// DedupeBound bounds an account's dedupe set. A duplicate payment is
+// DedupeBound bounds an account's dedupe set. A duplicate instruction is
 // recognised if the original is at most MaxAge older (by message
-// timestamp) and among the account's last MaxCount payments.
+// timestamp) and among the account's last MaxCount debits and credits.
 type DedupeBound struct {
 	MaxAge   time.Duration
 	MaxCount int

@@ -18,8 +18,13 @@ const (
 	EAmountInvalid    = "amount_invalid"
 	EAmountGtMax      = "amount_gt_max"
 	EAccountNotFound  = "account_not_found"
-	EUnavailable      = "unavailable"
-	EInternal         = "internal"
+	// Accounts.
+	EUsernameInvalid       = "username_invalid"
+	EUsernameTaken         = "username_taken"
+	EOverdraftLimitInvalid = "overdraft_limit_invalid"
+	ERequestIDConflict     = "request_id_conflict"
+	EUnavailable           = "unavailable"
+	EInternal              = "internal"
 )
 
 // Error is a failure that a client can act on: a code from the list above

@@ -1,15 +1,8 @@
 package wallet
 
 import (
-	"strings"
-	"unicode"
-	"unicode/utf8"
-
 	"github.com/google/uuid"
 )
-
-// MaxAccountLen is the longest account name, in bytes.
-const MaxAccountLen = 64
 
 // MinAmount is the smallest amount a transfer may move.
 var MinAmount = Cents(1)
@@ -20,7 +13,8 @@ var DefaultMaxAmount = MustParseMoney("1000000000.00")
 
 // Transfer is a client's intent to move Amount from one account to another.
 // RequestID is the client's idempotency key: posting the same transfer
-// again is absorbed downstream.
+// again is absorbed downstream. From and To are the names as the client
+// typed them; AccountKey makes the accounts' keys from them.
 type Transfer struct {
 	RequestID uuid.UUID `json:"request_id"`
 	From      string    `json:"from"`
@@ -44,13 +38,15 @@ func (t Transfer) Validate(max Money) error {
 	if t.To == "" {
 		return Errorf(EToRequired, "transfer recipient account is required")
 	}
-	if err := ValidateAccount(t.From); err != nil {
+	from, err := AccountKey(t.From)
+	if err != nil {
 		return err
 	}
-	if err := ValidateAccount(t.To); err != nil {
+	to, err := AccountKey(t.To)
+	if err != nil {
 		return err
 	}
-	if t.From == t.To {
+	if from == to {
 		return Errorf(ESameAccount, "transfer sender and recipient must be different accounts")
 	}
 	if t.Amount.LessThan(MinAmount) {
@@ -62,30 +58,22 @@ func (t Transfer) Validate(max Money) error {
 	return nil
 }
 
-// ValidateAccount checks an account name: non-empty, at most MaxAccountLen
-// bytes of valid UTF-8 without control characters or surrounding spaces.
-func ValidateAccount(name string) error {
-	if name == "" || len(name) > MaxAccountLen {
-		return Errorf(EAccountInvalid, "account name must be 1 to %d bytes long", MaxAccountLen)
-	}
-	if !utf8.ValidString(name) || strings.TrimSpace(name) != name {
-		return Errorf(EAccountInvalid, "account name must be valid UTF-8 without surrounding spaces")
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) {
-			return Errorf(EAccountInvalid, "account name must not contain control characters")
-		}
-		// encoding/json turns invalid UTF-8 into U+FFFD, which would make
-		// different byte strings the same account.
-		if r == utf8.RuneError {
-			return Errorf(EAccountInvalid, "account name must be valid UTF-8")
-		}
-	}
-	return nil
+// Equal reports whether two transfers move the same amount between the same
+// accounts under the same request ID, however the names were spelled.
+func (t Transfer) Equal(o Transfer) bool {
+	return t.RequestID == o.RequestID && t.Amount.Equal(o.Amount) &&
+		sameAccount(t.From, o.From) && sameAccount(t.To, o.To)
 }
 
-// Equal reports whether two transfers move the same amount between the same
-// accounts under the same request ID.
-func (t Transfer) Equal(o Transfer) bool {
-	return t.RequestID == o.RequestID && t.From == o.From && t.To == o.To && t.Amount.Equal(o.Amount)
+// sameAccount reports whether two names are of one account.
+func sameAccount(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ka, err := AccountKey(a)
+	if err != nil {
+		return false
+	}
+	kb, err := AccountKey(b)
+	return err == nil && ka == kb
 }

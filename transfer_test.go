@@ -9,14 +9,19 @@ import (
 
 var primerID = uuid.MustParse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
 
-func TestPayments(t *testing.T) {
+func TestInstructions(t *testing.T) {
 	tr := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	got := tr.Payments()
-	if got[0].Account != "Alice" || got[0].Direction != wallet.Outgoing || got[0].Signed().String() != "-0.50" {
-		t.Errorf("outgoing payment = %+v", got[0])
+	got := tr.Instructions()
+	if got[0].Account != "alice" || got[0].Kind != wallet.Debit || got[0].Signed().String() != "-0.50" {
+		t.Errorf("debit = %+v", got[0])
 	}
-	if got[1].Account != "Bob" || got[1].Direction != wallet.Incoming || got[1].Signed().String() != "0.50" {
-		t.Errorf("incoming payment = %+v", got[1])
+	if got[1].Account != "bob" || got[1].Kind != wallet.Credit || got[1].Signed().String() != "0.50" {
+		t.Errorf("credit = %+v", got[1])
+	}
+	for _, in := range got {
+		if err := in.Validate(); err != nil {
+			t.Errorf("%s: %v", in.Kind, err)
+		}
 	}
 	if s := got[0].String(); s != primerID.String()+" Alice -$0.50" {
 		t.Errorf("String() = %q", s)

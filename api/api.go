@@ -1,7 +1,8 @@
-// Package api holds the wallet's HTTP API: POST /api/v1/transfers on the
-// write side, GET /api/v1/accounts/{account} on the read side, and the
-// health and readiness probes. Handlers depend on small interfaces, so one
-// process can serve either side or both.
+// Package api holds the wallet's HTTP API: POST /api/v1/transfers and
+// POST /api/v1/accounts on the write side, GET /api/v1/accounts and
+// GET /api/v1/accounts/{name} on the read side, and the health and
+// readiness probes. Handlers depend on small interfaces, so one process can
+// serve either side or both.
 package api
 
 import (
@@ -9,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -25,8 +25,9 @@ type Transfers interface {
 
 // Accounts reads account state.
 type Accounts interface {
-	// Account returns the named account; ok is false if it was never seen.
-	Account(name string) (acct wallet.Account, ok bool, err error)
+	// Account returns the state of the account key; ok is false if the
+	// accountant has none.
+	Account(key string) (acct wallet.Account, ok bool, err error)
 	// Recovered reports whether the state has caught up once.
 	Recovered() bool
 }
@@ -38,15 +39,25 @@ const MaxBodyBytes = 64 << 10
 // before answering 503.
 const DefaultSendTimeout = 5 * time.Second
 
-// Server serves the API. A nil Transfers or Accounts leaves that side out.
+// Server serves the API. The write side needs Transfers, and Claims with
+// Signups; the read side Accounts with Signups. A nil field leaves out the
+// routes that need it.
 type Server struct {
 	Transfers Transfers
+	Claims    Claims
+	Signups   Signups
 	Accounts  Accounts
 	// MaxAmount is the largest transfer accepted; zero means
 	// wallet.DefaultMaxAmount.
 	MaxAmount wallet.Money
+	// MaxOverdraft is the largest overdraft limit an account may be
+	// signed up with; zero means wallet.DefaultMaxOverdraft.
+	MaxOverdraft wallet.Money
 	// SendTimeout bounds the wait for Kafka; zero means DefaultSendTimeout.
 	SendTimeout time.Duration
+	// DecisionTimeout bounds the wait for the signup group's decision;
+	// zero means DefaultDecisionTimeout.
+	DecisionTimeout time.Duration
 }
 
 // Handler returns the API's routes.
@@ -55,8 +66,11 @@ func (s *Server) Handler() http.Handler {
 	if s.Transfers != nil {
 		mux.HandleFunc("/api/v1/transfers", s.postTransfer)
 	}
-	if s.Accounts != nil {
-		mux.HandleFunc("/api/v1/accounts/{account}", s.getAccount)
+	if s.Signups != nil && (s.Claims != nil || s.Accounts != nil) {
+		mux.HandleFunc("/api/v1/accounts", s.accounts)
+	}
+	if s.Signups != nil && s.Accounts != nil {
+		mux.HandleFunc("/api/v1/accounts/{name}", s.getAccount)
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -88,14 +102,8 @@ func (s *Server) postTransfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(EMethodNotAllowed, "use POST"))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			writeError(w, wallet.Errorf(EBodyTooLarge, "request body must be at most %d bytes", MaxBodyBytes))
-			return
-		}
-		writeError(w, wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON"))
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	t, err := DecodeTransfer(body, s.MaxAmount)
@@ -103,11 +111,7 @@ func (s *Server) postTransfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	timeout := s.SendTimeout
-	if timeout == 0 {
-		timeout = DefaultSendTimeout
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	ctx, cancel := context.WithTimeout(r.Context(), s.sendTimeout())
 	defer cancel()
 	if err := s.Transfers.Send(ctx, t); err != nil {
 		slog.Warn("transfer not acknowledged by Kafka", "request_id", t.RequestID, "error", err)
@@ -117,39 +121,15 @@ func (s *Server) postTransfer(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, t)
 }
 
-// AccountResponse is the body of GET /api/v1/accounts/{account}.
-type AccountResponse struct {
-	Account  string       `json:"account"`
-	Balance  wallet.Money `json:"balance"`
-	Currency string       `json:"currency"`
-}
-
-func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, wallet.Errorf(EMethodNotAllowed, "use GET"))
-		return
+func (s *Server) sendTimeout() time.Duration {
+	if s.SendTimeout == 0 {
+		return DefaultSendTimeout
 	}
-	name := r.PathValue("account")
-	if err := wallet.ValidateAccount(name); err != nil {
-		writeError(w, err)
-		return
-	}
-	acct, ok, err := s.Accounts.Account(name)
-	if err != nil {
-		slog.Warn("read account", "account", name, "error", err)
-		writeError(w, wallet.Errorf(wallet.EUnavailable, "balances are not available yet; retry shortly"))
-		return
-	}
-	if !ok {
-		writeError(w, wallet.Errorf(wallet.EAccountNotFound, "account not found"))
-		return
-	}
-	writeJSON(w, http.StatusOK, AccountResponse{Account: name, Balance: acct.Balance, Currency: wallet.Currency})
+	return s.SendTimeout
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if s.Accounts != nil && !s.Accounts.Recovered() {
+	if s.Accounts != nil && !s.Accounts.Recovered() || s.Signups != nil && !s.Signups.Recovered() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "recovering"})
 		return
 	}
@@ -168,26 +148,32 @@ const (
 	EBodyTooLarge     = "body_too_large"
 	EMethodNotAllowed = "method_not_allowed"
 	ENotFound         = "not_found"
+	ELimitInvalid     = "limit_invalid"
 )
 
 // statuses maps every error code to its HTTP status: the one place where
 // they are decided.
 var statuses = map[string]int{
-	wallet.EInvalidJSON:      http.StatusBadRequest,
-	wallet.ERequestIDInvalid: http.StatusBadRequest,
-	wallet.EFromRequired:     http.StatusBadRequest,
-	wallet.EToRequired:       http.StatusBadRequest,
-	wallet.ESameAccount:      http.StatusBadRequest,
-	wallet.EAccountInvalid:   http.StatusBadRequest,
-	wallet.EAmountLtMin:      http.StatusBadRequest,
-	wallet.EAmountInvalid:    http.StatusBadRequest,
-	wallet.EAmountGtMax:      http.StatusBadRequest,
-	EBodyTooLarge:            http.StatusRequestEntityTooLarge,
-	EMethodNotAllowed:        http.StatusMethodNotAllowed,
-	ENotFound:                http.StatusNotFound,
-	wallet.EAccountNotFound:  http.StatusNotFound,
-	wallet.EUnavailable:      http.StatusServiceUnavailable,
-	wallet.EInternal:         http.StatusInternalServerError,
+	wallet.EInvalidJSON:           http.StatusBadRequest,
+	wallet.ERequestIDInvalid:      http.StatusBadRequest,
+	wallet.EFromRequired:          http.StatusBadRequest,
+	wallet.EToRequired:            http.StatusBadRequest,
+	wallet.ESameAccount:           http.StatusBadRequest,
+	wallet.EAccountInvalid:        http.StatusBadRequest,
+	wallet.EAmountLtMin:           http.StatusBadRequest,
+	wallet.EAmountInvalid:         http.StatusBadRequest,
+	wallet.EAmountGtMax:           http.StatusBadRequest,
+	wallet.EUsernameInvalid:       http.StatusBadRequest,
+	wallet.EOverdraftLimitInvalid: http.StatusBadRequest,
+	ELimitInvalid:                 http.StatusBadRequest,
+	wallet.EUsernameTaken:         http.StatusConflict,
+	wallet.ERequestIDConflict:     http.StatusConflict,
+	EBodyTooLarge:                 http.StatusRequestEntityTooLarge,
+	EMethodNotAllowed:             http.StatusMethodNotAllowed,
+	ENotFound:                     http.StatusNotFound,
+	wallet.EAccountNotFound:       http.StatusNotFound,
+	wallet.EUnavailable:           http.StatusServiceUnavailable,
+	wallet.EInternal:              http.StatusInternalServerError,
 }
 
 // writeError answers with err's code, its status and its message; an

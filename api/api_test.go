@@ -6,11 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/views"
 )
 
 const primerID = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
@@ -36,6 +40,59 @@ func (a accounts) Account(name string) (wallet.Account, bool, error) {
 }
 
 func (a accounts) Recovered() bool { return true }
+
+// signups is the signup group and its view at once: the first claim sent
+// for a key wins it at once.
+type signups struct {
+	mu  sync.Mutex
+	won map[string]wallet.Signup
+	err error // what Send answers
+}
+
+func newSignups(won map[string]wallet.Signup) *signups {
+	if won == nil {
+		won = map[string]wallet.Signup{}
+	}
+	return &signups{won: won}
+}
+
+func (s *signups) Send(ctx context.Context, key string, c wallet.Claim) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	if _, ok := s.won[key]; !ok {
+		s.won[key] = wallet.Signup{Claim: c}
+	}
+	return nil
+}
+
+func (s *signups) Signup(key string) (wallet.Signup, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w, ok := s.won[key]
+	return w, ok, nil
+}
+
+func (s *signups) After(after string, limit int) ([]views.Keyed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var keys []string
+	for k := range s.won {
+		if k > after {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var page []views.Keyed
+	for _, k := range keys[:min(limit, len(keys))] {
+		page = append(page, views.Keyed{Key: k, Signup: s.won[k]})
+	}
+	return page, nil
+}
+
+func (s *signups) Recovered() bool { return true }
 
 func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
 	t.Helper()
@@ -108,13 +165,22 @@ func TestPostTransferErrors(t *testing.T) {
 }
 
 func TestGetAccount(t *testing.T) {
-	h := (&api.Server{Accounts: accounts{"Bob": {Balance: wallet.Cents(50)}}}).Handler()
+	bob := wallet.Signup{Claim: wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob"}}
+	h := (&api.Server{
+		Signups:  newSignups(map[string]wallet.Signup{"bob": bob}),
+		Accounts: accounts{"bob": {Balance: wallet.Cents(50)}, wallet.World: {Balance: wallet.Cents(-50)}},
+	}).Handler()
 	tests := []struct {
 		path   string
 		status int
 		want   string
 	}{
-		{"/api/v1/accounts/Bob", 200, `{"account":"Bob","balance":"0.50","currency":"USD"}`},
+		{"/api/v1/accounts/Bob", 200, `{"account":"Bob","balance":"0.50","currency":"USD","overdraft_limit":"0.00"}`},
+		{"/api/v1/accounts/BOB", 200, `{"account":"Bob","balance":"0.50","currency":"USD","overdraft_limit":"0.00"}`},
+		{"/api/v1/accounts/%EF%BC%A2%EF%BD%8F%EF%BD%82", 200, `{"account":"Bob","balance":"0.50","currency":"USD","overdraft_limit":"0.00"}`}, // Ｂｏｂ
+		{"/api/v1/accounts/@world", 200, `{"account":"@world","balance":"-0.50","currency":"USD"}`},
+		{"/api/v1/accounts", 200, `{"accounts":[{"account":"Bob","balance":"0.50","currency":"USD","overdraft_limit":"0.00"}]}`},
+		{"/api/v1/accounts?limit=0", 400, `"code":"limit_invalid"`},
 		{"/api/v1/accounts/Nobody", 404, `{"message":"account not found","code":"account_not_found"}`},
 		{"/api/v1/accounts/%20Bob", 400, `"code":"account_invalid"`},
 		{"/nowhere", 404, `"code":"not_found"`},

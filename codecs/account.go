@@ -10,23 +10,25 @@ import (
 
 // Account encodes the accountant's table value, a wallet.Account, in a
 // compact binary form rather than JSON: the value is decoded and encoded
-// again for every payment to the account, dedupe set and all, so its cost
-// bounds how fast a hot account can go. The form is
+// again for every instruction to the account, dedupe set and all, so its
+// cost bounds how fast a hot account can go. The form is
 //
-//	format byte (2)
+//	format byte (3)
 //	uvarint next offset
+//	flags byte: 1 if the account is open
+//	uvarint length, overdraft limit as a decimal string ("0.00")
 //	uvarint length, balance as a decimal string ("-0.50")
 //	uvarint count, then count records of 25 bytes:
-//	  request ID (16 bytes), 'o' or 'i', message time in Unix seconds (int64, big-endian)
+//	  request ID (16 bytes), 'd' or 'c', message time in Unix seconds (int64, big-endian)
 //
-// Format 1, written before the next offset was kept, is the same without
-// it; it decodes with a next offset of 0.
+// Values written by version 1 (formats 1 and 2) are refused: version 2
+// starts afresh.
 type Account struct{}
 
 const (
-	accountFormat   = 2
-	accountFormatV1 = 1
-	appliedRecord   = 16 + 1 + 8
+	accountFormat = 3
+	appliedRecord = 16 + 1 + 8
+	flagOpen      = 1
 )
 
 func (Account) Encode(value any) ([]byte, error) {
@@ -34,25 +36,32 @@ func (Account) Encode(value any) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("encode account: got %T", value)
 	}
-	balance := a.Balance.String()
 	if a.NextOffset < 0 {
 		return nil, fmt.Errorf("encode account: negative next offset %d", a.NextOffset)
 	}
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(balance)+len(a.Applied)*appliedRecord)
+	limit, balance := a.OverdraftLimit.String(), a.Balance.String()
+	b := make([]byte, 0, 2+4*binary.MaxVarintLen64+len(limit)+len(balance)+len(a.Applied)*appliedRecord)
 	b = append(b, accountFormat)
 	b = binary.AppendUvarint(b, uint64(a.NextOffset))
+	var flags byte
+	if a.Open {
+		flags |= flagOpen
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(limit)))
+	b = append(b, limit...)
 	b = binary.AppendUvarint(b, uint64(len(balance)))
 	b = append(b, balance...)
 	b = binary.AppendUvarint(b, uint64(len(a.Applied)))
 	for _, p := range a.Applied {
 		b = append(b, p.RequestID[:]...)
-		switch p.Direction {
-		case wallet.Outgoing:
-			b = append(b, 'o')
-		case wallet.Incoming:
-			b = append(b, 'i')
+		switch p.Kind {
+		case wallet.Debit:
+			b = append(b, 'd')
+		case wallet.Credit:
+			b = append(b, 'c')
 		default:
-			return nil, fmt.Errorf("encode account: applied payment %s has direction %q", p.RequestID, p.Direction)
+			return nil, fmt.Errorf("encode account: applied instruction %s has kind %q", p.RequestID, p.Kind)
 		}
 		b = binary.BigEndian.AppendUint64(b, uint64(p.At))
 	}
@@ -64,35 +73,50 @@ func (Account) Decode(data []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > uint64(len(rest)-k) {
-		return nil, fmt.Errorf("decode account: truncated balance")
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("decode account: no flags")
 	}
-	balance, err := wallet.ParseMoney(string(rest[k : k+int(n)]))
-	if err != nil {
-		return nil, fmt.Errorf("decode account: balance: %w", err)
+	a := wallet.Account{NextOffset: next, Open: rest[0]&flagOpen != 0}
+	rest = rest[1:]
+	if a.OverdraftLimit, rest, err = money("overdraft limit", rest); err != nil {
+		return nil, err
 	}
-	rest = rest[k+int(n):]
+	if a.Balance, rest, err = money("balance", rest); err != nil {
+		return nil, err
+	}
 	count, k := binary.Uvarint(rest)
 	if k <= 0 || count > uint64(len(rest)-k)/appliedRecord || count*appliedRecord != uint64(len(rest)-k) {
-		return nil, fmt.Errorf("decode account: %d bytes do not hold the applied payments", len(rest))
+		return nil, fmt.Errorf("decode account: %d bytes do not hold the applied instructions", len(rest))
 	}
 	rest = rest[k:]
-	applied := make(wallet.Applied, count)
-	for i := range applied {
+	a.Applied = make(wallet.Applied, count)
+	for i := range a.Applied {
 		r := rest[i*appliedRecord : (i+1)*appliedRecord]
-		copy(applied[i].RequestID[:], r[:16])
+		copy(a.Applied[i].RequestID[:], r[:16])
 		switch r[16] {
-		case 'o':
-			applied[i].Direction = wallet.Outgoing
-		case 'i':
-			applied[i].Direction = wallet.Incoming
+		case 'd':
+			a.Applied[i].Kind = wallet.Debit
+		case 'c':
+			a.Applied[i].Kind = wallet.Credit
 		default:
-			return nil, fmt.Errorf("decode account: applied payment %d has direction %q", i, r[16])
+			return nil, fmt.Errorf("decode account: applied instruction %d has kind %q", i, r[16])
 		}
-		applied[i].At = int64(binary.BigEndian.Uint64(r[17:]))
+		a.Applied[i].At = int64(binary.BigEndian.Uint64(r[17:]))
 	}
-	return wallet.Account{Balance: balance, Applied: applied, NextOffset: next}, nil
+	return a, nil
+}
+
+// money reads a length-prefixed decimal string.
+func money(name string, b []byte) (wallet.Money, []byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return wallet.Money{}, nil, fmt.Errorf("decode account: truncated %s", name)
+	}
+	m, err := wallet.ParseMoney(string(b[k : k+int(n)]))
+	if err != nil {
+		return wallet.Money{}, nil, fmt.Errorf("decode account: %s: %w", name, err)
+	}
+	return m, b[k+int(n):], nil
 }
 
 // AccountNextOffset returns the NextOffset of an encoded account without
@@ -108,15 +132,12 @@ func accountHeader(data []byte) (next int64, rest []byte, err error) {
 	if len(data) == 0 {
 		return 0, nil, fmt.Errorf("decode account: empty value")
 	}
-	switch data[0] {
-	case accountFormatV1:
-		return 0, data[1:], nil
-	case accountFormat:
-		n, k := binary.Uvarint(data[1:])
-		if k <= 0 || n > math.MaxInt64 {
-			return 0, nil, fmt.Errorf("decode account: bad next offset")
-		}
-		return int64(n), data[1+k:], nil
+	if data[0] != accountFormat {
+		return 0, nil, fmt.Errorf("decode account: unknown format %d (version 1 wrote formats 1 and 2)", data[0])
 	}
-	return 0, nil, fmt.Errorf("decode account: unknown format %d", data[0])
+	n, k := binary.Uvarint(data[1:])
+	if k <= 0 || n > math.MaxInt64 {
+		return 0, nil, fmt.Errorf("decode account: bad next offset")
+	}
+	return int64(n), data[1+k:], nil
 }

@@ -16,7 +16,10 @@ const primerID = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
 
 func TestRoundTrip(t *testing.T) {
 	transfer := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	payment := wallet.Payment{RequestID: uuid.MustParse(primerID), Account: "Alice", Direction: wallet.Outgoing, Amount: wallet.Cents(50)}
+	debit := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Debit, Account: "alice", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	open := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Open, Account: "bob", Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
+	claim := wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
+	instructionsEqual := func(a, b any) bool { return a.(wallet.Instruction).Equal(b.(wallet.Instruction)) }
 	tests := []struct {
 		name  string
 		codec goka.Codec
@@ -27,11 +30,20 @@ func TestRoundTrip(t *testing.T) {
 		{"transfer", codecs.Transfer{}, transfer,
 			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`,
 			func(a, b any) bool { return a.(wallet.Transfer).Equal(b.(wallet.Transfer)) }},
-		{"payment", codecs.Payment{}, payment,
-			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","account":"Alice","direction":"outgoing","amount":"0.50"}`,
+		{"instruction", codecs.Instruction{}, debit,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","kind":"debit","account":"alice","from":"Alice","to":"Bob","amount":"0.50"}`,
+			instructionsEqual},
+		{"instruction", codecs.Instruction{}, open,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","kind":"open","account":"bob","username":"Bob","overdraft_limit":"10.00"}`,
+			instructionsEqual},
+		{"claim", codecs.Claim{}, claim,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00"}`,
+			func(a, b any) bool { return a.(wallet.Claim).Equal(b.(wallet.Claim)) }},
+		{"signup", codecs.Signup{}, wallet.Signup{Claim: claim, Offset: 7},
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00","offset":7}`,
 			func(a, b any) bool {
-				x, y := a.(wallet.Payment), b.(wallet.Payment)
-				return x.RequestID == y.RequestID && x.Account == y.Account && x.Direction == y.Direction && x.Amount.Equal(y.Amount)
+				x, y := a.(wallet.Signup), b.(wallet.Signup)
+				return x.Claim.Equal(y.Claim) && x.Offset == y.Offset
 			}},
 	}
 	for _, tt := range tests {
@@ -67,18 +79,24 @@ func TestDecodeRejects(t *testing.T) {
 		{"transfer", codecs.Transfer{}, `{}`},
 		{"transfer", codecs.Transfer{}, `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.001"}`},
 		{"transfer", codecs.Transfer{}, `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"-1.00"}`},
-		{"payment", codecs.Payment{}, `[]`},
-		{"payment", codecs.Payment{}, `{"request_id":"` + primerID + `","account":"Bob","direction":"up","amount":"1.00"}`},
-		{"payment", codecs.Payment{}, `{"request_id":"` + primerID + `","account":"","direction":"incoming","amount":"1.00"}`},
+		{"instruction", codecs.Instruction{}, `[]`},
+		{"instruction", codecs.Instruction{}, `{"request_id":"` + primerID + `","kind":"up","account":"bob","to":"Bob","amount":"1.00"}`},
+		{"instruction", codecs.Instruction{}, `{"request_id":"` + primerID + `","kind":"credit","account":"","from":"Alice","to":"Bob","amount":"1.00"}`},
+		{"instruction", codecs.Instruction{}, `{"request_id":"` + primerID + `","kind":"credit","account":"carol","from":"Alice","to":"Bob","amount":"1.00"}`},
+		{"instruction", codecs.Instruction{}, `{"request_id":"` + primerID + `","kind":"open","account":"bob","username":"Bob","overdraft_limit":"-1.00"}`},
+		{"instruction", codecs.Instruction{}, `{"request_id":"` + primerID + `","kind":"debit","account":"alice","from":"Alice","to":"Bob"}`},
+		{"claim", codecs.Claim{}, `{"request_id":"` + primerID + `","username":"Bob","overdraft_limit":"0.001"}`},
+		{"signup", codecs.Signup{}, `{"username":"Bob"}`},
 		{"account", codecs.Account{}, ``},
 		{"account", codecs.Account{}, `{"balance":"0.50"}`},
-		{"account", codecs.Account{}, "\x01\x04abcd\x00"},
-		{"account", codecs.Account{}, "\x01\x040.50\x01short"},
-		{"account", codecs.Account{}, "\x01\x040.50\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
-		{"account", codecs.Account{}, "\x02"},
-		{"account", codecs.Account{}, "\x02\x80"},
-		{"account", codecs.Account{}, "\x02\x05\x040.50"},
-		{"account", codecs.Account{}, "\x03\x00\x040.50\x00"},
+		{"account", codecs.Account{}, "\x01\x040.50\x00"},                 // version 1's format 1
+		{"account", codecs.Account{}, "\x02\x05\x040.50\x00"},             // and format 2
+		{"account", codecs.Account{}, "\x03"},                             // no next offset
+		{"account", codecs.Account{}, "\x03\x80"},                         // a truncated one
+		{"account", codecs.Account{}, "\x03\x05"},                         // no flags
+		{"account", codecs.Account{}, "\x03\x05\x01\x04abcd\x040.50\x00"}, // a limit that is no amount
+		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\x01short"},
+		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.data, func(t *testing.T) {
@@ -94,7 +112,7 @@ func TestDecodeRejects(t *testing.T) {
 }
 
 func TestLenient(t *testing.T) {
-	c := codecs.Lenient{Codec: codecs.Payment{}}
+	c := codecs.Lenient{Codec: codecs.Instruction{}}
 	v, err := c.Decode([]byte("{nope"))
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
@@ -105,26 +123,15 @@ func TestLenient(t *testing.T) {
 	}
 }
 
-// Values written before the next offset was kept (format 1) still decode,
-// as the oldest version of the account.
-func TestAccountDecodesFormat1(t *testing.T) {
-	v, err := codecs.Account{}.Decode([]byte("\x01\x05-0.50\x00"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if a := v.(wallet.Account); a.Balance.String() != "-0.50" || a.NextOffset != 0 || len(a.Applied) != 0 {
-		t.Errorf("Decode = %+v, want balance -0.50, next offset 0", a)
-	}
-}
-
 func TestAccountRoundTrip(t *testing.T) {
 	tests := []wallet.Account{
 		{},
 		{Balance: wallet.Cents(-50)},
 		{Balance: wallet.Cents(7), NextOffset: 1 << 40},
+		{Open: true, OverdraftLimit: wallet.Cents(100000)},
 		{Balance: wallet.MustParseMoney("1000000000.00"), NextOffset: 12, Applied: wallet.Applied{
-			{RequestID: uuid.MustParse(primerID), Direction: wallet.Outgoing, At: 1764072000},
-			{RequestID: uuid.MustParse(primerID), Direction: wallet.Incoming, At: -1},
+			{RequestID: uuid.MustParse(primerID), Kind: wallet.Debit, At: 1764072000},
+			{RequestID: uuid.MustParse(primerID), Kind: wallet.Credit, At: -1},
 		}},
 	}
 	for _, want := range tests {
@@ -137,7 +144,8 @@ func TestAccountRoundTrip(t *testing.T) {
 			t.Fatalf("Decode(Encode(%+v)): %v", want, err)
 		}
 		got := v.(wallet.Account)
-		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Applied, want.Applied) || got.NextOffset != want.NextOffset {
+		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Applied, want.Applied) || got.NextOffset != want.NextOffset ||
+			got.Open != want.Open || !got.OverdraftLimit.Equal(want.OverdraftLimit) {
 			t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, want)
 		}
 		if next, err := codecs.AccountNextOffset(b); err != nil || next != want.NextOffset {

@@ -1,6 +1,3 @@
-// Package emitter holds the write side of the wallet: a goka emitter that
-// stores accepted transfers in wallet.transfer_request and reports when
-// Kafka has acknowledged them.
 package emitter
 
 import (
@@ -28,26 +25,12 @@ func NewTransfers(brokers []string, opts ...goka.EmitterOption) (*Transfers, err
 	return &Transfers{emitter: e}, nil
 }
 
-// Send stores t and returns once Kafka has acknowledged it, or with an
-// error when it did not before ctx was done. After an error the transfer
-// may or may not have been stored: the client retries with the same
-// request ID and the duplicate is absorbed downstream.
+// Send stores t and returns once Kafka has acknowledged it, or an error.
 func (s *Transfers) Send(ctx context.Context, t wallet.Transfer) error {
-	promise, err := s.emitter.Emit(t.RequestID.String(), t)
-	if err != nil {
+	if err := send(ctx, s.emitter, t.RequestID.String(), t); err != nil {
 		return fmt.Errorf("emit transfer %s: %w", t.RequestID, err)
 	}
-	done := make(chan error, 1)
-	promise.Then(func(err error) { done <- err })
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("emit transfer %s: %w", t.RequestID, err)
-		}
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("emit transfer %s: not acknowledged: %w", t.RequestID, ctx.Err())
-	}
+	return nil
 }
 
 // Close waits for pending messages and closes the producer.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -103,6 +104,31 @@ func (c Config) checkRetention(admin sarama.ClusterAdmin) error {
 					"topic", topic, "retention", kept, "dedupe_max_age", c.DedupeMaxAge)
 			}
 		}
+	}
+	return nil
+}
+
+// RefuseVersion1 returns an error saying to start afresh when Kafka holds
+// the wallet's topics as version 1 left them: a transfer log without the
+// signup log that version 2 creates beside it. Version 2 reads none of
+// version 1's instructions or table values.
+func (c Config) RefuseVersion1() error {
+	s := c.Sarama()
+	s.ClientID = "wallet-topics"
+	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	if err != nil {
+		return c.unreachable(err)
+	}
+	defer admin.Close()
+	topics, err := admin.ListTopics()
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	_, transfers := topics[string(topology.TransferRequests)]
+	_, signups := topics[string(topology.SignupRequests)]
+	if transfers && !signups {
+		return fmt.Errorf("Kafka at %s holds the topics of version 1 of the wallet, which version 2 does not read: start afresh (with `make run`, stop it and delete ./data; on another Kafka, delete the wallet.* topics and the *-table topics)",
+			strings.Join(c.Brokers, ","))
 	}
 	return nil
 }

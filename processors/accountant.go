@@ -14,41 +14,51 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// Delivery is one payment message as the accountant is given it.
+// Delivery is one instruction message as the accountant is given it.
 type Delivery struct {
-	Payment wallet.Payment
+	Instruction wallet.Instruction
 	// Offset is the message's offset in the account's partition.
 	Offset int64
 	// At is the message's timestamp in Unix seconds: the message time, not
 	// the wall clock, so that a replay decides alike.
 	At int64
-	// Copy is true when the partition's window holds the same payment in
-	// an earlier message: a copy paymentd emitted when its input was
+	// Copy is true when the partition's window holds the same instruction
+	// in an earlier message: a copy paymentd emitted when its input was
 	// redelivered.
 	Copy bool
 }
 
-// Apply applies the payment delivered in d to the account state acct,
+// Apply applies the instruction delivered in d to the account state acct,
 // keeping a dedupe set within bound. It returns the new state and whether
-// the payment was new; the new state reflects the message (its NextOffset
-// is past it) even when the payment was not.
+// the instruction was new; the new state reflects the message (its
+// NextOffset is past it) even when the instruction was not.
 //
-// A payment is applied once. A message the state already reflects (offset
-// below acct.NextOffset: a redelivery after a crash or a rebalance)
-// changes nothing. A payment the state has seen in another message changes
-// only NextOffset: one the partition carried within the accountant's
-// window (d.Copy), or one in the account's dedupe set (same request ID and
-// direction within the bound: a transfer a client posted again). Keying by
-// direction as well matters: Alice's debit and Bob's credit share a request
-// ID and may land in the same partition. acct is not modified.
+// An open opens the account with its overdraft limit, once: the account
+// stays as it is for any later open. A debit or credit is applied once. A
+// message the state already reflects (offset below acct.NextOffset: a
+// redelivery after a crash or a rebalance) changes nothing. An instruction
+// the state has seen in another message changes only NextOffset: one the
+// partition carried within the accountant's window (d.Copy), or one in the
+// account's dedupe set (same request ID and kind within the bound: a
+// transfer a client posted again). Keying by kind as well matters: Alice's
+// debit and Bob's credit share a request ID and may land in the same
+// partition. acct is not modified.
 func Apply(acct wallet.Account, d Delivery, bound wallet.DedupeBound) (wallet.Account, bool) {
-	p := d.Payment
+	in := d.Instruction
 	if d.Offset < acct.NextOffset {
 		return acct, false
 	}
+	if in.Kind == wallet.Open {
+		isNew := !acct.Open
+		if isNew {
+			acct.Open, acct.OverdraftLimit = true, in.OverdraftLimit
+		}
+		acct.NextOffset = d.Offset + 1
+		return acct, isNew
+	}
 	seen := d.Copy
 	for _, a := range acct.Applied {
-		seen = seen || a.RequestID == p.RequestID && a.Direction == p.Direction && !expired(a, d.At, bound)
+		seen = seen || a.RequestID == in.RequestID && a.Kind == in.Kind && !expired(a, d.At, bound)
 	}
 	if seen {
 		acct.NextOffset = d.Offset + 1
@@ -60,11 +70,14 @@ func Apply(acct wallet.Account, d Delivery, bound wallet.DedupeBound) (wallet.Ac
 			kept = append(kept, a)
 		}
 	}
-	kept = append(kept, wallet.AppliedPayment{RequestID: p.RequestID, Direction: p.Direction, At: d.At})
+	kept = append(kept, wallet.AppliedPayment{RequestID: in.RequestID, Kind: in.Kind, At: d.At})
 	if bound.MaxCount > 0 && len(kept) > bound.MaxCount {
 		kept = kept[len(kept)-bound.MaxCount:]
 	}
-	return wallet.Account{Balance: acct.Balance.Add(p.Signed()), Applied: kept, NextOffset: d.Offset + 1}, true
+	acct.Balance = acct.Balance.Add(in.Signed())
+	acct.Applied = kept
+	acct.NextOffset = d.Offset + 1
+	return acct, true
 }
 
 // expired reports whether entry a is older than the bound's age at time at
@@ -134,19 +147,19 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 		deadLetter(ctx, p)
 		return paymentKey{}, false
 	}
-	p := msg.(wallet.Payment)
-	if p.Account != ctx.Key() {
-		raw, _ := topology.PaymentCodec.Encode(p)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the account %q", ctx.Key(), p.Account)})
+	in := msg.(wallet.Instruction)
+	if in.Account != ctx.Key() {
+		raw, _ := topology.InstructionCodec.Encode(in)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the account %q", ctx.Key(), in.Account)})
 		return paymentKey{}, false
 	}
-	key := keyOf(p)
+	key := keyOf(in)
 	var acct wallet.Account
 	if v := ctx.Value(); v != nil {
 		acct = v.(wallet.Account)
 	}
 	next, isNew := Apply(acct, Delivery{
-		Payment: p,
+		Instruction: in,
 		Offset:  ctx.Offset(),
 		At:      unixSeconds(ctx.Timestamp()),
 		Copy:    window != nil && window.has(key),
@@ -162,7 +175,7 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 	applied.Add(1)
 	if a.Out != nil {
 		fmt.Fprintf(a.Out, "%d:%d %s\n%s balance: %s %s\n",
-			ctx.Partition(), ctx.Offset(), p, p.Account, next.Balance, wallet.Currency)
+			ctx.Partition(), ctx.Offset(), in, in.Name(), next.Balance, wallet.Currency)
 	}
 	return key, true
 }
@@ -216,13 +229,13 @@ func (a *accountant) window(partition int32, offset int64) (*paymentWindow, erro
 // windowKey decodes a message read back into the window: only what apply
 // would have processed as a payment counts.
 func windowKey(key string, value []byte) (paymentKey, bool) {
-	v, err := topology.PaymentCodec.Decode(value)
+	v, err := topology.InstructionCodec.Decode(value)
 	if err != nil {
 		return paymentKey{}, false
 	}
-	p, ok := v.(wallet.Payment)
-	if !ok || p.Account != key {
+	in, ok := v.(wallet.Instruction)
+	if !ok || in.Account != key {
 		return paymentKey{}, false
 	}
-	return keyOf(p), true
+	return keyOf(in), true
 }

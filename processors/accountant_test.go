@@ -14,15 +14,21 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-func payment(id, account string, d wallet.Direction, cents int64) wallet.Payment {
-	return wallet.Payment{RequestID: uuid.MustParse(id), Account: account, Direction: d, Amount: wallet.Cents(cents)}
+// credit returns the credit of a transfer from Alice to name.
+func credit(id, name string, cents int64) wallet.Instruction {
+	return wallet.Transfer{RequestID: uuid.MustParse(id), From: "Alice", To: name, Amount: wallet.Cents(cents)}.Instructions()[1]
+}
+
+// debit returns the debit of a transfer from name to Bob.
+func debit(id, name string, cents int64) wallet.Instruction {
+	return wallet.Transfer{RequestID: uuid.MustParse(id), From: name, To: "Bob", Amount: wallet.Cents(cents)}.Instructions()[0]
 }
 
 func TestApply(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	week := wallet.DedupeBound{MaxAge: 7 * 24 * time.Hour, MaxCount: 100}
 	type step struct {
-		p       wallet.Payment
+		p       wallet.Instruction
 		at      time.Time
 		wantNew bool
 	}
@@ -34,34 +40,34 @@ func TestApply(t *testing.T) {
 		wantApplied int
 	}{
 		{"one payment", week, []step{
-			{payment(primerID, "Alice", wallet.Outgoing, 50), t0, true},
+			{debit(primerID, "Alice", 50), t0, true},
 		}, "-0.50", 1},
 		{"duplicate applied once", week, []step{
-			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
-			{payment(primerID, "Bob", wallet.Incoming, 50), t0.Add(time.Minute), false},
+			{credit(primerID, "Bob", 50), t0, true},
+			{credit(primerID, "Bob", 50), t0.Add(time.Minute), false},
 		}, "0.50", 1},
 		// Both sides of one transfer under one account key would share a
 		// request ID: a dedupe by request ID alone would drop the second.
 		{"same request ID, both directions", week, []step{
-			{payment(primerID, "Alice", wallet.Outgoing, 50), t0, true},
-			{payment(primerID, "Alice", wallet.Incoming, 50), t0, true},
+			{debit(primerID, "Alice", 50), t0, true},
+			{credit(primerID, "Alice", 50), t0, true},
 		}, "0.00", 2},
 		{"duplicate within the age bound", week, []step{
-			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
-			{payment(primerID, "Bob", wallet.Incoming, 50), t0.Add(7 * 24 * time.Hour), false},
+			{credit(primerID, "Bob", 50), t0, true},
+			{credit(primerID, "Bob", 50), t0.Add(7 * 24 * time.Hour), false},
 		}, "0.50", 1},
 		{"age evicts old entries", week, []step{
-			{payment(primerID, "Bob", wallet.Incoming, 50), t0, true},
-			{payment(otherID, "Bob", wallet.Incoming, 25), t0.Add(8 * 24 * time.Hour), true},
+			{credit(primerID, "Bob", 50), t0, true},
+			{credit(otherID, "Bob", 25), t0.Add(8 * 24 * time.Hour), true},
 		}, "0.75", 1},
 		{"count evicts the oldest entries", wallet.DedupeBound{MaxCount: 2}, []step{
-			{payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1), t0, true},
-			{payment("00000000-0000-4000-8000-000000000002", "Bob", wallet.Incoming, 1), t0, true},
-			{payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1), t0, true},
+			{credit("00000000-0000-4000-8000-000000000001", "Bob", 1), t0, true},
+			{credit("00000000-0000-4000-8000-000000000002", "Bob", 1), t0, true},
+			{credit("00000000-0000-4000-8000-000000000003", "Bob", 1), t0, true},
 			// The first was evicted, so its redelivery is applied again:
 			// the documented edge of the dedupe window.
-			{payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1), t0, true},
-			{payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1), t0, false},
+			{credit("00000000-0000-4000-8000-000000000001", "Bob", 1), t0, true},
+			{credit("00000000-0000-4000-8000-000000000003", "Bob", 1), t0, false},
 		}, "0.04", 2},
 	}
 	for _, tt := range tests {
@@ -69,7 +75,7 @@ func TestApply(t *testing.T) {
 			var acct wallet.Account
 			for i, s := range tt.steps {
 				before := acct
-				next, isNew := processors.Apply(acct, processors.Delivery{Payment: s.p, Offset: int64(i), At: s.at.Unix()}, tt.bound)
+				next, isNew := processors.Apply(acct, processors.Delivery{Instruction: s.p, Offset: int64(i), At: s.at.Unix()}, tt.bound)
 				if isNew != s.wantNew {
 					t.Fatalf("step %d: new = %v, want %v", i, isNew, s.wantNew)
 				}
@@ -93,10 +99,10 @@ func TestApply(t *testing.T) {
 // even when its dedupe entry has been evicted.
 func TestApplyOffsets(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	bobs := payment(primerID, "Bob", wallet.Incoming, 50)
+	bobs := credit(primerID, "Bob", 50)
 	seen := wallet.Account{
 		Balance:    wallet.Cents(50),
-		Applied:    wallet.Applied{{RequestID: uuid.MustParse(primerID), Direction: wallet.Incoming, At: t0.Unix()}},
+		Applied:    wallet.Applied{{RequestID: uuid.MustParse(primerID), Kind: wallet.Credit, At: t0.Unix()}},
 		NextOffset: 10,
 	}
 	evicted := wallet.Account{Balance: wallet.Cents(50), NextOffset: 10}
@@ -118,7 +124,7 @@ func TestApplyOffsets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			next, isNew := processors.Apply(tt.acct, processors.Delivery{Payment: bobs, Offset: tt.offset, At: t0.Unix(), Copy: tt.copy}, wallet.DefaultDedupeBound)
+			next, isNew := processors.Apply(tt.acct, processors.Delivery{Instruction: bobs, Offset: tt.offset, At: t0.Unix(), Copy: tt.copy}, wallet.DefaultDedupeBound)
 			if isNew != tt.wantNew || next.Balance.String() != tt.wantBalance || next.NextOffset != tt.wantNext {
 				t.Errorf("Apply at offset %d = new %v, balance %s, next offset %d; want %v, %s, %d",
 					tt.offset, isNew, next.Balance, next.NextOffset, tt.wantNew, tt.wantBalance, tt.wantNext)
@@ -129,8 +135,8 @@ func TestApplyOffsets(t *testing.T) {
 
 func TestApplyDoesNotModifyItsInput(t *testing.T) {
 	acct := wallet.Account{Applied: make(wallet.Applied, 1, 10)}
-	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Direction: wallet.Incoming}
-	next, _ := processors.Apply(acct, processors.Delivery{Payment: payment(primerID, "Bob", wallet.Incoming, 50)}, wallet.DedupeBound{})
+	acct.Applied[0] = wallet.AppliedPayment{RequestID: uuid.MustParse(otherID), Kind: wallet.Credit}
+	next, _ := processors.Apply(acct, processors.Delivery{Instruction: credit(primerID, "Bob", 50)}, wallet.DedupeBound{})
 	next.Applied[0].RequestID = uuid.Nil
 	if acct.Applied[0].RequestID.String() != otherID || !acct.Balance.IsZero() {
 		t.Errorf("input changed: %+v", acct)
@@ -141,14 +147,14 @@ func TestAccountantDuplicateReemitsTableValue(t *testing.T) {
 	tt := tester.New(t)
 	runAccountant(t, tt, processors.Accountant{})
 	changelog := tt.NewQueueTracker(string(topology.AccountTable))
-	p := payment(primerID, "Bob", wallet.Incoming, 50)
+	p := credit(primerID, "Bob", 50)
 
-	tt.Consume(string(topology.Payments), "Bob", p)
+	tt.Consume(string(topology.Payments), "bob", p)
 	_, first, ok := changelog.Next()
 	if !ok {
 		t.Fatal("no table update for the first delivery")
 	}
-	tt.Consume(string(topology.Payments), "Bob", p)
+	tt.Consume(string(topology.Payments), "bob", p)
 	_, second, ok := changelog.Next()
 	if !ok {
 		t.Fatal("the duplicate did not re-emit the table value")
@@ -168,8 +174,8 @@ func TestAccountantDuplicateReemitsTableValue(t *testing.T) {
 func TestAccountantAppliesBothSidesInOnePartition(t *testing.T) {
 	tt := tester.New(t)
 	runAccountant(t, tt, processors.Accountant{})
-	for _, p := range primer.Payments() {
-		tt.Consume(string(topology.Payments), p.Account, p)
+	for _, in := range primer.Instructions() {
+		tt.Consume(string(topology.Payments), in.Account, in)
 	}
 	if got := balance(t, tt, "Alice"); got != "-0.50" {
 		t.Errorf("Alice's balance = %s, want -0.50", got)
@@ -184,16 +190,16 @@ func TestAccountantDedupeBound(t *testing.T) {
 	tt := tester.New(t)
 	// The partition's window off: this is about the account's own set.
 	runAccountant(t, tt, processors.Accountant{Dedupe: wallet.DedupeBound{MaxAge: time.Hour, MaxCount: 1000}, Window: -1})
-	p := payment(primerID, "Bob", wallet.Incoming, 50)
+	p := credit(primerID, "Bob", 50)
 
-	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0))
-	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0.Add(30*time.Minute)))
+	tt.Consume(string(topology.Payments), "bob", p, tester.WithTime(t0))
+	tt.Consume(string(topology.Payments), "bob", p, tester.WithTime(t0.Add(30*time.Minute)))
 	if got := balance(t, tt, "Bob"); got != "0.50" {
 		t.Fatalf("within the window: balance = %s, want 0.50", got)
 	}
 	// Past the window the entry is gone: the window is what the dedupe
 	// promises, and what the flags document.
-	tt.Consume(string(topology.Payments), "Bob", p, tester.WithTime(t0.Add(2*time.Hour)))
+	tt.Consume(string(topology.Payments), "bob", p, tester.WithTime(t0.Add(2*time.Hour)))
 	if got := balance(t, tt, "Bob"); got != "1.00" {
 		t.Errorf("past the window: balance = %s, want 1.00", got)
 	}
@@ -205,28 +211,28 @@ func TestAccountantDedupeBound(t *testing.T) {
 func TestAccountantWindow(t *testing.T) {
 	tt := tester.New(t)
 	runAccountant(t, tt, processors.Accountant{Dedupe: wallet.DedupeBound{MaxAge: time.Hour, MaxCount: 1}, Window: 4})
-	original := payment(primerID, "Bob", wallet.Incoming, 50)
-	others := []wallet.Payment{
-		payment("00000000-0000-4000-8000-000000000001", "Bob", wallet.Incoming, 1),
-		payment("00000000-0000-4000-8000-000000000002", "Bob", wallet.Incoming, 1),
-		payment("00000000-0000-4000-8000-000000000003", "Bob", wallet.Incoming, 1),
-		payment("00000000-0000-4000-8000-000000000004", "Bob", wallet.Incoming, 1),
+	original := credit(primerID, "Bob", 50)
+	others := []wallet.Instruction{
+		credit("00000000-0000-4000-8000-000000000001", "Bob", 1),
+		credit("00000000-0000-4000-8000-000000000002", "Bob", 1),
+		credit("00000000-0000-4000-8000-000000000003", "Bob", 1),
+		credit("00000000-0000-4000-8000-000000000004", "Bob", 1),
 	}
-	tt.Consume(string(topology.Payments), "Bob", original) // offset 0
+	tt.Consume(string(topology.Payments), "bob", original) // offset 0
 	for _, p := range others[:3] {                         // offsets 1-3: the set keeps only the last
-		tt.Consume(string(topology.Payments), "Bob", p)
+		tt.Consume(string(topology.Payments), "bob", p)
 	}
-	tt.Consume(string(topology.Payments), "Bob", original) // offset 4: 0 is 4 messages back
+	tt.Consume(string(topology.Payments), "bob", original) // offset 4: 0 is 4 messages back
 	if got := balance(t, tt, "Bob"); got != "0.53" {
 		t.Fatalf("a copy within the window: balance = %s, want 0.53", got)
 	}
-	tt.Consume(string(topology.Payments), "Bob", others[3])
+	tt.Consume(string(topology.Payments), "bob", others[3])
 	for range 3 {
-		tt.Consume(string(topology.Payments), "Bob", others[3]) // offsets 6-8, a copy of 5
+		tt.Consume(string(topology.Payments), "bob", others[3]) // offsets 6-8, a copy of 5
 	}
 	// Offset 9: both copies of the original (0 and 4) are more than 4
 	// messages back, and the set has evicted it: the documented edge.
-	tt.Consume(string(topology.Payments), "Bob", original)
+	tt.Consume(string(topology.Payments), "bob", original)
 	if got := balance(t, tt, "Bob"); got != "1.04" {
 		t.Errorf("a copy past the window: balance = %s, want 1.04", got)
 	}
@@ -238,9 +244,9 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 		key   string
 		value any
 	}{
-		{"not JSON", "Bob", []byte("\x00\x01")},
-		{"unknown direction", "Bob", []byte(`{"request_id":"` + primerID + `","account":"Bob","direction":"sideways","amount":"1.00"}`)},
-		{"key is not the account", "Carol", payment(primerID, "Bob", wallet.Incoming, 50)},
+		{"not JSON", "bob", []byte("\x00\x01")},
+		{"unknown kind", "bob", []byte(`{"request_id":"` + primerID + `","kind":"sideways","account":"bob","from":"Alice","to":"Bob","amount":"1.00"}`)},
+		{"key is not the account", "Carol", credit(primerID, "Bob", 50)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,7 +266,7 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 			if v := tt.TableValue(topology.AccountTable, tc.key); v != nil {
 				t.Errorf("poison changed account %s: %+v", tc.key, v)
 			}
-			tt.Consume(string(topology.Payments), "Bob", payment(primerID, "Bob", wallet.Incoming, 50))
+			tt.Consume(string(topology.Payments), "bob", credit(primerID, "Bob", 50))
 			if got := balance(t, tt, "Bob"); got != "0.50" {
 				t.Errorf("after the poison: Bob's balance = %s, want 0.50", got)
 			}

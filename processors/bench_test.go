@@ -23,7 +23,7 @@ func BenchmarkHotAccount(b *testing.B) {
 			at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).Unix()
 			var acct wallet.Account
 			for i := 0; i < n; i++ {
-				acct, _ = processors.Apply(acct, processors.Delivery{Payment: wallet.Payment{RequestID: uuid.New(), Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, Offset: int64(i), At: at}, bound)
+				acct, _ = processors.Apply(acct, processors.Delivery{Instruction: wallet.Instruction{RequestID: uuid.New(), Kind: wallet.Credit, Account: "hot", From: "a", To: "hot", Amount: wallet.Cents(1)}, Offset: int64(i), At: at}, bound)
 			}
 			ids := make([]uuid.UUID, 1024)
 			for i := range ids {
@@ -43,7 +43,7 @@ func BenchmarkHotAccount(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				next, _ := processors.Apply(v.(wallet.Account), processors.Delivery{Payment: wallet.Payment{RequestID: ids[i%len(ids)], Account: "hot", Direction: wallet.Incoming, Amount: wallet.Cents(1)}, Offset: int64(n + i), At: at}, bound)
+				next, _ := processors.Apply(v.(wallet.Account), processors.Delivery{Instruction: wallet.Instruction{RequestID: ids[i%len(ids)], Kind: wallet.Credit, Account: "hot", From: "a", To: "hot", Amount: wallet.Cents(1)}, Offset: int64(n + i), At: at}, bound)
 				if stored, err = topology.AccountCodec.Encode(next); err != nil {
 					b.Fatal(err)
 				}

@@ -12,21 +12,21 @@ import (
 
 // Route decides what paymentd does with transfer t, given the transfer
 // stored earlier under the same request ID (nil if none). It returns the
-// transfer to store and the payments to emit: those of the first transfer
-// seen, every time, so that a redelivered or re-posted transfer re-emits the
-// same payments (the accountant absorbs them). A re-post that reuses the
+// transfer to store and the instructions to emit: those of the first
+// transfer seen, every time, so that a redelivered or re-posted transfer
+// re-emits the same debit and credit (the accountant absorbs them). A re-post that reuses the
 // request ID for a different transfer also returns an error: it must not
 // move money, or a changed recipient would be credited without a debit.
-func Route(stored *wallet.Transfer, t wallet.Transfer) (wallet.Transfer, [2]wallet.Payment, error) {
+func Route(stored *wallet.Transfer, t wallet.Transfer) (wallet.Transfer, [2]wallet.Instruction, error) {
 	if stored == nil {
-		return t, t.Payments(), nil
+		return t, t.Instructions(), nil
 	}
 	var err error
 	if !stored.Equal(t) {
 		err = fmt.Errorf("request ID %s was already used for a different transfer (%s -> %s %s)",
 			t.RequestID, stored.From, stored.To, stored.Amount)
 	}
-	return *stored, stored.Payments(), err
+	return *stored, stored.Instructions(), err
 }
 
 // NewPayments returns the paymentd processor. opts must say how to reach
@@ -51,13 +51,13 @@ func routeTransfer(ctx goka.Context, msg any) {
 		s := v.(wallet.Transfer)
 		stored = &s
 	}
-	keep, payments, err := Route(stored, t)
+	keep, instructions, err := Route(stored, t)
 	if err != nil {
 		raw, _ := topology.TransferCodec.Encode(t)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
 	}
 	ctx.SetValue(keep)
-	for _, p := range payments {
-		ctx.Emit(topology.Payments, p.Account, p)
+	for _, in := range instructions {
+		ctx.Emit(topology.Payments, in.Account, in)
 	}
 }

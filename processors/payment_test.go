@@ -21,20 +21,20 @@ func TestRoute(t *testing.T) {
 		conflict bool
 	}{
 		{"first delivery", nil, primer, "Bob", false},
-		{"duplicate re-emits the same payments", &primer, primer, "Bob", false},
+		{"duplicate re-emits the same instructions", &primer, primer, "Bob", false},
 		{"request ID reused for another recipient", &primer, other, "Bob", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keep, payments, err := processors.Route(tt.stored, tt.in)
+			keep, instructions, err := processors.Route(tt.stored, tt.in)
 			if (err != nil) != tt.conflict {
 				t.Fatalf("err = %v, want conflict %v", err, tt.conflict)
 			}
-			if keep.To != tt.wantTo || payments[1].Account != tt.wantTo {
-				t.Errorf("stored to %s and credited %s, want %s", keep.To, payments[1].Account, tt.wantTo)
+			if keep.To != tt.wantTo || instructions[1].To != tt.wantTo {
+				t.Errorf("stored to %s and credited %s, want %s", keep.To, instructions[1].To, tt.wantTo)
 			}
-			if payments[0].Account != "Alice" || payments[0].Direction != wallet.Outgoing {
-				t.Errorf("first payment = %+v, want Alice's outgoing payment", payments[0])
+			if instructions[0].Account != "alice" || instructions[0].Kind != wallet.Debit {
+				t.Errorf("first instruction = %+v, want Alice's debit", instructions[0])
 			}
 		})
 	}
@@ -47,14 +47,14 @@ func TestPaymentsEmitsTwoPayments(t *testing.T) {
 
 	tt.Consume(string(topology.TransferRequests), primerID, primer)
 
-	want := primer.Payments()
+	want := primer.Instructions()
 	for i := range want {
 		key, v, ok := payments.Next()
 		if !ok {
 			t.Fatalf("payment %d missing", i)
 		}
-		p := v.(wallet.Payment)
-		if key != want[i].Account || p.Account != want[i].Account || p.Direction != want[i].Direction || !p.Amount.Equal(want[i].Amount) || p.RequestID != primer.RequestID {
+		p := v.(wallet.Instruction)
+		if key != want[i].Account || !p.Equal(want[i]) {
 			t.Errorf("payment %d = %s %+v, want %+v", i, key, p, want[i])
 		}
 	}
@@ -89,7 +89,7 @@ func TestPaymentsRejectsReusedRequestID(t *testing.T) {
 
 	for payments.NextOffset() < payments.Hwm() {
 		_, v, _ := payments.Next()
-		if p := v.(wallet.Payment); p.Account == "Carol" {
+		if p := v.(wallet.Instruction); p.To == "Carol" {
 			t.Errorf("Carol was paid: %+v", p)
 		}
 	}

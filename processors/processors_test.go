@@ -54,7 +54,11 @@ func runProcessor(t *testing.T, proc *goka.Processor, err error) {
 // balance reads an account's balance from the accountant table.
 func balance(t *testing.T, tt *tester.Tester, account string) string {
 	t.Helper()
-	v := tt.TableValue(topology.AccountTable, account)
+	key, err := wallet.AccountKey(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := tt.TableValue(topology.AccountTable, key)
 	if v == nil {
 		return "<none>"
 	}

@@ -43,18 +43,19 @@ type windowEntry struct {
 	key    paymentKey
 }
 
-// paymentKey identifies a payment to an account; the account is hashed to
-// keep the window small, and a collision needs the same request ID too.
+// paymentKey identifies an instruction to an account; the account is
+// hashed to keep the window small, and a collision needs the same request
+// ID too.
 type paymentKey struct {
 	account   uint64
 	requestID uuid.UUID
-	outgoing  bool
+	kind      wallet.Kind
 }
 
 var accountSeed = maphash.MakeSeed()
 
-func keyOf(p wallet.Payment) paymentKey {
-	return paymentKey{account: maphash.String(accountSeed, p.Account), requestID: p.RequestID, outgoing: p.Direction == wallet.Outgoing}
+func keyOf(in wallet.Instruction) paymentKey {
+	return paymentKey{account: maphash.String(accountSeed, in.Account), requestID: in.RequestID, kind: in.Kind}
 }
 
 func newPaymentWindow(window int64) *paymentWindow {

@@ -18,7 +18,7 @@ func BenchmarkWindow(b *testing.B) {
 		b.Run(fmt.Sprintf("window=%d", window), func(b *testing.B) {
 			keys := make([]paymentKey, 200)
 			for i := range keys {
-				keys[i] = keyOf(wallet.Payment{RequestID: uuid.New(), Account: fmt.Sprintf("acct-%05d", i), Direction: wallet.Incoming})
+				keys[i] = keyOf(wallet.Instruction{RequestID: uuid.New(), Kind: wallet.Credit, Account: fmt.Sprintf("acct-%05d", i)})
 			}
 			// The i-th payment: distinct request IDs, 200 accounts.
 			payment := func(i int64) paymentKey {

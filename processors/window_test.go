@@ -16,7 +16,7 @@ func TestWindowHoldsTheLastWindowMessages(t *testing.T) {
 	r.reset(0)
 	keys := make([]paymentKey, 5000)
 	for i := range keys {
-		keys[i] = keyOf(wallet.Payment{RequestID: uuid.New(), Account: "Bob", Direction: wallet.Incoming})
+		keys[i] = keyOf(wallet.Instruction{RequestID: uuid.New(), Kind: wallet.Credit, Account: "bob"})
 		r.add(int64(i), keys[i], i%10 != 0) // every tenth message is not a payment
 	}
 	if !r.continues(5000) || r.continues(4999) {

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
@@ -24,12 +25,14 @@ func Defaults() Config {
 			Replication: 1,
 			Retention:   kafka.DefaultRetention,
 		},
-		HTTP:      "127.0.0.1:8000",
-		Storage:   rocksdb.DefaultOptions(),
-		Dedupe:    wallet.DefaultDedupeBound,
-		Window:    processors.DefaultWindow,
-		MaxAmount: wallet.DefaultMaxAmount,
-		Out:       os.Stdout,
+		HTTP:            "127.0.0.1:8000",
+		Storage:         rocksdb.DefaultOptions(),
+		Dedupe:          wallet.DefaultDedupeBound,
+		Window:          processors.DefaultWindow,
+		MaxAmount:       wallet.DefaultMaxAmount,
+		MaxOverdraft:    wallet.DefaultMaxOverdraft,
+		DecisionTimeout: api.DefaultDecisionTimeout,
+		Out:             os.Stdout,
 	}
 }
 
@@ -74,8 +77,25 @@ func (c *Config) BindProcessor(fs *flag.FlagSet) {
 	})
 }
 
-// BindAPI declares the transfer API's flags.
+// BindOverdraft declares the largest overdraft limit, which the API and
+// the signup group both check.
+func (c *Config) BindOverdraft(fs *flag.FlagSet) {
+	fs.Func("max-overdraft", fmt.Sprintf("largest overdraft limit an account may be signed up with (default %s)", c.MaxOverdraft), func(s string) error {
+		m, err := wallet.ParseMoney(s)
+		if err != nil {
+			return err
+		}
+		if !m.GreaterThan(wallet.Money{}) {
+			return fmt.Errorf("must be at least 0.01 (an account's own limit may still be 0.00)")
+		}
+		c.MaxOverdraft = m
+		return nil
+	})
+}
+
+// BindAPI declares the write side's flags.
 func (c *Config) BindAPI(fs *flag.FlagSet) {
+	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "how long POST /api/v1/accounts waits for the signup decision before answering 202")
 	fs.Func("max-amount", fmt.Sprintf("largest transfer accepted (default %s)", c.MaxAmount), func(s string) error {
 		m, err := wallet.ParseMoney(s)
 		if err != nil {

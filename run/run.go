@@ -48,15 +48,25 @@ type Config struct {
 	Window int64
 	// MaxAmount is the largest transfer the API accepts.
 	MaxAmount wallet.Money
+	// MaxOverdraft is the largest overdraft limit an account may be signed
+	// up with, checked by the API and the signup group.
+	MaxOverdraft wallet.Money
+	// DecisionTimeout is how long POST /api/v1/accounts waits for the
+	// signup group's decision.
+	DecisionTimeout time.Duration
 	// Out receives the accountant's primer lines; nil for none.
 	Out io.Writer
 	// Ready, if set, receives the HTTP address once the server listens.
 	Ready chan<- string
 }
 
-// connect checks that Kafka answers and creates the wallet's topics.
+// connect checks that Kafka answers and holds no topics of version 1, and
+// creates the wallet's topics.
 func connect(c Config) error {
 	if err := c.Kafka.Ping(); err != nil {
+		return err
+	}
+	if err := c.Kafka.RefuseVersion1(); err != nil {
 		return err
 	}
 	k := c.Kafka
@@ -71,7 +81,7 @@ func connect(c Config) error {
 // they are started again after a pause, so that a broker restart does not
 // become a crash loop of the process.
 func Processors(ctx context.Context, c Config) error {
-	release, err := rocksdb.LockDir(c.State)
+	release, err := openState(c.State)
 	if err != nil {
 		return err
 	}
@@ -100,9 +110,13 @@ func Processors(ctx context.Context, c Config) error {
 	}
 }
 
-// runProcessors runs both groups once, until ctx is done or one fails.
+// runProcessors runs every group once, until ctx is done or one fails.
 func runProcessors(ctx context.Context, c Config) error {
 	opts := append(c.Kafka.ProcessorOptions(), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
+	signup, err := processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Out: c.Out}, opts...)
+	if err != nil {
+		return fmt.Errorf("create signup: %w", err)
+	}
 	pay, err := processors.NewPayments(c.Kafka.Brokers, opts...)
 	if err != nil {
 		return fmt.Errorf("create paymentd: %w", err)
@@ -119,27 +133,17 @@ func runProcessors(ctx context.Context, c Config) error {
 		return fmt.Errorf("create accountant: %w", err)
 	}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return wrap("signup", signup.Run(ctx)) })
 	g.Go(func() error { return wrap("paymentd", pay.Run(ctx)) })
 	g.Go(func() error { return wrap("accountant", acc.Run(ctx)) })
 	return g.Wait()
 }
 
-// Emitter serves the transfer API until ctx is done.
+// Emitter serves the write side of the API until ctx is done: transfers
+// and signups, with a view of the signup table in c.State to answer
+// signups with their decision.
 func Emitter(ctx context.Context, c Config) error {
-	if err := connect(c); err != nil {
-		return err
-	}
-	transfers, err := emitter.NewTransfers(c.Kafka.Brokers, c.Kafka.EmitterOptions()...)
-	if err != nil {
-		return err
-	}
-	defer transfers.Close()
-	return serve(ctx, c, &api.Server{Transfers: transfers, MaxAmount: c.MaxAmount})
-}
-
-// View serves the balance API until ctx is done.
-func View(ctx context.Context, c Config) error {
-	release, err := rocksdb.LockDir(c.State)
+	release, err := openState(c.State)
 	if err != nil {
 		return err
 	}
@@ -147,24 +151,48 @@ func View(ctx context.Context, c Config) error {
 	if err := connect(c); err != nil {
 		return err
 	}
-	accounts, err := newAccounts(c)
+	s, err := writeSide(c)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	signups, err := newSignups(c)
+	if err != nil {
+		return err
+	}
+	s.Signups = signups
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return signups.Run(ctx) })
+	g.Go(func() error { return serve(ctx, c, &s.Server) })
+	return g.Wait()
+}
+
+// View serves the read side of the API until ctx is done: accounts, from
+// views of the signup and accountant tables kept in c.State.
+func View(ctx context.Context, c Config) error {
+	release, err := openState(c.State)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := connect(c); err != nil {
+		return err
+	}
+	s, run, err := readSide(c)
 	if err != nil {
 		return err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return accounts.Run(ctx) })
-	g.Go(func() error { return serve(ctx, c, &api.Server{Accounts: accounts}) })
+	g.Go(func() error { return run(ctx) })
+	g.Go(func() error { return serve(ctx, c, s) })
 	return g.Wait()
-}
-
-func newAccounts(c Config) (*views.Accounts, error) {
-	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
-	return views.NewAccounts(c.Kafka.Brokers, opts...)
 }
 
 // All runs everything in one process until ctx is done: the embedded
 // broker with its log in brokerDir (unless brokerDir is empty and Kafka is
-// elsewhere), the processors, and both APIs on one HTTP port.
+// elsewhere), the processors, and both sides of the API on one HTTP port.
+// The views' state is in c.State/view, the processors' in
+// c.State/processor.
 func All(ctx context.Context, c Config, brokerDir string) error {
 	if brokerDir != "" {
 		b, err := broker.Start(c.Kafka.Brokers[0], brokerDir)
@@ -174,34 +202,91 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 		defer b.Close()
 		slog.Info("embedded broker started", "addr", b.Addr(), "data", brokerDir)
 	}
-	if err := connect(c); err != nil {
-		return err
-	}
-	transfers, err := emitter.NewTransfers(c.Kafka.Brokers, c.Kafka.EmitterOptions()...)
-	if err != nil {
-		return err
-	}
-	defer transfers.Close()
 	viewState := c
 	viewState.State = filepath.Join(c.State, "view")
-	release, err := rocksdb.LockDir(viewState.State)
+	release, err := openState(viewState.State)
 	if err != nil {
 		return err
 	}
 	defer release()
-	accounts, err := newAccounts(viewState)
+	if err := connect(c); err != nil {
+		return err
+	}
+	w, err := writeSide(c)
 	if err != nil {
 		return err
 	}
+	defer w.close()
+	s, runViews, err := readSide(viewState)
+	if err != nil {
+		return err
+	}
+	s.Transfers, s.Claims, s.MaxAmount = w.Transfers, w.Claims, w.MaxAmount
 	procState := c
 	procState.State = filepath.Join(c.State, "processor")
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return Processors(ctx, procState) })
-	g.Go(func() error { return accounts.Run(ctx) })
-	g.Go(func() error {
-		return serve(ctx, c, &api.Server{Transfers: transfers, Accounts: accounts, MaxAmount: c.MaxAmount})
-	})
+	g.Go(func() error { return runViews(ctx) })
+	g.Go(func() error { return serve(ctx, c, s) })
 	return g.Wait()
+}
+
+// writer is the write side of the API with the emitters it holds.
+type writer struct {
+	api.Server
+	transfers *emitter.Transfers
+	claims    *emitter.Claims
+}
+
+func writeSide(c Config) (*writer, error) {
+	transfers, err := emitter.NewTransfers(c.Kafka.Brokers, c.Kafka.EmitterOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := emitter.NewClaims(c.Kafka.Brokers, c.Kafka.EmitterOptions()...)
+	if err != nil {
+		transfers.Close()
+		return nil, err
+	}
+	return &writer{
+		Server:    api.Server{Transfers: transfers, Claims: claims, MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout},
+		transfers: transfers,
+		claims:    claims,
+	}, nil
+}
+
+func (w *writer) close() {
+	for _, err := range []error{w.transfers.Close(), w.claims.Close()} {
+		if err != nil {
+			slog.Warn("close emitter", "error", err)
+		}
+	}
+}
+
+// readSide returns the read side of the API and a function that keeps its
+// views up to date until ctx is done.
+func readSide(c Config) (*api.Server, func(context.Context) error, error) {
+	signups, err := newSignups(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
+	accounts, err := views.NewAccounts(c.Kafka.Brokers, opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	run := func(ctx context.Context) error {
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return signups.Run(ctx) })
+		g.Go(func() error { return accounts.Run(ctx) })
+		return g.Wait()
+	}
+	return &api.Server{Signups: signups, Accounts: accounts, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout}, run, nil
+}
+
+func newSignups(c Config) (*views.Signups, error) {
+	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
+	return views.NewSignups(c.Kafka.Brokers, opts...)
 }
 
 // Broker runs the embedded broker alone until ctx is done.

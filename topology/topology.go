@@ -2,11 +2,16 @@
 // streams, groups, tables and codecs are named and wired together, as in
 // the diagram:
 //
+//	POST /api/v1/accounts --> wallet.signup_request (key account)
+//	  --> group signup (table signup-table: the claim that won each account)
+//	  --> "open" to wallet.payment (key account)
 //	POST /api/v1/transfers --> wallet.transfer_request (key request_id)
 //	  --> group paymentd (table paymentd-table: first transfer per request_id)
-//	  --> wallet.payment (key account): outgoing for from, incoming for to
-//	  --> group accountant (table accountant-table: balance + dedupe set)
-//	  --> goka View --> GET /api/v1/accounts/{account}
+//	  --> wallet.payment (key account): a debit for from, a credit for to
+//	  --> group accountant (table accountant-table: open, limit, balance, dedupe set)
+//	views of signup-table and accountant-table --> GET /api/v1/accounts/{name}
+//
+// Accounts are keyed by wallet.AccountKey, the username's canonical form.
 //
 // Inputs that cannot be decoded or are invalid go to wallet.dead_letter.
 // Everything else that needs the list of topics or groups (topic creation,
@@ -22,25 +27,34 @@ import (
 )
 
 const (
+	// SignupRequests holds every claim of a username, keyed by its account
+	// key, so that every claim of one name is in one partition.
+	SignupRequests goka.Stream = "wallet.signup_request"
 	// TransferRequests holds every accepted transfer, keyed by request ID.
 	TransferRequests goka.Stream = "wallet.transfer_request"
-	// Payments holds both sides of every transfer, keyed by account.
+	// Payments holds every instruction for an account, keyed by account:
+	// open, debit, credit.
 	Payments goka.Stream = "wallet.payment"
 	// DeadLetters holds the inputs that could not be processed, keyed and
 	// valued as they arrived, with the error and origin in headers.
 	DeadLetters goka.Stream = "wallet.dead_letter"
 
-	// PaymentGroup turns transfers into payments.
+	// SignupGroup decides which claim of each username wins.
+	SignupGroup goka.Group = "signup"
+	// PaymentGroup turns transfers into debits and credits.
 	PaymentGroup goka.Group = "paymentd"
-	// AccountantGroup applies payments to balances.
+	// AccountantGroup applies instructions to accounts.
 	AccountantGroup goka.Group = "accountant"
 )
 
 var (
+	// SignupTable keeps the claim that won each account key.
+	SignupTable = goka.GroupTable(SignupGroup)
 	// TransferTable keeps the first transfer seen for each request ID, so
 	// that a re-posted request ID re-emits the original payments.
 	TransferTable = goka.GroupTable(PaymentGroup)
-	// AccountTable keeps each account's balance and dedupe set.
+	// AccountTable keeps each account's state: open, overdraft limit,
+	// balance and dedupe set.
 	AccountTable = goka.GroupTable(AccountantGroup)
 )
 
@@ -56,27 +70,39 @@ const (
 // that fails to decode reaches the callback as a Poison instead of stopping
 // the processor; writers use the same codec as readers.
 var (
+	ClaimCodec           = codecs.Lenient{Codec: codecs.Claim{}}
 	TransferRequestCodec = codecs.Lenient{Codec: codecs.Transfer{}}
-	PaymentCodec         = codecs.Lenient{Codec: codecs.Payment{}}
+	InstructionCodec     = codecs.Lenient{Codec: codecs.Instruction{}}
+	SignupCodec          = codecs.Signup{}
 	TransferCodec        = codecs.Transfer{}
 	AccountCodec         = codecs.Account{}
 	RawCodec             = codecs.Raw{}
 )
 
-// PaymentGraph is the paymentd group: transfers in, payments out.
-func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
-	return goka.DefineGroup(PaymentGroup,
-		goka.Input(TransferRequests, TransferRequestCodec, cb),
-		goka.Persist(TransferCodec),
-		goka.Output(Payments, PaymentCodec),
+// SignupGraph is the signup group: claims in, the winners' opens out.
+func SignupGraph(cb goka.ProcessCallback) *goka.GroupGraph {
+	return goka.DefineGroup(SignupGroup,
+		goka.Input(SignupRequests, ClaimCodec, cb),
+		goka.Persist(SignupCodec),
+		goka.Output(Payments, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
 }
 
-// AccountantGraph is the accountant group: payments in, balances kept.
+// PaymentGraph is the paymentd group: transfers in, debits and credits out.
+func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
+	return goka.DefineGroup(PaymentGroup,
+		goka.Input(TransferRequests, TransferRequestCodec, cb),
+		goka.Persist(TransferCodec),
+		goka.Output(Payments, InstructionCodec),
+		goka.Output(DeadLetters, RawCodec),
+	)
+}
+
+// AccountantGraph is the accountant group: instructions in, accounts kept.
 func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(AccountantGroup,
-		goka.Input(Payments, PaymentCodec, cb),
+		goka.Input(Payments, InstructionCodec, cb),
 		goka.Persist(AccountCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
@@ -85,7 +111,7 @@ func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 // Graphs returns the graph of every group of the wallet, with callbacks
 // that do nothing: the map from which topics and lag are derived.
 func Graphs() []*goka.GroupGraph {
-	return []*goka.GroupGraph{PaymentGraph(nil), AccountantGraph(nil)}
+	return []*goka.GroupGraph{SignupGraph(nil), PaymentGraph(nil), AccountantGraph(nil)}
 }
 
 // Kind says how a topic keeps its messages.

@@ -1,4 +1,5 @@
-// Command emitter serves the transfer API, the write side of the wallet.
+// Command emitter serves the write side of the wallet's API: transfers and
+// signups, which it answers from a local copy of the signup table.
 package main
 
 import (
@@ -13,7 +14,9 @@ func main() {
 	run.Main("emitter", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindHTTP(fs, "127.0.0.1:8000")
+		c.BindState(fs, "./data/emitter")
 		c.BindAPI(fs)
+		c.BindOverdraft(fs)
 	}, func(ctx context.Context) error {
 		return run.Emitter(ctx, c)
 	})

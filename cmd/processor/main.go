@@ -1,4 +1,4 @@
-// Command processor runs both processor groups, paymentd and the
+// Command processor runs every processor group: signup, paymentd and the
 // accountant. Start several, each with its own -state, to scale out.
 package main
 
@@ -15,6 +15,7 @@ func main() {
 		c.BindKafka(fs, "brokers")
 		c.BindState(fs, "./data/processor")
 		c.BindProcessor(fs)
+		c.BindOverdraft(fs)
 	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)
 	})

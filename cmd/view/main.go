@@ -1,5 +1,5 @@
-// Command view serves the balance API, the read side of the wallet, from a
-// local copy of the accountant's table.
+// Command view serves the read side of the wallet's API, accounts and
+// balances, from local copies of the signup and accountant tables.
 package main
 
 import (

@@ -1,5 +1,5 @@
 // Command wallet runs the whole wallet in one process: the embedded broker,
-// both processor groups and the transfer and balance APIs on one HTTP port.
+// every processor group and both sides of the API on one HTTP port.
 package main
 
 import (
@@ -19,6 +19,7 @@ func main() {
 		c.BindHTTP(fs, "127.0.0.1:8000")
 		c.BindProcessor(fs)
 		c.BindAPI(fs)
+		c.BindOverdraft(fs)
 		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
 		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
 	}, func(ctx context.Context) error {

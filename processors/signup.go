@@ -1,0 +1,107 @@
+package processors
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/lovoo/goka"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
+	"github.com/wallet/wallet/topology"
+)
+
+// ClaimDecision is what the signup group does with one claim.
+type ClaimDecision struct {
+	// Won is true when the claim's request owns the account: it is the
+	// first claim of the key, or a claim with the owner's request ID.
+	Won bool
+	// Store is the value to write to the table; nil leaves it as it is.
+	Store *wallet.Signup
+	// Open is the instruction to emit to the account's partition; nil for
+	// none.
+	Open *wallet.Instruction
+}
+
+// DecideClaim decides claim c of account key, delivered at offset in the
+// key's partition of the signup log, given the signup stored for the key
+// (nil if none). The first claim of a key wins: it is stored with its
+// offset and opens the account. A later claim with another request ID
+// loses and changes nothing. A claim with the owner's request ID wins
+// again: at the winning offset it is the winning message delivered again
+// after a crash, and emits again exactly what the first delivery did (the
+// table value and the open, either of which may not have reached Kafka);
+// at any other offset it is a client's re-post, answered from the state
+// with nothing emitted.
+func DecideClaim(stored *wallet.Signup, c wallet.Claim, key string, offset int64) ClaimDecision {
+	switch {
+	case stored == nil:
+		s := wallet.Signup{Claim: c, Offset: offset}
+		return ClaimDecision{Won: true, Store: &s, Open: openOf(s, key)}
+	case stored.RequestID != c.RequestID:
+		return ClaimDecision{}
+	case stored.Offset == offset:
+		s := *stored
+		return ClaimDecision{Won: true, Store: &s, Open: openOf(s, key)}
+	}
+	return ClaimDecision{Won: true}
+}
+
+func openOf(s wallet.Signup, key string) *wallet.Instruction {
+	return &wallet.Instruction{RequestID: s.RequestID, Kind: wallet.Open, Account: key,
+		Username: s.Username, OverdraftLimit: s.OverdraftLimit}
+}
+
+// Signup configures the signup group.
+type Signup struct {
+	// MaxOverdraft is the largest overdraft limit a claim may ask for;
+	// zero means wallet.DefaultMaxOverdraft. A claim above it (written by
+	// another producer than the API) is dead-lettered.
+	MaxOverdraft wallet.Money
+	// Out, if set, receives a line for every decision:
+	// "2:0 <request_id> bob ✅" when the claim owns the account, "❌" when
+	// another claim does.
+	Out io.Writer
+}
+
+// NewSignup returns the signup processor. opts must say how to reach Kafka
+// and where to keep state (or goka.WithTester).
+func NewSignup(brokers []string, s Signup, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+	return goka.NewProcessor(brokers, topology.SignupGraph(s.claim), options(goka.DefaultUpdate, opts)...)
+}
+
+func (s Signup) claim(ctx goka.Context, msg any) {
+	if p, ok := poison(msg); ok {
+		deadLetter(ctx, p)
+		return
+	}
+	c := msg.(wallet.Claim)
+	key, err := c.Validate(s.MaxOverdraft)
+	if err == nil && key != ctx.Key() {
+		err = fmt.Errorf("key %q is not the account key %q of %q", ctx.Key(), key, c.Username)
+	}
+	if err != nil {
+		raw, _ := topology.ClaimCodec.Encode(c)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		return
+	}
+	var stored *wallet.Signup
+	if v := ctx.Value(); v != nil {
+		s := v.(wallet.Signup)
+		stored = &s
+	}
+	d := DecideClaim(stored, c, key, ctx.Offset())
+	if d.Store != nil {
+		ctx.SetValue(*d.Store)
+	}
+	if d.Open != nil {
+		ctx.Emit(topology.Payments, d.Open.Account, *d.Open)
+	}
+	if s.Out != nil {
+		mark := "❌"
+		if d.Won {
+			mark = "✅"
+		}
+		fmt.Fprintf(s.Out, "%d:%d %s %s %s\n", ctx.Partition(), ctx.Offset(), c.RequestID, key, mark)
+	}
+}

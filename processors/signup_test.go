@@ -1,0 +1,173 @@
+package processors_test
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/topology"
+)
+
+func claim(id, username string) wallet.Claim {
+	return wallet.Claim{RequestID: uuid.MustParse(id), Username: username, OverdraftLimit: wallet.Cents(1000)}
+}
+
+func TestDecideClaim(t *testing.T) {
+	bob := claim(primerID, "Bob")
+	won := wallet.Signup{Claim: bob, Offset: 3}
+	tests := []struct {
+		name     string
+		stored   *wallet.Signup
+		c        wallet.Claim
+		offset   int64
+		wantWon  bool
+		wantSet  bool
+		wantOpen bool
+	}{
+		{"first claim wins and opens", nil, bob, 3, true, true, true},
+		{"the winning message again re-emits both", &won, bob, 3, true, true, true},
+		{"a re-post with the same request ID wins, emits nothing", &won, bob, 9, true, false, false},
+		{"another request ID loses", &won, claim(otherID, "BOB"), 9, false, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := processors.DecideClaim(tt.stored, tt.c, "bob", tt.offset)
+			if d.Won != tt.wantWon || (d.Store != nil) != tt.wantSet || (d.Open != nil) != tt.wantOpen {
+				t.Fatalf("DecideClaim = won %v, store %v, open %v; want %v, %v, %v", d.Won, d.Store, d.Open, tt.wantWon, tt.wantSet, tt.wantOpen)
+			}
+			if d.Store != nil && (!d.Store.Claim.Equal(bob) || d.Store.Offset != 3) {
+				t.Errorf("stores %+v, want Bob's claim at offset 3", *d.Store)
+			}
+			want := wallet.Instruction{RequestID: bob.RequestID, Kind: wallet.Open, Account: "bob", Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
+			if d.Open != nil && !d.Open.Equal(want) {
+				t.Errorf("opens %+v, want %+v", *d.Open, want)
+			}
+		})
+	}
+}
+
+// runSignup runs the signup group under the tester until the test ends,
+// printing its lines to out.
+func runSignup(t *testing.T, tt *tester.Tester, out io.Writer) {
+	t.Helper()
+	proc, err := processors.NewSignup(nil, processors.Signup{Out: out}, goka.WithTester(tt))
+	runProcessor(t, proc, err)
+}
+
+func TestSignupFirstClaimWins(t *testing.T) {
+	tt := tester.New(t)
+	var out bytes.Buffer
+	runSignup(t, tt, &out)
+	opens := tt.NewQueueTracker(string(topology.Payments))
+
+	first := claim(primerID, "Bob")
+	tt.Consume(string(topology.SignupRequests), "bob", first)
+	tt.Consume(string(topology.SignupRequests), "bob", claim(otherID, "bob"))
+	tt.Consume(string(topology.SignupRequests), "bob", claim("00000000-0000-4000-8000-000000000003", "ＢＯＢ"))
+	tt.Consume(string(topology.SignupRequests), "bob", first) // the owner posts again
+
+	v := tt.TableValue(topology.SignupTable, "bob")
+	if s, ok := v.(wallet.Signup); !ok || !s.Claim.Equal(first) || s.Offset != 0 {
+		t.Errorf("signup-table holds %+v, want the first claim at offset 0", v)
+	}
+	key, msg, ok := opens.Next()
+	if !ok || key != "bob" || msg.(wallet.Instruction).Kind != wallet.Open || msg.(wallet.Instruction).Username != "Bob" {
+		t.Fatalf("emitted %s %+v, want Bob's open", key, msg)
+	}
+	if key, msg, ok := opens.Next(); ok {
+		t.Errorf("emitted %s %+v after the first open, want nothing: later claims lose and a re-post is answered from the state", key, msg)
+	}
+	want := []string{
+		"0:0 " + primerID + " bob ✅",
+		"0:1 " + otherID + " bob ❌",
+		"0:2 00000000-0000-4000-8000-000000000003 bob ❌",
+		"0:3 " + primerID + " bob ✅",
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The winning claim delivered again at its own offset, after a crash
+// that left the local table ahead of Kafka, emits again exactly what the
+// first delivery emitted: the table value and the open.
+func TestSignupRedeliveryReemits(t *testing.T) {
+	tt := tester.New(t)
+	runSignup(t, tt, nil)
+	bob := claim(primerID, "Bob")
+	tt.SetTableValue(topology.SignupTable, "bob", wallet.Signup{Claim: bob, Offset: 0})
+	changelog := tt.NewQueueTracker(string(topology.SignupTable))
+	opens := tt.NewQueueTracker(string(topology.Payments))
+
+	tt.Consume(string(topology.SignupRequests), "bob", bob) // offset 0 again
+
+	if _, v, ok := changelog.Next(); !ok || !v.(wallet.Signup).Claim.Equal(bob) || v.(wallet.Signup).Offset != 0 {
+		t.Errorf("changelog got %+v, %v; want the same signup again", v, ok)
+	}
+	if _, v, ok := opens.Next(); !ok || v.(wallet.Instruction).Kind != wallet.Open {
+		t.Errorf("emitted %+v, %v; want the same open again", v, ok)
+	}
+}
+
+func TestSignupDeadLettersInvalidClaims(t *testing.T) {
+	tests := []struct {
+		name  string
+		key   string
+		value any
+	}{
+		{"reserved name", "@world", claim(primerID, "@world")},
+		{"another reserved name", "@bank", claim(primerID, "@bank")},
+		{"spaces", "bob smith", claim(primerID, "bob smith")},
+		{"key is not the account key", "Bob", claim(primerID, "Bob")},
+		{"limit above the maximum", "bob", wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob", OverdraftLimit: wallet.Cents(100001)}},
+		{"not JSON", "bob", []byte("{")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := tester.New(t)
+			runSignup(t, tt, nil)
+			dead := tt.NewQueueTracker(string(topology.DeadLetters))
+			opens := tt.NewQueueTracker(string(topology.Payments))
+
+			tt.Consume(string(topology.SignupRequests), tc.key, tc.value)
+
+			if _, key, _, ok := dead.NextWithHeaders(); !ok || key != tc.key {
+				t.Errorf("dead letter %q, %v; want one keyed %q", key, ok, tc.key)
+			}
+			if _, v, ok := opens.Next(); ok {
+				t.Errorf("opened %+v", v)
+			}
+			if keys := tt.GetTableKeys(topology.SignupTable); len(keys) != 0 {
+				t.Errorf("signup-table has %q, want nothing", keys)
+			}
+		})
+	}
+}
+
+// The accountant opens an account once, however many copies of its open
+// arrive, and keeps the limit of the first.
+func TestAccountantOpensOnce(t *testing.T) {
+	tt := tester.New(t)
+	runAccountant(t, tt, processors.Accountant{})
+	open := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Open, Account: "bob", Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
+	if v := tt.TableValue(topology.AccountTable, "bob"); v != nil {
+		t.Fatalf("bob exists before his open: %+v", v)
+	}
+	for range 3 {
+		tt.Consume(string(topology.Payments), "bob", open)
+	}
+	other := open
+	other.OverdraftLimit = wallet.Cents(5)
+	tt.Consume(string(topology.Payments), "bob", other)
+	a := tt.TableValue(topology.AccountTable, "bob").(wallet.Account)
+	if !a.Open || a.OverdraftLimit.String() != "10.00" || !a.Balance.IsZero() || a.NextOffset != 4 {
+		t.Errorf("bob = %+v, want open with limit 10.00, balance 0.00, next offset 4", a)
+	}
+}

@@ -1,0 +1,54 @@
+package wallet
+
+import "github.com/google/uuid"
+
+// DefaultMaxOverdraft is the largest overdraft limit an account may be
+// signed up with unless configured otherwise.
+var DefaultMaxOverdraft = MustParseMoney("1000.00")
+
+// Claim is a client's claim of a username, stored in
+// wallet.signup_request under the username's account key. The first claim
+// of a key wins it.
+type Claim struct {
+	RequestID uuid.UUID
+	// Username is the name as the client typed it (trimmed): the winner's
+	// is the account's display name.
+	Username string
+	// OverdraftLimit is how far below zero the account may go.
+	OverdraftLimit Money
+}
+
+// Validate checks a claim, with maxOverdraft the largest limit allowed
+// (the zero Money means DefaultMaxOverdraft), and returns the account
+// key the claim is for.
+func (c Claim) Validate(maxOverdraft Money) (string, error) {
+	if maxOverdraft.IsZero() {
+		maxOverdraft = DefaultMaxOverdraft
+	}
+	if c.RequestID == uuid.Nil {
+		return "", Errorf(ERequestIDInvalid, "signup request ID must be a valid UUID")
+	}
+	key, err := UsernameKey(c.Username)
+	if err != nil {
+		return "", err
+	}
+	if c.OverdraftLimit.IsNegative() || c.OverdraftLimit.GreaterThan(maxOverdraft) {
+		return "", Errorf(EOverdraftLimitInvalid, "overdraft limit must be from 0.00 to %s", maxOverdraft)
+	}
+	return key, nil
+}
+
+// Signup is the claim that won a username, as the signup group keeps it.
+type Signup struct {
+	Claim
+	// Offset is the offset of the winning claim's message in its
+	// partition of wallet.signup_request: when that message is delivered
+	// again, the open is emitted again; any other claim with the same
+	// request ID is a client's re-post and emits nothing.
+	Offset int64
+}
+
+// Equal reports whether two claims are the same, names spelled alike.
+func (c Claim) Equal(o Claim) bool {
+	return c.RequestID == o.RequestID && c.Username == o.Username && c.OverdraftLimit.Equal(o.OverdraftLimit)
+}
