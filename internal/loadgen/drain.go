@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // drainResult says when the view showed every expected balance.
@@ -31,7 +33,7 @@ type mismatch struct {
 // accounts not yet right, until all are right or the deadline. An account
 // once right stays right: the ledger is final before the drain starts.
 // Passes are paced to leave the system at least half the time.
-func drain(ctx context.Context, cl *client, want []expectation, conc int, deadline time.Time, prog *progress) (drainResult, error) {
+func drain(ctx context.Context, cl *api.Client, want []ledger.Expectation, conc int, deadline time.Time, prog *progress) (drainResult, error) {
 	res := drainResult{accounts: len(want)}
 	prog.startPhase(phaseDrain, int64(len(want)))
 	prog.start()
@@ -45,7 +47,7 @@ func drain(ctx context.Context, cl *client, want []expectation, conc int, deadli
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		var next []expectation
+		var next []ledger.Expectation
 		last = last[:0]
 		for i, e := range pending {
 			if wrong[i] {
@@ -61,7 +63,7 @@ func drain(ctx context.Context, cl *client, want []expectation, conc int, deadli
 		if time.Now().After(deadline) {
 			res.left = len(pending)
 			for i := range min(len(pending), 10) {
-				res.pending = append(res.pending, mismatch{pending[i].account, pending[i].cents, last[i]})
+				res.pending = append(res.pending, mismatch{pending[i].Account, pending[i].Cents, last[i]})
 			}
 			return res, nil
 		}
@@ -73,7 +75,7 @@ func drain(ctx context.Context, cl *client, want []expectation, conc int, deadli
 
 // checkAll reads every account of want with conc GETs at a time and
 // reports which are not (yet) as expected, and what was seen.
-func checkAll(ctx context.Context, cl *client, want []expectation, conc int, gets *int64, prog *progress) (wrong []bool, seen []string) {
+func checkAll(ctx context.Context, cl *api.Client, want []ledger.Expectation, conc int, gets *int64, prog *progress) (wrong []bool, seen []string) {
 	wrong, seen = make([]bool, len(want)), make([]string, len(want))
 	var next atomic.Int64
 	var count atomic.Int64
@@ -86,13 +88,13 @@ func checkAll(ctx context.Context, cl *client, want []expectation, conc int, get
 					return
 				}
 				count.Add(1)
-				got, err := cl.balance(ctx, want[i].account)
+				got, err := balance(ctx, cl, want[i].Account)
 				switch {
 				case errors.Is(err, errNotFound):
 					wrong[i], seen[i] = true, "not found"
 				case err != nil:
 					wrong[i], seen[i] = true, fmt.Sprintf("error: %v", err)
-				case got != want[i].cents:
+				case got != want[i].Cents:
 					wrong[i], seen[i] = true, wallet.Cents(got).String()
 				default:
 					prog.done.Add(1)

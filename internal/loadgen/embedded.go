@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/run"
 )
 
@@ -106,18 +107,11 @@ func freeAddr() (string, error) {
 // waitReady polls base/readyz until it answers 200.
 func waitReady(ctx context.Context, base string, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
-	client := &http.Client{Timeout: 2 * time.Second}
+	cl := &api.Client{HTTPClient: &http.Client{Timeout: 2 * time.Second}, URL: base}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		if err != nil {
-			return fmt.Errorf("readyz: %w", err)
-		}
-		resp, err := client.Do(req)
+		err := cl.Ready(ctx, api.ReadSide)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%s/readyz not ready within %s (last error: %v)", base, limit, err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/run"
 )
 
@@ -31,12 +32,12 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		cfg.api, cfg.view, kafka.Brokers = e.url, e.url, e.brokers
 	}
 	cl := newClient(cfg)
-	defer cl.close()
-	if err := cl.ping(ctx, cfg.api); err != nil {
+	defer cl.HTTPClient.CloseIdleConnections()
+	if err := ping(ctx, cl, api.WriteSide); err != nil {
 		return err
 	}
 	if cfg.view != cfg.api {
-		if err := cl.ping(ctx, cfg.view); err != nil {
+		if err := ping(ctx, cl, api.ReadSide); err != nil {
 			return err
 		}
 	}
@@ -105,7 +106,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 
 // loadRun sends the load with probes alongside, then waits until the view
 // shows every accepted transfer.
-func loadRun(ctx context.Context, cfg config, cl *client, seed uint64, pr *prober, prog *progress, rep *report) error {
+func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pr *prober, prog *progress, rep *report) error {
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	defer cancelProbes()
 	kick, stopProbes := make(chan struct{}, 1), make(chan struct{})
@@ -138,8 +139,8 @@ func loadRun(ctx context.Context, cfg config, cl *client, seed uint64, pr *probe
 		slog.Warn("last probe", "error", err)
 	}
 
-	want := res.ledger.pending(res.uncertain)
-	if s := res.ledger.sum(); s != 0 {
+	want := res.ledger.Expected(res.uncertain)
+	if s := res.ledger.Sum(); s != 0 {
 		return fmt.Errorf("loadgen bug: expected balances sum to %s, not zero", wallet.Cents(s).String())
 	}
 	slog.Info("verifying balances", "accounts", len(want), "left_out", len(res.uncertain))

@@ -79,23 +79,6 @@ func TestBodyIsAValidTransfer(t *testing.T) {
 	}
 }
 
-func TestLedger(t *testing.T) {
-	l, o := ledger{}, ledger{}
-	l.add(1, "a", "b", 150)
-	o.add(7, "b", "c", 50)
-	l.merge(o)
-	if l["a"].cents != -150 || l["b"].cents != 100 || l["c"].cents != 50 || l.sum() != 0 {
-		t.Errorf("ledger = %+v", l)
-	}
-	p := l.pending(map[string]bool{"a": true})
-	if len(p) != 2 || p[0].account != "b" && p[0].account != "c" {
-		t.Errorf("pending = %+v", p)
-	}
-	if l["b"].last != 7 {
-		t.Errorf("b last touched by %d, want 7", l["b"].last)
-	}
-}
-
 func TestParseFlags(t *testing.T) {
 	c, err := parseFlags([]string{"-embedded", "-n", "10"}, io.Discard)
 	if err != nil {

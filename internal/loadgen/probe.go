@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 )
 
 // prober sends probe transfers between the two probe-only accounts, one at
@@ -16,7 +17,7 @@ import (
 // of the request topic may be applied in either order; serial probes make
 // the recipient's balance rise by exactly one probe at a time.
 type prober struct {
-	cl       *client
+	cl       *api.Client
 	rng      *rand.Rand
 	from, to string
 	retries  int
@@ -36,7 +37,7 @@ const probeInterval = 2 * time.Millisecond
 
 const probeCents = 100
 
-func newProber(cfg config, cl *client, seed uint64) *prober {
+func newProber(cfg config, cl *api.Client, seed uint64) *prober {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	a := newAccounts(cfg, rng)
 	return &prober{cl: cl, rng: rng, from: a.probeFrom(), to: a.probeTo(), retries: cfg.retries, tally: newTally(1024)}
@@ -79,7 +80,7 @@ func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.D
 	p.expected += probeCents
 	for {
 		polled := time.Now()
-		got, err := p.cl.balance(ctx, p.to)
+		got, err := balance(ctx, p.cl, p.to)
 		seen := time.Now()
 		waited := seen.Sub(accepted)
 		switch {

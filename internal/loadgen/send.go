@@ -5,6 +5,9 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // sendResult is what the load phase did.
@@ -16,18 +19,18 @@ type sendResult struct {
 	rejected   int64 // new transfers refused (4xx): not stored
 	lost       int64 // new transfers without a 201 after the retries: maybe stored
 	moved      int64 // cents moved by the accepted transfers
-	ledger     ledger
+	ledger     *ledger.Ledger
 	uncertain  map[string]bool // accounts touched by a lost transfer
 }
 
 // worker is one sender's state: no field is shared.
 type worker struct {
 	cfg       config
-	cl        *client
+	cl        *api.Client
 	rng       *rand.Rand
 	acc       *accounts
 	tally     *tally
-	ledger    ledger
+	ledger    ledger.Ledger
 	uncertain map[string]bool
 	recent    [][]byte // accepted bodies, for re-posts
 	next      int      // where the next accepted body goes in recent, once full
@@ -42,7 +45,7 @@ const recentBodies = 1024
 
 // sendLoad sends cfg.n transfers with cfg.concurrency workers, paced at
 // cfg.rate if set, and kicks the prober every cfg.probeEvery transfers.
-func sendLoad(ctx context.Context, cfg config, cl *client, seed uint64, prog *progress, kick chan<- struct{}) sendResult {
+func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, prog *progress, kick chan<- struct{}) sendResult {
 	jobs := make(chan int, 2*cfg.concurrency)
 	workers := make([]*worker, cfg.concurrency)
 	for i := range workers {
@@ -50,7 +53,6 @@ func sendLoad(ctx context.Context, cfg config, cl *client, seed uint64, prog *pr
 		workers[i] = &worker{
 			cfg: cfg, cl: cl, rng: rng, acc: newAccounts(cfg, rng),
 			tally:     newTally(cfg.n/cfg.concurrency + 16),
-			ledger:    ledger{},
 			uncertain: map[string]bool{},
 		}
 	}
@@ -63,10 +65,10 @@ func sendLoad(ctx context.Context, cfg config, cl *client, seed uint64, prog *pr
 	wg.Wait()
 	res.end = time.Now()
 
-	res.tally, res.ledger, res.uncertain = newTally(cfg.n), ledger{}, map[string]bool{}
+	res.tally, res.ledger, res.uncertain = newTally(cfg.n), &ledger.Ledger{}, map[string]bool{}
 	for _, w := range workers {
 		res.tally.merge(w.tally)
-		res.ledger.merge(w.ledger)
+		res.ledger.Merge(&w.ledger)
 		for a := range w.uncertain {
 			res.uncertain[a] = true
 		}
@@ -144,7 +146,7 @@ func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
 	case ok:
 		w.accepted++
 		w.moved += cents
-		w.ledger.add(seq, from, to, cents)
+		w.ledger.Add(seq, from, to, cents)
 		if w.cfg.repost > 0 {
 			w.remember(t.body)
 		}

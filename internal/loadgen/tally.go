@@ -5,6 +5,8 @@ import (
 	"maps"
 	"net/http"
 	"time"
+
+	"github.com/wallet/wallet/api"
 )
 
 // tally counts the POSTs of one goroutine; tallies are merged when the
@@ -24,11 +26,11 @@ func newTally(capacity int) *tally {
 // an ambiguous answer (503, 5xx, no answer) at most retries times, as the
 // API asks. ok is whether it was accepted; ambiguous whether, if not, it
 // may have been stored anyway.
-func (t *tally) send(ctx context.Context, cl *client, body []byte, retries int, prog *progress) (ok, ambiguous bool) {
+func (t *tally) send(ctx context.Context, cl *api.Client, body []byte, retries int, prog *progress) (ok, ambiguous bool) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		a := cl.post(ctx, body)
+		a := post(ctx, cl, body)
 		t.latencies = append(t.latencies, int64(time.Since(start)))
 		t.posts++
 		if a.status == http.StatusCreated {
