@@ -49,7 +49,7 @@ type accountDiff struct {
 // still change a balance; or until timeout. It then compares.
 func drain(ctx context.Context, cl *client, names []string, transfers []*transfer, timeout time.Duration, idle func(context.Context) error) checkResult {
 	start := time.Now()
-	want, maybe := expected(len(names), transfers)
+	want, maybe := expected(names, transfers)
 	r := checkResult{tooAmbiguous: len(maybe) > maxMaybe}
 	deadline := start.Add(timeout)
 	var got []int64

@@ -9,13 +9,13 @@ import (
 
 func TestExplainUnconfirmedSubsets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	l := newLedger(rng, 50, 5)
-	for _, tr := range l.transfers {
+	j := newJournal(rng, 50, 5)
+	for _, tr := range j.transfers {
 		tr.sent, tr.outcome = true, accepted
 	}
-	l.transfers[3].outcome = unconfirmed
-	l.transfers[7].outcome = unconfirmed
-	want, maybe := expected(5, l.transfers)
+	j.transfers[3].outcome = unconfirmed
+	j.transfers[7].outcome = unconfirmed
+	want, maybe := expected(j.names, j.transfers)
 	if len(maybe) != 2 {
 		t.Fatalf("maybe = %d transfers, want 2", len(maybe))
 	}
@@ -35,14 +35,14 @@ func TestExplainUnconfirmedSubsets(t *testing.T) {
 }
 
 func TestDiagnoseLostAndDoubled(t *testing.T) {
-	l := &ledger{index: map[string]int32{}}
-	a, b, c := l.account("a"), l.account("b"), l.account("c")
+	j := &journal{index: map[string]int32{}}
+	a, b, c := j.account("a"), j.account("b"), j.account("c")
 	t1 := &transfer{id: uuid.New(), from: a, to: b, cents: 150, sent: true, outcome: accepted}
 	t2 := &transfer{id: uuid.New(), from: b, to: c, cents: 7, sent: true, outcome: accepted}
 	transfers := []*transfer{t1, t2}
-	want, _ := expected(3, transfers)
+	want, _ := expected(j.names, transfers)
 	got := []int64{want[a], want[b] - 150, want[c] + 7} // t1's credit lost, t2's credit doubled
-	d := diagnose(l.names, transfers, want, got)
+	d := diagnose(j.names, transfers, want, got)
 	if len(d) != 2 {
 		t.Fatalf("diagnose = %+v, want 2 accounts", d)
 	}

@@ -2,26 +2,21 @@ package chaos
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"maps"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 )
 
 // client talks to the wallet's HTTP APIs and counts what it saw.
 type client struct {
-	http    *http.Client
-	emitter string // base URL of the transfer API
-	view    string // base URL of the balance API
+	api *api.Client
 
 	posts      atomic.Int64 // POSTs sent
 	unavail    atomic.Int64 // 503 answers
@@ -36,15 +31,17 @@ func newClient(emitter, view string, conns int) *client {
 	tr.MaxIdleConns = 2 * conns
 	tr.MaxIdleConnsPerHost = 2 * conns
 	return &client{
-		// Above the emitter's 5 s wait for Kafka, which then answers 503.
-		http:    &http.Client{Transport: tr, Timeout: 10 * time.Second},
-		emitter: emitter,
-		view:    view,
-		errors:  map[string]int{},
+		api: &api.Client{
+			// Above the emitter's 5 s wait for Kafka, which then answers 503.
+			HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+			URL:        emitter,
+			ViewURL:    view,
+		},
+		errors: map[string]int{},
 	}
 }
 
-func (c *client) close() { c.http.CloseIdleConnections() }
+func (c *client) close() { c.api.HTTPClient.CloseIdleConnections() }
 
 // outcome is how the posts of one transfer ended.
 type outcome int
@@ -59,24 +56,25 @@ const (
 // send posts t until it is answered 201, retrying 503s, other 5xx and
 // connection errors with the same request ID and a growing backoff until
 // the deadline.
-func (c *client) send(ctx context.Context, t transferBody, deadline time.Time) outcome {
+func (c *client) send(ctx context.Context, t wallet.Transfer, deadline time.Time) outcome {
 	backoff := 50 * time.Millisecond
 	for {
-		status, code, err := c.post(ctx, t)
+		c.posts.Add(1)
+		a, err := c.api.PostTransfer(ctx, t)
 		switch {
 		case ctx.Err() != nil:
 			return canceled
 		case err != nil:
 			c.connErrors.Add(1)
 			slog.Debug("POST failed", "request_id", t.RequestID, "error", err)
-		case status == http.StatusCreated:
+		case a.Status == http.StatusCreated:
 			return accepted
-		case status == http.StatusServiceUnavailable:
+		case a.Status == http.StatusServiceUnavailable:
 			c.unavail.Add(1)
 		default:
-			c.countError(status, code)
-			slog.Error("unexpected answer to a valid transfer", "status", status, "code", code, "transfer", t)
-			if status < 500 {
+			c.countError(a.Status, a.Code())
+			slog.Error("unexpected answer to a valid transfer", "status", a.Status, "code", a.Code(), "transfer", t)
+			if a.Status < 500 {
 				return rejected
 			}
 		}
@@ -98,110 +96,19 @@ func (c *client) countError(status int, code string) {
 func (c *client) errorCounts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	m := make(map[string]int, len(c.errors))
-	for k, v := range c.errors {
-		m[k] = v
-	}
-	return m
+	return maps.Clone(c.errors)
 }
-
-// transferBody is the JSON of POST /api/v1/transfers.
-type transferBody struct {
-	RequestID string `json:"request_id"`
-	From      string `json:"from"`
-	To        string `json:"to"`
-	Amount    string `json:"amount"`
-}
-
-// post sends one POST and returns the status and the error code of the
-// body, if any.
-func (c *client) post(ctx context.Context, t transferBody) (status int, code string, err error) {
-	body, err := json.Marshal(t)
-	if err != nil {
-		return 0, "", fmt.Errorf("encode transfer: %w", err)
-	}
-	c.posts.Add(1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.emitter+"/api/v1/transfers", strings.NewReader(string(body)))
-	if err != nil {
-		return 0, "", fmt.Errorf("POST transfer: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, "", fmt.Errorf("POST transfer: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if err != nil {
-		return 0, "", fmt.Errorf("POST transfer: read answer: %w", err)
-	}
-	if resp.StatusCode != http.StatusCreated {
-		var e struct {
-			Code string `json:"code"`
-		}
-		if json.Unmarshal(b, &e) != nil || e.Code == "" {
-			e.Code = "?"
-		}
-		code = e.Code
-	}
-	return resp.StatusCode, code, nil
-}
-
-// errNotServed is a view answer other than 200 or 404.
-var errNotServed = errors.New("balance not served")
 
 // balance returns the account's balance in cents from the view, and
 // whether the view knows the account.
 func (c *client) balance(ctx context.Context, account string) (cents int64, found bool, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.view+"/api/v1/accounts/"+url.PathEscape(account), nil)
-	if err != nil {
-		return 0, false, fmt.Errorf("GET account %s: %w", account, err)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, false, fmt.Errorf("GET account %s: %w", account, err)
-	}
-	defer resp.Body.Close()
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusNotFound:
-		return 0, false, nil
-	default:
-		return 0, false, fmt.Errorf("GET account %s: %s: %w", account, resp.Status, errNotServed)
-	}
-	var body struct {
-		Balance string `json:"balance"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		return 0, false, fmt.Errorf("GET account %s: decode: %w", account, err)
-	}
-	balance, err := wallet.ParseMoney(body.Balance)
-	if err != nil {
-		return 0, false, fmt.Errorf("GET account %s: %w", account, err)
-	}
-	return balance.Cents(), true, nil
+	acct, found, err := c.api.Account(ctx, account)
+	return acct.Balance.Cents(), found, err
 }
 
 // staleRecords returns how many old versions of accounts the view has
 // skipped (processors.StoreNewest): writes that reached the accountant's
 // changelog after a newer version, as a fenced-off instance makes them.
 func (c *client) staleRecords(ctx context.Context) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.view+"/debug/vars", nil)
-	if err != nil {
-		return 0, fmt.Errorf("GET view counters: %w", err)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("GET view counters: %w", err)
-	}
-	defer resp.Body.Close()
-	var vars struct {
-		Wallet struct {
-			Stale int64 `json:"stale_table_records"`
-		} `json:"wallet"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
-		return 0, fmt.Errorf("GET view counters: decode: %w", err)
-	}
-	return vars.Wallet.Stale, nil
+	return c.api.Counter(ctx, api.ReadSide, "wallet", "stale_table_records")
 }

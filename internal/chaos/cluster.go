@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/wallet/wallet/api"
 )
 
 // binaries are the commands the harness runs, built from the module root.
@@ -207,10 +209,11 @@ func (cl *cluster) ready(ctx context.Context, timeout time.Duration) error {
 			return err
 		}
 	}
-	if err := waitHTTP200(ctx, cl.emitterURL+"/healthz"); err != nil {
+	probe := &api.Client{HTTPClient: &http.Client{Timeout: 2 * time.Second}, URL: cl.emitterURL, ViewURL: cl.viewURL}
+	if err := waitOK(ctx, func(ctx context.Context) error { return probe.Health(ctx, api.WriteSide) }); err != nil {
 		return fmt.Errorf("emitter (see %s): %w", cl.emitter.logPath, err)
 	}
-	if err := waitHTTP200(ctx, cl.viewURL+"/readyz"); err != nil {
+	if err := waitOK(ctx, func(ctx context.Context) error { return probe.Ready(ctx, api.ReadSide) }); err != nil {
 		return fmt.Errorf("view (see %s): %w", cl.view.logPath, err)
 	}
 	return nil
@@ -243,28 +246,16 @@ func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
 	}
 }
 
-// waitHTTP200 polls url until it answers 200 or ctx is done.
-func waitHTTP200(ctx context.Context, url string) error {
-	client := &http.Client{Timeout: 2 * time.Second}
-	last := "no answer"
+// waitOK polls check until it returns nil or ctx is done.
+func waitOK(ctx context.Context, check func(context.Context) error) error {
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return fmt.Errorf("GET %s: %w", url, err)
-		}
-		resp, err := client.Do(req)
+		err := check(ctx)
 		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
+			return nil
 		}
 		sleep(ctx, 200*time.Millisecond)
 		if ctx.Err() != nil {
-			return fmt.Errorf("GET %s: last %s: %w", url, last, context.Cause(ctx))
+			return fmt.Errorf("last: %v: %w", err, context.Cause(ctx))
 		}
 	}
 }

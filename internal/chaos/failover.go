@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -22,16 +23,16 @@ func partitionOf(key string, partitions int) int {
 // wallet.transfer_request, and waits until the view shows both sides.
 type prober struct {
 	cl       *client
-	l        *ledger
+	l        *journal
 	rng      *rand.Rand
 	deadline time.Duration // of a POST's retries
 	from, to []int32       // per partition
-	want     map[int32]int64
+	want     ledger.Ledger // of the probe accounts
 	count    int
 }
 
-func newProber(cl *client, l *ledger, c config) *prober {
-	pr := &prober{cl: cl, l: l, rng: rand.New(rand.NewPCG(c.Seed, 3)), deadline: c.TransferWait, want: map[int32]int64{}}
+func newProber(cl *client, l *journal, c config) *prober {
+	pr := &prober{cl: cl, l: l, rng: rand.New(rand.NewPCG(c.Seed, 3)), deadline: c.TransferWait}
 	for p := range c.Partitions {
 		pr.from = append(pr.from, l.account(accountIn(p, c.Partitions, "probe-from")))
 		pr.to = append(pr.to, l.account(accountIn(p, c.Partitions, "probe-to")))
@@ -63,12 +64,12 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 		}
 		pr.l.addProbe(t)
 		pr.count++
-		t.outcome = pr.cl.send(ctx, pr.l.body(t), time.Now().Add(pr.deadline))
+		body := pr.l.body(t)
+		t.outcome = pr.cl.send(ctx, body, time.Now().Add(pr.deadline))
 		if t.outcome != accepted {
 			return nil, fmt.Errorf("probe transfer %s on partition %d was not accepted", t.id, p)
 		}
-		pr.want[t.from]--
-		pr.want[t.to]++
+		pr.want.Apply(body)
 	}
 	names, _ := pr.l.snapshot()
 	took := make([]time.Duration, n)
@@ -79,9 +80,10 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 			if took[p] != 0 {
 				continue
 			}
-			a, _, errA := pr.cl.balance(ctx, names[pr.from[p]])
-			b, _, errB := pr.cl.balance(ctx, names[pr.to[p]])
-			if errA == nil && errB == nil && a == pr.want[pr.from[p]] && b == pr.want[pr.to[p]] {
+			from, to := names[pr.from[p]], names[pr.to[p]]
+			a, _, errA := pr.cl.balance(ctx, from)
+			b, _, errB := pr.cl.balance(ctx, to)
+			if errA == nil && errB == nil && a == pr.want.Balance(from) && b == pr.want.Balance(to) {
 				took[p] = time.Since(since)
 				pending--
 			}

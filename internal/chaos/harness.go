@@ -26,7 +26,7 @@ type harness struct {
 	dir     string
 	cluster *cluster
 	client  *client
-	ledger  *ledger
+	journal *journal
 	prober  *prober
 }
 
@@ -71,10 +71,10 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 		dir:     dir,
 		cluster: cl,
 		client:  newClient(cl.emitterURL, cl.viewURL, c.Concurrency),
-		ledger:  newLedger(rand.New(rand.NewPCG(c.Seed, 0)), c.N, c.Accounts),
+		journal: newJournal(rand.New(rand.NewPCG(c.Seed, 0)), c.N, c.Accounts),
 	}
 	defer h.client.close()
-	h.prober = newProber(h.client, h.ledger, c)
+	h.prober = newProber(h.client, h.journal, c)
 
 	// Every child stops when run returns, whatever happened.
 	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
@@ -129,7 +129,7 @@ func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
 	wg.Go(func() { cs = runChaos(chaosCtx, h.c, h.cluster, &done, h.c.N) })
 	wg.Go(func() { h.progress(chaosCtx, &done) })
 	slog.Info("sending", "transfers", h.c.N, "concurrency", h.c.Concurrency, "accounts", h.c.Accounts)
-	ls := runLoad(ctx, h.c, h.client, h.ledger, &done)
+	ls := runLoad(ctx, h.c, h.client, h.journal, &done)
 	stopChaos()
 	wg.Wait()
 	s.Sent, s.Accepted, s.Unconfirmed, s.Rejected, s.Reposts = ls.sent, ls.accepted, ls.unconfirmed, ls.rejected, ls.reposts
@@ -156,7 +156,7 @@ func (h *harness) progress(ctx context.Context, done *atomic.Int64) {
 
 // check waits for the balances and records the verdict in s.
 func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) checkResult {
-	names, transfers := h.ledger.snapshot()
+	names, transfers := h.journal.snapshot()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { h.watchLag(watchCtx) })

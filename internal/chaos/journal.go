@@ -8,10 +8,11 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // transfer is one transfer of the run, with accounts as indexes into the
-// ledger's names and the amount in cents.
+// journal's names and the amount in cents.
 type transfer struct {
 	id       uuid.UUID
 	from, to int32
@@ -20,9 +21,10 @@ type transfer struct {
 	sent     bool    // posted at least once
 }
 
-// ledger holds every transfer of the run and the accounts they touch.
-type ledger struct {
-	transfers []*transfer // generated, fixed after newLedger
+// journal holds every transfer of the run, with how its posts ended, and
+// the accounts they touch.
+type journal struct {
+	transfers []*transfer // generated, fixed after newJournal
 
 	mu     sync.Mutex
 	names  []string
@@ -30,10 +32,10 @@ type ledger struct {
 	probes []*transfer
 }
 
-// newLedger generates n random transfers between the given number of
+// newJournal generates n random transfers between the given number of
 // accounts, from rng: amounts 0.01..100.00, random request IDs.
-func newLedger(rng *rand.Rand, n, accounts int) *ledger {
-	l := &ledger{index: map[string]int32{}}
+func newJournal(rng *rand.Rand, n, accounts int) *journal {
+	l := &journal{index: map[string]int32{}}
 	for i := range accounts {
 		l.account(fmt.Sprintf("acct-%05d", i))
 	}
@@ -65,7 +67,7 @@ func randomUUID(rng *rand.Rand) uuid.UUID {
 }
 
 // account returns the index of the named account, adding it if new.
-func (l *ledger) account(name string) int32 {
+func (l *journal) account(name string) int32 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if i, ok := l.index[name]; ok {
@@ -77,39 +79,43 @@ func (l *ledger) account(name string) int32 {
 }
 
 // addProbe records a transfer made outside the generated ones.
-func (l *ledger) addProbe(t *transfer) {
+func (l *journal) addProbe(t *transfer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.probes = append(l.probes, t)
 }
 
-// body returns the JSON body of t.
-func (l *ledger) body(t *transfer) transferBody {
+// body returns t as posted.
+func (l *journal) body(t *transfer) wallet.Transfer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return transferBody{RequestID: t.id.String(), From: l.names[t.from], To: l.names[t.to], Amount: wallet.Cents(t.cents).String()}
+	return wallet.Transfer{RequestID: t.id.String(), From: l.names[t.from], To: l.names[t.to], Amount: wallet.Cents(t.cents)}
 }
 
 // snapshot returns the accounts and transfers; call it once no transfer
 // is in flight.
-func (l *ledger) snapshot() (names []string, transfers []*transfer) {
+func (l *journal) snapshot() (names []string, transfers []*transfer) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]string(nil), l.names...), append(append([]*transfer(nil), l.transfers...), l.probes...)
 }
 
 // expected returns every account's balance after the accepted transfers,
-// and the transfers that may or may not have been applied.
-func expected(accounts int, transfers []*transfer) (want []int64, maybe []*transfer) {
-	want = make([]int64, accounts)
-	for _, t := range transfers {
+// by index into names, and the transfers that may or may not have been
+// applied.
+func expected(names []string, transfers []*transfer) (want []int64, maybe []*transfer) {
+	var l ledger.Ledger
+	for i, t := range transfers {
 		switch {
 		case t.outcome == accepted:
-			want[t.from] -= t.cents
-			want[t.to] += t.cents
+			l.Add(i, names[t.from], names[t.to], t.cents)
 		case t.sent:
 			maybe = append(maybe, t)
 		}
+	}
+	want = make([]int64, len(names))
+	for i, name := range names {
+		want[i] = l.Balance(name)
 	}
 	return want, maybe
 }

@@ -23,7 +23,7 @@ type loadStats struct {
 type jobs struct {
 	mu      sync.Mutex
 	rng     *rand.Rand
-	l       *ledger
+	l       *journal
 	start   time.Time
 	rate    int // new transfers per second; 0 for no limit
 	next    int
@@ -61,11 +61,11 @@ func (j *jobs) later(t *transfer) {
 	j.reposts = append(j.reposts, t)
 }
 
-// runLoad sends every transfer of the ledger with c.Concurrency workers,
+// runLoad sends every transfer of the journal with c.Concurrency workers,
 // at most c.Rate new ones per second if set.
 // After a 201, a transfer is re-posted with probability c.Repost percent,
 // at once or later. done counts transfers whose first post has ended.
-func runLoad(ctx context.Context, c config, cl *client, l *ledger, done *atomic.Int64) loadStats {
+func runLoad(ctx context.Context, c config, cl *client, l *journal, done *atomic.Int64) loadStats {
 	start := time.Now()
 	j := &jobs{rng: rand.New(rand.NewPCG(c.Seed, 1)), l: l, start: start, rate: c.Rate}
 	var reposts atomic.Int64
