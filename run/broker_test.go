@@ -9,6 +9,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/run"
 )
 
@@ -27,30 +28,29 @@ func TestBrokerDown(t *testing.T) {
 
 	c := config(t, []string{addr}, 2)
 	start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
-	want := map[string]wallet.Money{}
+	var want ledger.Ledger
 	transfer := func(cents int64) wallet.Transfer {
 		tr := wallet.Transfer{RequestID: uuid.NewString(), From: "down-alice", To: "down-bob", Amount: wallet.Cents(cents)}
-		want[tr.From] = want[tr.From].Sub(tr.Amount)
-		want[tr.To] = want[tr.To].Add(tr.Amount)
+		want.Apply(tr)
 		return tr
 	}
-	if status, body := post.post(transfer(100)); status != http.StatusCreated {
+	if status, body := post(t, cl, transfer(100)); status != http.StatusCreated {
 		t.Fatalf("POST = %d %s", status, body)
 	}
-	view.waitBalances(want, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 
 	b.Close()
 	during := transfer(200)
 	began := time.Now()
-	status, body := post.post(during)
+	status, body := post(t, cl, during)
 	took := time.Since(began)
 	t.Logf("POST with the broker down: %d %s after %s", status, body, took.Round(time.Millisecond))
 	if status != http.StatusServiceUnavailable || took > 10*time.Second {
 		t.Errorf("POST with the broker down = %d %s after %s, want 503 within 10s", status, body, took)
 	}
-	if got := view.balance("down-bob"); got != "1.00" {
+	if got := balance(t, cl, "down-bob"); got != "1.00" {
 		t.Errorf("with the broker down the view shows down-bob at %q, want the last known 1.00", got)
 	}
 
@@ -62,7 +62,7 @@ func TestBrokerDown(t *testing.T) {
 	for _, tr := range []wallet.Transfer{during, after} {
 		deadline := time.Now().Add(90 * time.Second)
 		for {
-			status, body := post.post(tr)
+			status, body := post(t, cl, tr)
 			if status == http.StatusCreated {
 				break
 			}
@@ -72,5 +72,5 @@ func TestBrokerDown(t *testing.T) {
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
-	view.waitBalances(want, 90*time.Second)
+	waitBalances(t, cl, &want, 90*time.Second)
 }

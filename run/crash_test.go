@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
@@ -73,19 +74,22 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 
 			c := config(t, cluster.ListenAddrs(), 2)
 			_, stopFirst := start(t, c, run.Processors)
-			post, view := startAPIs(t, c)
+			cl := startAPIs(t, c)
 
+			var want ledger.Ledger
 			first := wallet.Transfer{RequestID: "11111111-1111-4111-8111-111111111111", From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
-			if status, body := post.post(first); status != http.StatusCreated {
+			if status, body := post(t, cl, first); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
-			view.waitBalances(map[string]wallet.Money{"Alice": wallet.Cents(-100), "Bob": wallet.Cents(100)}, 60*time.Second)
+			want.Apply(first)
+			waitBalances(t, cl, &want, 60*time.Second) // Alice -1.00, Bob 1.00
 
 			reject.Store(true)
 			second := wallet.Transfer{RequestID: "22222222-2222-4222-8222-222222222222", From: "Alice", To: "Bob", Amount: wallet.Cents(200)}
-			if status, body := post.post(second); status != http.StatusCreated {
+			if status, body := post(t, cl, second); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
+			want.Apply(second)
 			deadline := time.Now().Add(30 * time.Second)
 			for rejected.Load() == 0 {
 				if time.Now().After(deadline) {
@@ -96,7 +100,7 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 			// The window is open: the accountant's local table has the
 			// second transfer, the changelog does not.
 			time.Sleep(2 * time.Second)
-			if got := view.balance("Alice"); got != "-1.00" {
+			if got := balance(t, cl, "Alice"); got != "-1.00" {
 				t.Fatalf("with the changelog write refused, the view shows Alice at %s, want -1.00", got)
 			}
 
@@ -106,7 +110,7 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 			}
 			reject.Store(false)
 
-			view.waitBalances(map[string]wallet.Money{"Alice": wallet.Cents(-300), "Bob": wallet.Cents(300)}, 60*time.Second)
+			waitBalances(t, cl, &want, 60*time.Second) // Alice -3.00, Bob 3.00
 			t.Logf("%d changelog writes refused, then repaired", rejected.Load())
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
@@ -22,7 +23,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
 	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -41,10 +42,12 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	}
 
 	tr := wallet.Transfer{RequestID: uuid.NewString(), From: "poison-alice", To: "poison-bob", Amount: wallet.Cents(700)}
-	if status, body := post.post(tr); status != http.StatusCreated {
+	if status, body := post(t, cl, tr); status != http.StatusCreated {
 		t.Fatalf("POST = %d %s", status, body)
 	}
-	view.waitBalances(map[string]wallet.Money{"poison-alice": wallet.Cents(-700), "poison-bob": wallet.Cents(700)}, 60*time.Second)
+	var want ledger.Ledger
+	want.Apply(tr)
+	waitBalances(t, cl, &want, 60*time.Second) // poison-alice -7.00, poison-bob 7.00
 
 	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
 		kgo.ConsumeTopics(string(topology.DeadLetters)),

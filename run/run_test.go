@@ -3,9 +3,8 @@ package run_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -17,8 +16,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/audit"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
 )
@@ -94,58 +95,48 @@ func serve(t *testing.T, c run.Config, service func(context.Context, run.Config)
 }
 
 // startAPIs starts the transfer API and the balance view (with its own
-// state directory) and returns a client of each.
-func startAPIs(t *testing.T, c run.Config) (post, view client) {
+// state directory) and returns a client of both.
+func startAPIs(t *testing.T, c run.Config) *api.Client {
 	t.Helper()
-	return client{t, serve(t, c, run.Emitter)}, client{t, serve(t, withState(t, c), run.View)}
+	return &api.Client{URL: "http://" + serve(t, c, run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View)}
 }
 
-type client struct {
-	t    *testing.T
-	base string
-}
-
-func (c client) post(tr wallet.Transfer) (int, string) {
-	c.t.Helper()
-	body := fmt.Sprintf(`{"request_id":%q,"from":%q,"to":%q,"amount":%q}`, tr.RequestID, tr.From, tr.To, tr.Amount)
-	resp, err := http.Post("http://"+c.base+"/api/v1/transfers", "application/json", strings.NewReader(body))
+// post posts tr and returns the status and the body of the answer.
+func post(t *testing.T, cl *api.Client, tr wallet.Transfer) (int, string) {
+	t.Helper()
+	a, err := cl.PostTransfer(context.Background(), tr)
 	if err != nil {
-		c.t.Fatalf("POST transfer: %v", err)
+		t.Fatalf("POST transfer: %v", err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, strings.TrimSpace(string(b))
+	return a.Status, strings.TrimSpace(string(a.Body))
 }
 
 // balance returns the account's balance, or "" if the view has none.
-func (c client) balance(account string) string {
-	c.t.Helper()
-	resp, err := http.Get("http://" + c.base + "/api/v1/accounts/" + account)
-	if err != nil {
-		c.t.Fatalf("GET account: %v", err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Balance string `json:"balance"`
-	}
-	if resp.StatusCode != http.StatusOK {
+func balance(t *testing.T, cl *api.Client, account string) string {
+	t.Helper()
+	acct, found, err := cl.Account(context.Background(), account)
+	var answered *api.StatusError
+	switch {
+	case errors.As(err, &answered):
+		return ""
+	case err != nil:
+		t.Fatalf("GET account %s: %v", account, err)
+	case !found:
 		return ""
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		c.t.Fatalf("GET account %s: %v", account, err)
-	}
-	return body.Balance
+	return acct.Balance.String()
 }
 
-// waitBalances polls the view until every account has its expected
-// balance, or fails after timeout listing the differences.
-func (c client) waitBalances(want map[string]wallet.Money, timeout time.Duration) {
-	c.t.Helper()
+// waitBalances polls the view until every account of want has its
+// expected balance, or fails after timeout listing the differences.
+func waitBalances(t *testing.T, cl *api.Client, want *ledger.Ledger, timeout time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		var diffs []string
-		for account, w := range want {
-			if got := c.balance(account); got != w.String() {
+		for _, account := range want.Accounts() {
+			w := wallet.Cents(want.Balance(account))
+			if got := balance(t, cl, account); got != w.String() {
 				diffs = append(diffs, fmt.Sprintf("%s: got %q, want %s", account, got, w))
 			}
 		}
@@ -153,7 +144,7 @@ func (c client) waitBalances(want map[string]wallet.Money, timeout time.Duration
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("balances differ after %s:\n%s", timeout, strings.Join(diffs, "\n"))
+			t.Fatalf("balances differ after %s:\n%s", timeout, strings.Join(diffs, "\n"))
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -163,26 +154,27 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
 	primer := wallet.Transfer{RequestID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	status, body := post.post(primer)
+	status, body := post(t, cl, primer)
 	want201 := `{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`
 	if status != http.StatusCreated || body != want201 {
 		t.Fatalf("POST primer = %d %s, want 201 %s", status, body, want201)
 	}
-	if status, _ := post.post(primer); status != http.StatusCreated {
+	if status, _ := post(t, cl, primer); status != http.StatusCreated {
 		t.Fatalf("re-POST primer = %d, want 201", status)
 	}
-	want := map[string]wallet.Money{"Alice": wallet.Cents(-50), "Bob": wallet.Cents(50)}
-	view.waitBalances(want, 60*time.Second)
+	var want ledger.Ledger
+	want.Apply(primer) // Alice -0.50, Bob 0.50
+	waitBalances(t, cl, &want, 60*time.Second)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	accounts := make([]string, 20)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("acct-%02d", i)
-		want[accounts[i]] = wallet.Money{}
 	}
+	want.Open(accounts...)
 	var sent []wallet.Transfer
 	for i := 0; i < 500; i++ {
 		from := accounts[rng.IntN(len(accounts))]
@@ -191,24 +183,23 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 			to = accounts[rng.IntN(len(accounts))]
 		}
 		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(100000))}
-		if status, body := post.post(tr); status != http.StatusCreated {
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST %+v = %d %s", tr, status, body)
 		}
 		sent = append(sent, tr)
-		want[from] = want[from].Sub(tr.Amount)
-		want[to] = want[to].Add(tr.Amount)
+		want.Apply(tr)
 		if rng.IntN(10) == 0 { // re-post an earlier transfer
 			dup := sent[rng.IntN(len(sent))]
-			if status, body := post.post(dup); status != http.StatusCreated {
+			if status, body := post(t, cl, dup); status != http.StatusCreated {
 				t.Fatalf("re-POST %+v = %d %s", dup, status, body)
 			}
 		}
 	}
-	view.waitBalances(want, 120*time.Second)
+	waitBalances(t, cl, &want, 120*time.Second)
 
 	var sum wallet.Money
-	for account := range want {
-		sum = sum.Add(wallet.MustParseMoney(view.balance(account)))
+	for _, account := range want.Accounts() {
+		sum = sum.Add(wallet.MustParseMoney(balance(t, cl, account)))
 	}
 	if !sum.IsZero() {
 		t.Errorf("balances sum to %s, want 0.00", sum)
@@ -218,10 +209,10 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	if err != nil {
 		t.Fatalf("audit: %v", err)
 	}
-	if !report.OK() || report.Accounts < len(want) {
+	if !report.OK() || report.Accounts < want.Len() {
 		var b bytes.Buffer
 		report.Print(&b)
-		t.Errorf("audit of %d accounts failed:\n%s", len(want), b.String())
+		t.Errorf("audit of %d accounts failed:\n%s", want.Len(), b.String())
 	}
 }
 
@@ -265,20 +256,19 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	b.State, b.Out = t.TempDir(), &outB
 	_, stopA := start(t, a, run.Processors)
 	start(t, b, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
 	// Send transfers until both instances have applied payments, which
 	// happens once the group has rebalanced across both.
-	want := map[string]wallet.Money{}
+	var want ledger.Ledger
 	send := func(n int) {
 		for i := 0; i < n; i++ {
 			from, to := fmt.Sprintf("split-a%d", i%16), fmt.Sprintf("split-b%d", i%16)
 			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(100)}
-			if status, body := post.post(tr); status != http.StatusCreated {
+			if status, body := post(t, cl, tr); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
-			want[from] = want[from].Sub(tr.Amount)
-			want[to] = want[to].Add(tr.Amount)
+			want.Apply(tr)
 		}
 	}
 	deadline := time.Now().Add(90 * time.Second)
@@ -287,13 +277,13 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 			t.Fatalf("partitions never split: A applied %v, B applied %v", outA.partitions(), outB.partitions())
 		}
 		send(32)
-		view.waitBalances(want, 60*time.Second)
+		waitBalances(t, cl, &want, 60*time.Second)
 	}
 	// Now that the group is split, each partition has one owner.
 	outA.reset()
 	outB.reset()
 	send(64)
-	view.waitBalances(want, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 	pa, pb := outA.partitions(), outB.partitions()
 	if len(pa)+len(pb) != 2 {
 		t.Errorf("A applied partitions %v and B %v, want 2 in all, none twice", pa, pb)
@@ -307,7 +297,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	stopA()
 	outB.reset()
 	send(64)
-	view.waitBalances(want, 90*time.Second)
+	waitBalances(t, cl, &want, 90*time.Second)
 	if got := outB.partitions(); len(got) != 2 {
 		t.Errorf("after A stopped, B applied partitions %v, want both", got)
 	}
@@ -320,28 +310,27 @@ func TestRestartRecoversFromLocalTable(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	_, stop := start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
-	want := map[string]wallet.Money{}
+	var want ledger.Ledger
 	send := func(n int) {
 		for i := 0; i < n; i++ {
 			from, to := fmt.Sprintf("r%d", i%10), fmt.Sprintf("r%d", (i+3)%10)
 			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(int64(100 + i))}
-			if status, body := post.post(tr); status != http.StatusCreated {
+			if status, body := post(t, cl, tr); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
-			want[from] = want[from].Sub(tr.Amount)
-			want[to] = want[to].Add(tr.Amount)
+			want.Apply(tr)
 		}
 	}
 	send(200)
-	view.waitBalances(want, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 	stop()
 
 	before := processors.RecoveredRecords()
 	_, stop = start(t, c, run.Processors)
 	send(20)
-	view.waitBalances(want, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 	stop()
 	resumed := processors.RecoveredRecords() - before
 	t.Logf("restart on the same state directory read %d changelog records", resumed)
@@ -351,7 +340,7 @@ func TestRestartRecoversFromLocalTable(t *testing.T) {
 	before = processors.RecoveredRecords()
 	start(t, fresh, run.Processors)
 	send(20)
-	view.waitBalances(want, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 	rebuilt := processors.RecoveredRecords() - before
 	t.Logf("start on a fresh state directory read %d changelog records", rebuilt)
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
@@ -58,7 +59,7 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
 
 	produce := func(topic, lines string) {
 		t.Helper()
@@ -70,14 +71,14 @@ func TestKcatPartitionerInterop(t *testing.T) {
 		}
 	}
 
-	want := map[string]wallet.Money{}
+	var want ledger.Ledger
 	var lines strings.Builder
 	for i := 0; i < 10; i++ {
 		id := uuid.NewString()
 		from, to := fmt.Sprintf("kcat-from-%d", i), fmt.Sprintf("kcat-to-%d", i)
 		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"outgoing\",\"amount\":\"5.00\"}\n", from, id, from)
 		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"incoming\",\"amount\":\"5.00\"}\n", to, id, to)
-		want[from], want[to] = wallet.Cents(-500), wallet.Cents(500)
+		want.Add(i, from, to, 500)
 	}
 	produce(string(topology.Payments), lines.String())
 
@@ -85,9 +86,9 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	produce(string(topology.TransferRequests), fmt.Sprintf("%s\t{\"request_id\":%q,\"from\":%q,\"amount\":\"1.23\",\"to\":%q}\n", tr.RequestID, tr.RequestID, tr.From, tr.To))
 	// The same transfer through the API: the same partition, so paymentd
 	// recognises it and it is applied once.
-	if status, body := post.post(tr); status != 201 {
+	if status, body := post(t, cl, tr); status != 201 {
 		t.Fatalf("POST = %d %s", status, body)
 	}
-	want["kcat-alice"], want["kcat-bob"] = wallet.Cents(-123), wallet.Cents(123)
-	view.waitBalances(want, 60*time.Second)
+	want.Apply(tr) // kcat-alice -1.23, kcat-bob 1.23
+	waitBalances(t, cl, &want, 60*time.Second)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
@@ -27,21 +28,23 @@ func TestLateStaleTableWriteIsIgnored(t *testing.T) {
 	brokers := kafka(t)
 	c := config(t, brokers, 2)
 	_, stopFirst := start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
+	var want ledger.Ledger
 	from, to := "zombie-"+uuid.NewString()[:8], "zombie-"+uuid.NewString()[:8]
 	transfer := func(cents int64) {
 		t.Helper()
 		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
-		if status, body := post.post(tr); status != http.StatusCreated {
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST = %d %s", status, body)
 		}
+		want.Apply(tr)
 	}
 
 	transfer(100)
-	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-100), to: wallet.Cents(100)}, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second) // from -1.00, to 1.00
 	old := firstTableRecord(t, brokers, to)
 	transfer(200)
-	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-300), to: wallet.Cents(300)}, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second) // from -3.00, to 3.00
 
 	// The zombie's write: the first version of the account, again, last.
 	staleBefore := processors.StaleRecords()
@@ -57,7 +60,7 @@ func TestLateStaleTableWriteIsIgnored(t *testing.T) {
 		t.Fatalf("produce the stale version: %v", err)
 	}
 	waitStale(t, staleBefore+1) // the view read it
-	if got := view.balance(to); got != "3.00" {
+	if got := balance(t, cl, to); got != "3.00" {
 		t.Errorf("after the stale write the view shows %s at %s, want 3.00", to, got)
 	}
 
@@ -66,7 +69,7 @@ func TestLateStaleTableWriteIsIgnored(t *testing.T) {
 	stopFirst()
 	start(t, withState(t, c), run.Processors)
 	transfer(400)
-	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-700), to: wallet.Cents(700)}, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second) // from -7.00, to 7.00
 	if got := processors.StaleRecords(); got < staleBefore+2 {
 		t.Errorf("%d stale records ignored, want the view's and the new owner's (%d)", got-staleBefore, 2)
 	}
@@ -124,19 +127,21 @@ func TestCopyAfterFailoverIsRecognised(t *testing.T) {
 	c := config(t, brokers, 2)
 	c.Dedupe.MaxCount = 1 // the set forgets a payment as soon as the next one comes
 	_, stopFirst := start(t, c, run.Processors)
-	post, view := startAPIs(t, c)
+	cl := startAPIs(t, c)
+	var want ledger.Ledger
 	from, to := "copy-"+uuid.NewString()[:8], "copy-"+uuid.NewString()[:8]
 	transfer := func(cents int64) wallet.Transfer {
 		t.Helper()
 		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
-		if status, body := post.post(tr); status != http.StatusCreated {
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST = %d %s", status, body)
 		}
+		want.Apply(tr)
 		return tr
 	}
 	first := transfer(100)
 	transfer(200)
-	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-300), to: wallet.Cents(300)}, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second) // from -3.00, to 3.00
 	stopFirst()
 
 	// paymentd's copy of the first transfer's credit, as after a crash.
@@ -157,5 +162,5 @@ func TestCopyAfterFailoverIsRecognised(t *testing.T) {
 
 	start(t, withState(t, c), run.Processors)
 	transfer(400) // applied after the copy: its credit follows it in the partition
-	view.waitBalances(map[string]wallet.Money{from: wallet.Cents(-700), to: wallet.Cents(700)}, 60*time.Second)
+	waitBalances(t, cl, &want, 60*time.Second)
 }

@@ -1,0 +1,221 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/wallet/wallet"
+)
+
+// Client is a client of the wallet's HTTP API: the one the harnesses and
+// the integration tests share. The write side (the emitter) and the read
+// side (the view) may be two servers. A Client is safe for concurrent use
+// once set up; each method sends one request and does not retry.
+type Client struct {
+	// HTTPClient sends the requests; nil means http.DefaultClient. Set
+	// its Transport to size the pool of kept-alive connections, and its
+	// Timeout to bound a request.
+	HTTPClient *http.Client
+	// URL is the base URL of the write side, e.g. "http://127.0.0.1:8000":
+	// POST /api/v1/transfers.
+	URL string
+	// ViewURL is the base URL of the read side: GET /api/v1/accounts/
+	// {account}. Empty means URL.
+	ViewURL string
+}
+
+// NewClient returns a client of the API served at url, both sides, over
+// http.DefaultClient.
+func NewClient(url string) *Client { return &Client{URL: url} }
+
+// Side is one of the two servers a Client talks to.
+type Side int
+
+const (
+	WriteSide Side = iota // Client.URL
+	ReadSide              // Client.ViewURL
+)
+
+// MaxAnswerBytes is the most of an answer's body a Client reads; the rest
+// is discarded, so that the connection can be reused.
+const MaxAnswerBytes = 64 << 10
+
+// Answer is the server's answer to a request.
+type Answer struct {
+	Status int    // the HTTP status code
+	Body   []byte // the body, at most MaxAnswerBytes of it
+}
+
+// Code returns the code of an error answer, from its ErrorResponse body:
+// "" for a 2xx answer, "?" when the body carries no code.
+func (a Answer) Code() string {
+	if a.Status >= 200 && a.Status < 300 {
+		return ""
+	}
+	var e ErrorResponse
+	if json.Unmarshal(a.Body, &e) != nil || e.Code == "" {
+		return "?"
+	}
+	return e.Code
+}
+
+// Transfer decodes the body of a 201 answer to POST /api/v1/transfers: the
+// transfer as the server stored it (request ID in canonical form, names
+// trimmed).
+func (a Answer) Transfer() (wallet.Transfer, error) {
+	var t wallet.Transfer
+	if err := json.Unmarshal(a.Body, &t); err != nil {
+		return t, fmt.Errorf("decode transfer answered %d: %w", a.Status, err)
+	}
+	return t, nil
+}
+
+// StatusError is an answer other than the ones a method expects.
+type StatusError struct {
+	Method, URL string
+	Answer
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s %s", e.Method, e.URL, e.Status, http.StatusText(e.Status), e.Code())
+}
+
+// PostTransfer posts t to POST /api/v1/transfers. Any answer is returned,
+// whatever its status: 201 when Kafka acknowledged the transfer, 503 when
+// it may or may not have been stored (retry with the same request ID), 4xx
+// when it was refused. err is set when no answer came.
+func (c *Client) PostTransfer(ctx context.Context, t wallet.Transfer) (Answer, error) {
+	body, err := json.Marshal(t)
+	if err != nil {
+		return Answer{}, fmt.Errorf("encode transfer %s: %w", t.RequestID, err)
+	}
+	return c.PostTransferJSON(ctx, body)
+}
+
+// PostTransferJSON is PostTransfer with the body already encoded, for a
+// sender that encodes its own (or an invalid one, to test the server).
+func (c *Client) PostTransferJSON(ctx context.Context, body []byte) (Answer, error) {
+	return c.do(ctx, WriteSide, http.MethodPost, "/api/v1/transfers", body)
+}
+
+// Account returns the account as the read side shows it; found is false
+// when it answers 404 (the view has seen no payment of the account). Any
+// other answer but 200 is a *StatusError.
+func (c *Client) Account(ctx context.Context, name string) (acct AccountResponse, found bool, err error) {
+	a, err := c.do(ctx, ReadSide, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(name), nil)
+	switch {
+	case err != nil:
+		return acct, false, err
+	case a.Status == http.StatusNotFound:
+		return acct, false, nil
+	case a.Status != http.StatusOK:
+		return acct, false, c.statusError(ReadSide, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(name), a)
+	}
+	if err := json.Unmarshal(a.Body, &acct); err != nil {
+		return acct, false, fmt.Errorf("GET account %s: decode: %w", name, err)
+	}
+	return acct, true, nil
+}
+
+// Health returns nil when the side answers GET /healthz with 200: the
+// process serves HTTP.
+func (c *Client) Health(ctx context.Context, s Side) error {
+	return c.expect200(ctx, s, "/healthz")
+}
+
+// Ready returns nil when the side answers GET /readyz with 200: a view has
+// caught up with the balances once.
+func (c *Client) Ready(ctx context.Context, s Side) error {
+	return c.expect200(ctx, s, "/readyz")
+}
+
+// Counter returns the integer name in the map m of the side's expvar
+// counters (GET /debug/vars), e.g. m "wallet", name "stale_table_records";
+// 0 when the counter is not published.
+func (c *Client) Counter(ctx context.Context, s Side, m, name string) (int64, error) {
+	a, err := c.do(ctx, s, http.MethodGet, "/debug/vars", nil)
+	if err != nil {
+		return 0, err
+	}
+	if a.Status != http.StatusOK {
+		return 0, c.statusError(s, http.MethodGet, "/debug/vars", a)
+	}
+	var vars map[string]json.RawMessage
+	if err := json.Unmarshal(a.Body, &vars); err != nil {
+		return 0, fmt.Errorf("GET /debug/vars: decode: %w", err)
+	}
+	var counters map[string]json.RawMessage
+	if raw, ok := vars[m]; ok {
+		if err := json.Unmarshal(raw, &counters); err != nil {
+			return 0, fmt.Errorf("GET /debug/vars: decode %s: %w", m, err)
+		}
+	}
+	var n int64
+	if raw, ok := counters[name]; ok {
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return 0, fmt.Errorf("GET /debug/vars: decode %s.%s: %w", m, name, err)
+		}
+	}
+	return n, nil
+}
+
+func (c *Client) expect200(ctx context.Context, s Side, path string) error {
+	a, err := c.do(ctx, s, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if a.Status != http.StatusOK {
+		return c.statusError(s, http.MethodGet, path, a)
+	}
+	return nil
+}
+
+// Base returns the base URL of side s.
+func (c *Client) Base(s Side) string {
+	if s == ReadSide && c.ViewURL != "" {
+		return c.ViewURL
+	}
+	return c.URL
+}
+
+func (c *Client) statusError(s Side, method, path string, a Answer) error {
+	return &StatusError{Method: method, URL: c.Base(s) + path, Answer: a}
+}
+
+// do sends one request with a JSON body, if any, and reads the answer.
+func (c *Client) do(ctx context.Context, s Side, method, path string, body []byte) (Answer, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	u := c.Base(s) + path
+	req, err := http.NewRequestWithContext(ctx, method, u, r)
+	if err != nil {
+		return Answer{}, fmt.Errorf("%s %s: %w", method, u, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return Answer{}, err // *url.Error names the method and URL
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxAnswerBytes))
+	if err == nil {
+		_, err = io.Copy(io.Discard, resp.Body) // so that the connection is reused
+	}
+	if err != nil {
+		return Answer{}, fmt.Errorf("%s %s: read answer: %w", method, u, err)
+	}
+	return Answer{Status: resp.StatusCode, Body: b}, nil
+}

@@ -1,0 +1,126 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"expvar"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+)
+
+// newClient serves the real handler with fakes behind it, the write side
+// and the read side on two servers, and returns a client of both.
+func newClient(t *testing.T, tr *transfers, acc accounts) *api.Client {
+	t.Helper()
+	write := httptest.NewServer((&api.Server{Transfers: tr}).Handler())
+	t.Cleanup(write.Close)
+	read := httptest.NewServer((&api.Server{Accounts: acc}).Handler())
+	t.Cleanup(read.Close)
+	return &api.Client{HTTPClient: write.Client(), URL: write.URL, ViewURL: read.URL}
+}
+
+func TestClientPostTransfer(t *testing.T) {
+	tr := &transfers{}
+	cl := newClient(t, tr, accounts{})
+	ctx := context.Background()
+	want := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+
+	a, err := cl.PostTransfer(ctx, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != http.StatusCreated || a.Code() != "" {
+		t.Fatalf("answer = %d %q %s, want 201", a.Status, a.Code(), a.Body)
+	}
+	got, err := a.Transfer()
+	if err != nil || got.RequestID != want.RequestID || got.From != "Alice" || got.To != "Bob" || !got.Amount.Equal(want.Amount) {
+		t.Errorf("Transfer() = %+v, %v; want %+v", got, err, want)
+	}
+	if len(tr.sent) != 1 {
+		t.Errorf("server sent %d transfers, want 1", len(tr.sent))
+	}
+
+	t.Run("error code", func(t *testing.T) {
+		a, err := cl.PostTransferJSON(ctx, []byte(`{"request_id":"x","from":"Alice","to":"Bob","amount":"1"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Status != http.StatusBadRequest || a.Code() != "request_id_invalid" {
+			t.Errorf("answer = %d %q, want 400 request_id_invalid", a.Status, a.Code())
+		}
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		tr.err = errors.New("Kafka is down")
+		defer func() { tr.err = nil }()
+		a, err := cl.PostTransfer(ctx, want)
+		if err != nil || a.Status != http.StatusServiceUnavailable || a.Code() != "unavailable" {
+			t.Errorf("answer = %d %q, %v; want 503 unavailable", a.Status, a.Code(), err)
+		}
+	})
+	t.Run("no code", func(t *testing.T) {
+		if got := (api.Answer{Status: 502, Body: []byte("Bad Gateway")}).Code(); got != "?" {
+			t.Errorf("Code() = %q, want ?", got)
+		}
+	})
+	t.Run("no answer", func(t *testing.T) {
+		down := &api.Client{URL: "http://127.0.0.1:1"}
+		if _, err := down.PostTransfer(ctx, want); err == nil {
+			t.Error("no error from a server that does not listen")
+		}
+	})
+}
+
+func TestClientAccount(t *testing.T) {
+	cl := newClient(t, &transfers{}, accounts{"Bob": {Balance: wallet.Cents(50)}})
+	ctx := context.Background()
+	acct, found, err := cl.Account(ctx, "Bob")
+	if err != nil || !found || acct.Account != "Bob" || !acct.Balance.Equal(wallet.Cents(50)) || acct.Currency != "USD" {
+		t.Errorf("Account(Bob) = %+v, %v, %v", acct, found, err)
+	}
+	if _, found, err := cl.Account(ctx, "Nobody"); err != nil || found {
+		t.Errorf("Account(Nobody) found %v, %v; want not found", found, err)
+	}
+	_, _, err = cl.Account(ctx, " Bob")
+	var se *api.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Code() != "account_invalid" {
+		t.Errorf("Account(\" Bob\") = %v, want a 400 account_invalid StatusError", err)
+	}
+}
+
+func TestClientHealthReadyCounter(t *testing.T) {
+	cl := newClient(t, &transfers{}, accounts{})
+	ctx := context.Background()
+	for _, s := range []api.Side{api.WriteSide, api.ReadSide} {
+		if err := cl.Health(ctx, s); err != nil {
+			t.Errorf("Health(%d) = %v", s, err)
+		}
+		if err := cl.Ready(ctx, s); err != nil {
+			t.Errorf("Ready(%d) = %v", s, err)
+		}
+	}
+	stats := expvar.NewMap("client_test")
+	stats.Add("seen", 7)
+	stats.AddFloat("ratio", 0.5)
+	if n, err := cl.Counter(ctx, api.ReadSide, "client_test", "seen"); err != nil || n != 7 {
+		t.Errorf("Counter(seen) = %d, %v; want 7", n, err)
+	}
+	if n, err := cl.Counter(ctx, api.ReadSide, "client_test", "never"); err != nil || n != 0 {
+		t.Errorf("Counter(never) = %d, %v; want 0", n, err)
+	}
+	if n, err := cl.Counter(ctx, api.ReadSide, "no_such_map", "seen"); err != nil || n != 0 {
+		t.Errorf("Counter in no map = %d, %v; want 0", n, err)
+	}
+}
+
+func TestClientReadSideDefaultsToURL(t *testing.T) {
+	srv := httptest.NewServer((&api.Server{Transfers: &transfers{}, Accounts: accounts{"Bob": {}}}).Handler())
+	defer srv.Close()
+	cl := api.NewClient(srv.URL)
+	if _, found, err := cl.Account(context.Background(), "Bob"); err != nil || !found {
+		t.Errorf("Account(Bob) on one server = %v, %v", found, err)
+	}
+}

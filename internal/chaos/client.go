@@ -1,0 +1,114 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+)
+
+// client talks to the wallet's HTTP APIs and counts what it saw.
+type client struct {
+	api *api.Client
+
+	posts      atomic.Int64 // POSTs sent
+	unavail    atomic.Int64 // 503 answers
+	connErrors atomic.Int64 // POSTs without an answer
+
+	mu     sync.Mutex
+	errors map[string]int // unexpected answers by "status code", e.g. "400 amount_invalid"
+}
+
+func newClient(emitter, view string, conns int) *client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 2 * conns
+	tr.MaxIdleConnsPerHost = 2 * conns
+	return &client{
+		api: &api.Client{
+			// Above the emitter's 5 s wait for Kafka, which then answers 503.
+			HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second},
+			URL:        emitter,
+			ViewURL:    view,
+		},
+		errors: map[string]int{},
+	}
+}
+
+func (c *client) close() { c.api.HTTPClient.CloseIdleConnections() }
+
+// outcome is how the posts of one transfer ended.
+type outcome int
+
+const (
+	accepted    outcome = iota // answered 201
+	unconfirmed                // no 201 before the deadline: applied or not
+	rejected                   // answered 4xx: a bug, the client sends only valid transfers
+	canceled                   // the run was interrupted
+)
+
+// send posts t until it is answered 201, retrying 503s, other 5xx and
+// connection errors with the same request ID and a growing backoff until
+// the deadline.
+func (c *client) send(ctx context.Context, t wallet.Transfer, deadline time.Time) outcome {
+	backoff := 50 * time.Millisecond
+	for {
+		c.posts.Add(1)
+		a, err := c.api.PostTransfer(ctx, t)
+		switch {
+		case ctx.Err() != nil:
+			return canceled
+		case err != nil:
+			c.connErrors.Add(1)
+			slog.Debug("POST failed", "request_id", t.RequestID, "error", err)
+		case a.Status == http.StatusCreated:
+			return accepted
+		case a.Status == http.StatusServiceUnavailable:
+			c.unavail.Add(1)
+		default:
+			c.countError(a.Status, a.Code())
+			slog.Error("unexpected answer to a valid transfer", "status", a.Status, "code", a.Code(), "transfer", t)
+			if a.Status < 500 {
+				return rejected
+			}
+		}
+		if time.Now().After(deadline) {
+			slog.Warn("transfer unconfirmed: no 201 before the deadline", "request_id", t.RequestID)
+			return unconfirmed
+		}
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+func (c *client) countError(status int, code string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors[fmt.Sprintf("%d %s", status, code)]++
+}
+
+func (c *client) errorCounts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.errors)
+}
+
+// balance returns the account's balance in cents from the view, and
+// whether the view knows the account.
+func (c *client) balance(ctx context.Context, account string) (cents int64, found bool, err error) {
+	acct, found, err := c.api.Account(ctx, account)
+	return acct.Balance.Cents(), found, err
+}
+
+// staleRecords returns how many old versions of accounts the view has
+// skipped (processors.StoreNewest): writes that reached the accountant's
+// changelog after a newer version, as a fenced-off instance makes them.
+func (c *client) staleRecords(ctx context.Context) (int64, error) {
+	return c.api.Counter(ctx, api.ReadSide, "wallet", "stale_table_records")
+}

@@ -1,0 +1,10 @@
+package chaos
+
+import "syscall"
+
+// sysProcAttr puts each child in its own process group, so that a Ctrl-C
+// in the terminal reaches only the harness, which then stops the children;
+// and has the kernel kill the child if the harness itself dies.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+}

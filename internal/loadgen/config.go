@@ -1,0 +1,202 @@
+package loadgen
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/wallet/wallet/run"
+	"github.com/wallet/wallet/topology"
+)
+
+// config is every setting of a load run.
+type config struct {
+	api      string // base URL of the transfer API (POST)
+	view     string // base URL of the balance API (GET)
+	embedded bool   // start the whole system in-process
+	keepData string // directory for the embedded system's data; empty: a temporary one, removed afterwards
+	// partitions of the embedded system's topics.
+	partitions int
+
+	n           int // transfers to send
+	concurrency int // workers
+	rate        int // transfers per second; 0: as fast as possible
+	timeout     time.Duration
+	retries     int // re-posts of an ambiguous answer (503, no answer) with the same body
+
+	accounts int
+	prefix   string
+	skew     string // uniform or zipf
+	zipfS    float64
+	hotShare int // percent of transfers paying the hot merchant
+	repost   int // percent of POSTs re-posting an accepted transfer
+	maxCents int64
+	seed     uint64
+
+	probeEvery   int  // a probe is sent every this many transfers
+	probeOnly    bool // -probe: serial probes only, every one measured
+	drainTimeout time.Duration
+	drainConc    int
+
+	bound      bool
+	boundN     int
+	brokers    []string
+	brokersSet bool
+
+	quiet      bool
+	jsonOut    bool
+	cpuProfile string
+	memProfile string
+}
+
+// defaultProbes is -n with -probe: serial probes take a few ms each.
+const defaultProbes = 1000
+
+func defaultConfig() config {
+	return config{
+		api:          "http://127.0.0.1:8000",
+		partitions:   topology.DefaultPartitions,
+		n:            100000,
+		concurrency:  64,
+		timeout:      10 * time.Second,
+		retries:      3,
+		accounts:     10000,
+		skew:         "uniform",
+		zipfS:        1.1,
+		maxCents:     10000,
+		probeEvery:   100,
+		drainTimeout: 5 * time.Minute,
+		drainConc:    16,
+		boundN:       200000,
+		brokers:      run.Defaults().Kafka.Brokers,
+	}
+}
+
+// parseFlags parses the command line, with usage and errors written to
+// out; flag.ErrHelp after -h.
+func parseFlags(args []string, out io.Writer) (config, error) {
+	c := defaultConfig()
+	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&c.api, "api", c.api, "base URL of the transfer API (POST /api/v1/transfers)")
+	fs.StringVar(&c.view, "view", "", "base URL of the balance API (GET /api/v1/accounts/{a}); default: -api")
+	fs.BoolVar(&c.embedded, "embedded", false, "start the whole wallet in-process (embedded broker, processors, APIs) on free ports in a temporary directory")
+	fs.StringVar(&c.keepData, "data", "", "with -embedded: keep the system's data in this directory instead of a temporary one")
+	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded: partitions of every topic")
+	fs.IntVar(&c.n, "n", c.n, fmt.Sprintf("transfers to send (with -probe: probes, default %d)", defaultProbes))
+	fs.IntVar(&c.concurrency, "concurrency", c.concurrency, "concurrent senders")
+	fs.IntVar(&c.rate, "rate", 0, "transfers per second; 0 sends as fast as the senders can")
+	fs.DurationVar(&c.timeout, "timeout", c.timeout, "HTTP request timeout")
+	fs.IntVar(&c.retries, "retries", c.retries, "re-posts of a transfer answered 503 or not at all, with the same body")
+	fs.IntVar(&c.accounts, "accounts", c.accounts, "number of accounts")
+	fs.StringVar(&c.prefix, "prefix", "", "account name prefix; default lg-<random run id>, so that runs do not collide")
+	fs.StringVar(&c.skew, "skew", c.skew, "account choice: uniform or zipf")
+	fs.Float64Var(&c.zipfS, "zipf-s", c.zipfS, "Zipf exponent s (> 1) with -skew zipf")
+	fs.IntVar(&c.hotShare, "hot-share", 0, "percent of transfers that pay the one hot merchant account <prefix>-merchant")
+	fs.IntVar(&c.repost, "repost", 0, "percent of POSTs that re-post an already accepted transfer (same body)")
+	fs.Int64Var(&c.maxCents, "max-cents", c.maxCents, "largest transfer amount, in cents (amounts are uniform in 1..max)")
+	fs.Uint64Var(&c.seed, "seed", 0, "random seed; 0 picks one")
+	fs.IntVar(&c.probeEvery, "probe-every", c.probeEvery, "send an apply-latency probe every this many transfers (at most one in flight)")
+	fs.BoolVar(&c.probeOnly, "probe", false, "send only -n serial probe transfers and measure the apply latency of every one")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", c.drainTimeout, "how long to wait for the view to show every accepted transfer")
+	fs.IntVar(&c.drainConc, "drain-concurrency", c.drainConc, "concurrent GETs while checking balances")
+	fs.BoolVar(&c.bound, "bound", false, "measure the raw Kafka bound on the same broker (default true with -embedded or -brokers)")
+	fs.IntVar(&c.boundN, "bound-n", c.boundN, "messages produced and consumed to measure the bound")
+	fs.Func("brokers", fmt.Sprintf("comma-separated Kafka addresses for -bound when not -embedded (default %q)", strings.Join(c.brokers, ",")), func(s string) error {
+		b := topology.ParseBrokers(s)
+		if len(b) == 0 {
+			return fmt.Errorf("no address in %q", s)
+		}
+		c.brokers, c.brokersSet = b, true
+		return nil
+	})
+	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
+	fs.BoolVar(&c.jsonOut, "json", false, "print the report as one JSON object")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load and drain phases to this file (with -embedded it covers the whole system)")
+	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile after the drain to this file")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["bound"] {
+		c.bound = c.embedded || c.brokersSet
+	}
+	if c.probeOnly && !set["n"] {
+		c.n = defaultProbes
+	}
+	if c.view == "" {
+		c.view = c.api
+	}
+	c.api = strings.TrimRight(c.api, "/")
+	c.view = strings.TrimRight(c.view, "/")
+	if c.prefix == "" {
+		c.prefix = "lg-" + runID()
+	}
+	return c, c.validate()
+}
+
+func (c config) validate() error {
+	switch {
+	case c.n <= 0:
+		return fmt.Errorf("-n must be positive")
+	case c.concurrency <= 0:
+		return fmt.Errorf("-concurrency must be positive")
+	case c.rate < 0:
+		return fmt.Errorf("-rate must not be negative")
+	case c.accounts < 2:
+		return fmt.Errorf("-accounts must be at least 2")
+	case c.skew != "uniform" && c.skew != "zipf":
+		return fmt.Errorf("-skew must be uniform or zipf, not %q", c.skew)
+	case c.skew == "zipf" && c.zipfS <= 1:
+		return fmt.Errorf("-zipf-s must be greater than 1")
+	case c.hotShare < 0 || c.hotShare > 100:
+		return fmt.Errorf("-hot-share must be a percentage")
+	case c.repost < 0 || c.repost >= 100:
+		return fmt.Errorf("-repost must be a percentage below 100")
+	case c.maxCents < 1:
+		return fmt.Errorf("-max-cents must be at least 1")
+	case c.probeEvery <= 0:
+		return fmt.Errorf("-probe-every must be positive")
+	case c.drainConc <= 0:
+		return fmt.Errorf("-drain-concurrency must be positive")
+	case c.bound && c.boundN <= 0:
+		return fmt.Errorf("-bound-n must be positive")
+	case c.partitions <= 0:
+		return fmt.Errorf("-partitions must be positive")
+	case c.retries < 0:
+		return fmt.Errorf("-retries must not be negative")
+	case !validPrefix(c.prefix):
+		return fmt.Errorf("-prefix must be 1 to 40 letters, digits, '.', '_' or '-', not %q", c.prefix)
+	}
+	return nil
+}
+
+// validPrefix keeps account names plain ASCII that needs no JSON or URL
+// escaping and stays under the wallet's 64-byte limit.
+func validPrefix(p string) bool {
+	if p == "" || len(p) > 40 {
+		return false
+	}
+	for _, r := range p {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// runID returns a short random identifier.
+func runID() string {
+	var b [3]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
+}

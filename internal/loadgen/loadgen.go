@@ -1,0 +1,209 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/run"
+)
+
+// runLoadgen performs one load run and writes its report to out.
+func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
+	seed := cfg.seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	kafka := run.Defaults().Kafka
+	kafka.Brokers, kafka.Partitions = cfg.brokers, cfg.partitions
+	if cfg.embedded {
+		e, err := startEmbedded(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer e.stop()
+		cfg.api, cfg.view, kafka.Brokers = e.url, e.url, e.brokers
+	}
+	cl := newClient(cfg)
+	defer cl.HTTPClient.CloseIdleConnections()
+	if err := ping(ctx, cl, api.WriteSide); err != nil {
+		return err
+	}
+	if cfg.view != cfg.api {
+		if err := ping(ctx, cl, api.ReadSide); err != nil {
+			return err
+		}
+	}
+
+	stopCPU, err := startCPUProfile(cfg.cpuProfile)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if e := stopCPU(); e != nil && err == nil {
+			err = e
+		}
+	}()
+	slog.Info("loadgen starting", "mode", newScenario(cfg).Mode, "n", cfg.n, "concurrency", cfg.concurrency,
+		"rate", rateText(cfg.rate), "accounts", cfg.accounts, "skew", cfg.skew, "hot_share", cfg.hotShare,
+		"repost", cfg.repost, "prefix", cfg.prefix, "api", cfg.api, "view", cfg.view)
+
+	rep := &report{Scenario: newScenario(cfg), Revision: revision(), NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
+	prog := newProgress(cfg.quiet, cfg.n)
+	prog.start()
+	pr := newProber(cfg, cl, seed)
+	cpu0 := cpuTime()
+	if cfg.probeOnly {
+		err = probeRun(ctx, cfg, pr, prog, rep)
+	} else {
+		err = loadRun(ctx, cfg, cl, seed, pr, prog, rep)
+	}
+	prog.finish()
+	if err != nil {
+		return err
+	}
+	rep.CPUSeconds = (cpuTime() - cpu0).Seconds()
+	if rep.AppliedSeconds > 0 {
+		rep.CPUCores = rep.CPUSeconds / rep.AppliedSeconds
+	}
+	rep.LoadAfter = loadAverage()
+	if err := stopCPU(); err != nil {
+		return err
+	}
+	stopCPU = func() error { return nil }
+	if err := writeHeapProfile(cfg.memProfile); err != nil {
+		return err
+	}
+
+	if cfg.bound {
+		// A message the size of a transfer's: the longest names and amount.
+		rng := rand.New(rand.NewPCG(seed, 1<<32))
+		names := newAccounts(cfg, rng)
+		value := newTransfer(rng, names.name(cfg.accounts-1), names.name(cfg.accounts-2), cfg.maxCents).body
+		slog.Info("measuring the Kafka bound", "brokers", kafka.Brokers, "messages", cfg.boundN, "bytes", len(value))
+		// Without a bound the rest of the report still stands.
+		if b, err := measureBound(ctx, kafka, cfg.boundN, value); err != nil {
+			slog.Error("the Kafka bound was not measured", "error", err)
+		} else {
+			rep.Bound = &b
+			if b.BoundPerS > 0 {
+				rep.BoundRatio = rep.AppliedPerS / b.BoundPerS
+			}
+		}
+	}
+	if cfg.jsonOut {
+		return rep.writeJSON(out)
+	}
+	return rep.writeText(out)
+}
+
+// loadRun sends the load with probes alongside, then waits until the view
+// shows every accepted transfer.
+func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pr *prober, prog *progress, rep *report) error {
+	probeCtx, cancelProbes := context.WithCancel(ctx)
+	defer cancelProbes()
+	kick, stopProbes := make(chan struct{}, 1), make(chan struct{})
+	var probes sync.WaitGroup
+	probes.Go(func() { pr.run(probeCtx, kick, stopProbes, prog) })
+	res := sendLoad(ctx, cfg, cl, seed, prog, kick)
+	close(stopProbes)
+	// From the last answer, everything must be visible by the deadline:
+	// the probe in flight, the last probe, every balance.
+	deadline := res.end.Add(cfg.drainTimeout)
+	timer := time.AfterFunc(cfg.drainTimeout, cancelProbes)
+	defer timer.Stop()
+	probes.Wait()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	prog.finish()
+	sendTook := res.end.Sub(res.start)
+	slog.Info("sent", "transfers", cfg.n, "accepted", res.accepted, "took", sendTook.Round(time.Millisecond),
+		"probe_in_flight_done_after_last_answer", time.Since(res.end).Round(time.Millisecond))
+
+	// One more probe after the load: once the view shows it the pipeline
+	// has nearly drained, so the balance checks that follow do not compete
+	// with it for long.
+	if d, err := pr.probe(probeCtx, prog, false); err == nil {
+		slog.Info("last probe visible", "after", d.Round(time.Millisecond), "since_last_answer", time.Since(res.end).Round(time.Millisecond))
+		took := time.Since(res.start)
+		rep.LastProbeSeconds, rep.LastProbePerS = took.Seconds(), perSecond(res.accepted, took)
+	} else {
+		slog.Warn("last probe", "error", err)
+	}
+
+	want := res.ledger.Expected(res.uncertain)
+	if s := res.ledger.Sum(); s != 0 {
+		return fmt.Errorf("loadgen bug: expected balances sum to %s, not zero", wallet.Cents(s).String())
+	}
+	slog.Info("verifying balances", "accounts", len(want), "left_out", len(res.uncertain))
+	dr, err := drain(ctx, cl, want, cfg.drainConc, deadline, prog)
+	if err != nil {
+		return err
+	}
+
+	t := res.tally
+	t.merge(pr.tally)
+	rep.Posts, rep.Created, rep.Errors = t.posts, t.created, t.errorCounts()
+	rep.Accepted, rep.Reposts, rep.Rejected, rep.Lost = res.accepted, res.reposts, res.rejected, res.lost
+	rep.Probes = int(pr.expected / probeCents)
+	rep.Moved = wallet.Cents(res.moved).String()
+	rep.Uncertain, rep.Checked = len(res.uncertain), dr.accounts
+	rep.SendSeconds = sendTook.Seconds()
+	rep.AcceptedPerS = perSecond(t.created, sendTook)
+	rep.VerifyGets = dr.gets
+	rep.PostLatency = summarise(t.latencies)
+	rep.ApplyLatency, rep.ProbesUnfinished = summarise(pr.samples), pr.unfinished
+	rep.Drained = !dr.done.IsZero()
+	if !rep.Drained {
+		for _, m := range dr.pending {
+			rep.Mismatches = append(rep.Mismatches, fmt.Sprintf("%s want %s got %s", m.account, wallet.Cents(m.want).String(), m.got))
+		}
+		slog.Error("the view did not show every accepted transfer in time", "wrong", dr.left, "timeout", cfg.drainTimeout)
+		return nil
+	}
+	applied := dr.done.Sub(res.start)
+	rep.AppliedSeconds = applied.Seconds()
+	rep.AppliedPerS = perSecond(res.accepted, applied)
+	rep.VerifySeconds = dr.done.Sub(res.end).Seconds()
+	return nil
+}
+
+// probeRun sends cfg.n probes one after the other and measures every one,
+// each given -drain-timeout to show.
+func probeRun(ctx context.Context, cfg config, pr *prober, prog *progress, rep *report) error {
+	start := time.Now()
+	for range cfg.n {
+		pctx, cancel := context.WithTimeout(ctx, cfg.drainTimeout)
+		_, err := pr.probe(pctx, prog, true)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if pr.broken != nil {
+			slog.Error("probes stopped", "error", err)
+			break
+		}
+		prog.done.Add(1)
+	}
+	took := time.Since(start)
+	t := pr.tally
+	accepted := pr.expected / probeCents
+	rep.Posts, rep.Created, rep.Errors = t.posts, t.created, t.errorCounts()
+	rep.Accepted, rep.Probes = accepted, int(accepted)
+	rep.Moved = wallet.Cents(pr.expected).String()
+	rep.Checked, rep.Drained = 1, pr.unfinished == 0
+	rep.SendSeconds, rep.AppliedSeconds = took.Seconds(), took.Seconds()
+	rep.AcceptedPerS = perSecond(t.created, took)
+	rep.AppliedPerS = perSecond(accepted, took)
+	rep.PostLatency = summarise(t.latencies)
+	rep.ApplyLatency, rep.ProbesUnfinished = summarise(pr.samples), pr.unfinished
+	return nil
+}
