@@ -103,9 +103,35 @@ func (c *Client) PostTransferJSON(ctx context.Context, body []byte) (Answer, err
 	return c.do(ctx, WriteSide, http.MethodPost, "/api/v1/transfers", body)
 }
 
+// PostAccount posts a claim of c.Username to POST /api/v1/accounts. Any
+// answer is returned, whatever its status: 201 when this request owns the
+// account, 409 when another does (username_taken), 202 when no decision
+// came in time, 503 when the claim may or may not have been stored (retry
+// with the same request ID), 400 when it was refused. err is set when no
+// answer came.
+func (c *Client) PostAccount(ctx context.Context, cl wallet.Claim) (Answer, error) {
+	body, err := json.Marshal(signupBody{RequestID: ptr(cl.RequestID.String()), Username: &cl.Username,
+		OverdraftLimit: json.RawMessage(`"` + cl.OverdraftLimit.String() + `"`)})
+	if err != nil {
+		return Answer{}, fmt.Errorf("encode claim %s: %w", cl.RequestID, err)
+	}
+	return c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts", body)
+}
+
+// Account decodes the body of a 201 answer to POST /api/v1/accounts.
+func (a Answer) Account() (AccountResponse, error) {
+	var acct AccountResponse
+	if err := json.Unmarshal(a.Body, &acct); err != nil {
+		return acct, fmt.Errorf("decode account answered %d: %w", a.Status, err)
+	}
+	return acct, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // Account returns the account as the read side shows it; found is false
-// when it answers 404 (the view has seen no payment of the account). Any
-// other answer but 200 is a *StatusError.
+// when it answers 404 (no claim of the name has won). Any other answer but
+// 200 is a *StatusError.
 func (c *Client) Account(ctx context.Context, name string) (acct AccountResponse, found bool, err error) {
 	a, err := c.do(ctx, ReadSide, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(name), nil)
 	switch {

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/google/uuid"
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 )
@@ -16,9 +17,10 @@ import (
 // and the read side on two servers, and returns a client of both.
 func newClient(t *testing.T, tr *transfers, acc accounts) *api.Client {
 	t.Helper()
-	write := httptest.NewServer((&api.Server{Transfers: tr}).Handler())
+	s := newSignups(map[string]wallet.Signup{"bob": {Claim: wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob"}}})
+	write := httptest.NewServer((&api.Server{Transfers: tr, Claims: s, Signups: s}).Handler())
 	t.Cleanup(write.Close)
-	read := httptest.NewServer((&api.Server{Accounts: acc}).Handler())
+	read := httptest.NewServer((&api.Server{Signups: s, Accounts: acc}).Handler())
 	t.Cleanup(read.Close)
 	return &api.Client{HTTPClient: write.Client(), URL: write.URL, ViewURL: read.URL}
 }
@@ -27,7 +29,7 @@ func TestClientPostTransfer(t *testing.T) {
 	tr := &transfers{}
 	cl := newClient(t, tr, accounts{})
 	ctx := context.Background()
-	want := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	want := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 
 	a, err := cl.PostTransfer(ctx, want)
 	if err != nil {
@@ -75,7 +77,7 @@ func TestClientPostTransfer(t *testing.T) {
 }
 
 func TestClientAccount(t *testing.T) {
-	cl := newClient(t, &transfers{}, accounts{"Bob": {Balance: wallet.Cents(50)}})
+	cl := newClient(t, &transfers{}, accounts{"bob": {Balance: wallet.Cents(50)}})
 	ctx := context.Background()
 	acct, found, err := cl.Account(ctx, "Bob")
 	if err != nil || !found || acct.Account != "Bob" || !acct.Balance.Equal(wallet.Cents(50)) || acct.Currency != "USD" {
@@ -88,6 +90,22 @@ func TestClientAccount(t *testing.T) {
 	var se *api.StatusError
 	if !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Code() != "account_invalid" {
 		t.Errorf("Account(\" Bob\") = %v, want a 400 account_invalid StatusError", err)
+	}
+}
+
+func TestClientPostAccount(t *testing.T) {
+	cl := newClient(t, &transfers{}, accounts{})
+	ctx := context.Background()
+	a, err := cl.PostAccount(ctx, wallet.Claim{RequestID: uuid.MustParse(otherID), Username: "Carol", OverdraftLimit: wallet.Cents(500)})
+	if err != nil || a.Status != http.StatusCreated {
+		t.Fatalf("PostAccount(Carol) = %d %s, %v; want 201", a.Status, a.Body, err)
+	}
+	if acct, err := a.Account(); err != nil || acct.Account != "Carol" || acct.OverdraftLimit == nil || acct.OverdraftLimit.String() != "5.00" {
+		t.Errorf("Account() = %+v, %v", acct, err)
+	}
+	a, err = cl.PostAccount(ctx, wallet.Claim{RequestID: uuid.MustParse(otherID), Username: "bob"})
+	if err != nil || a.Status != http.StatusConflict || a.Code() != "username_taken" {
+		t.Errorf("PostAccount(bob) = %d %s, %v; want 409 username_taken", a.Status, a.Body, err)
 	}
 }
 
@@ -117,7 +135,8 @@ func TestClientHealthReadyCounter(t *testing.T) {
 }
 
 func TestClientReadSideDefaultsToURL(t *testing.T) {
-	srv := httptest.NewServer((&api.Server{Transfers: &transfers{}, Accounts: accounts{"Bob": {}}}).Handler())
+	s := newSignups(map[string]wallet.Signup{"bob": {Claim: wallet.Claim{Username: "Bob"}}})
+	srv := httptest.NewServer((&api.Server{Transfers: &transfers{}, Signups: s, Accounts: accounts{"bob": {}}}).Handler())
 	defer srv.Close()
 	cl := api.NewClient(srv.URL)
 	if _, found, err := cl.Account(context.Background(), "Bob"); err != nil || !found {

@@ -11,8 +11,9 @@ import (
 
 // Claim encodes a wallet.Claim as the design's JSON,
 // {"request_id":"…","username":"Bob","overdraft_limit":"0.00"}. Decode
-// checks the form; whether the claim is valid (the username, the limit
-// within the configured maximum) is for the signup group to decide.
+// rejects a claim no API could have written (no request ID, a name that
+// cannot be signed up, a negative limit); the limit's maximum is a setting
+// of the signup group, which checks it.
 type Claim struct{}
 
 // claim is the JSON form of a wallet.Claim.
@@ -35,7 +36,11 @@ func (Claim) Decode(data []byte) (any, error) {
 	if err := decode("claim", data, &c); err != nil {
 		return nil, err
 	}
-	return wallet.Claim{RequestID: c.RequestID, Username: c.Username, OverdraftLimit: c.OverdraftLimit}, nil
+	out := wallet.Claim{RequestID: c.RequestID, Username: c.Username, OverdraftLimit: c.OverdraftLimit}
+	if _, err := out.Validate(wallet.MustParseMoney("1e30")); err != nil {
+		return nil, fmt.Errorf("decode claim: %w", err)
+	}
+	return out, nil
 }
 
 // Signup encodes the signup group's table value, a wallet.Signup: the

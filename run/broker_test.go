@@ -29,10 +29,11 @@ func TestBrokerDown(t *testing.T) {
 	c := config(t, []string{addr}, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
+	signUp(t, cl, wallet.Money{}, "down-alice", "down-bob")
 
 	var want ledger.Ledger
 	transfer := func(cents int64) wallet.Transfer {
-		tr := wallet.Transfer{RequestID: uuid.NewString(), From: "down-alice", To: "down-bob", Amount: wallet.Cents(cents)}
+		tr := wallet.Transfer{RequestID: uuid.New(), From: "down-alice", To: "down-bob", Amount: wallet.Cents(cents)}
 		want.Apply(tr)
 		return tr
 	}

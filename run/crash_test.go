@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -75,9 +76,10 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 			c := config(t, cluster.ListenAddrs(), 2)
 			_, stopFirst := start(t, c, run.Processors)
 			cl := startAPIs(t, c)
+			signUp(t, cl, wallet.Money{}, "Alice", "Bob")
 
 			var want ledger.Ledger
-			first := wallet.Transfer{RequestID: "11111111-1111-4111-8111-111111111111", From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
+			first := wallet.Transfer{RequestID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
 			if status, body := post(t, cl, first); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
@@ -85,7 +87,7 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 			waitBalances(t, cl, &want, 60*time.Second) // Alice -1.00, Bob 1.00
 
 			reject.Store(true)
-			second := wallet.Transfer{RequestID: "22222222-2222-4222-8222-222222222222", From: "Alice", To: "Bob", Amount: wallet.Cents(200)}
+			second := wallet.Transfer{RequestID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), From: "Alice", To: "Bob", Amount: wallet.Cents(200)}
 			if status, body := post(t, cl, second); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}

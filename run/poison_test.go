@@ -20,10 +20,11 @@ import (
 // goes to the dead-letter topic with its error and origin, and the
 // pipeline carries on.
 func TestPoisonGoesToDeadLetters(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
+	signUp(t, cl, wallet.Money{}, "poison-alice", "poison-bob")
 
 	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {
@@ -36,12 +37,13 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte("not json")},
 		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte(`{"request_id":"x","from":"A","to":"B","amount":"1.00"}`)},
 		{Topic: string(topology.Payments), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"amount":"0.001"}`)},
+		{Topic: string(topology.SignupRequests), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"request_id":"` + uuid.NewString() + `","username":"@world"}`)},
 	}
 	if err := raw.ProduceSync(ctx, poison...).FirstErr(); err != nil {
 		t.Fatalf("produce poison: %v", err)
 	}
 
-	tr := wallet.Transfer{RequestID: uuid.NewString(), From: "poison-alice", To: "poison-bob", Amount: wallet.Cents(700)}
+	tr := wallet.Transfer{RequestID: uuid.New(), From: "poison-alice", To: "poison-bob", Amount: wallet.Cents(700)}
 	if status, body := post(t, cl, tr); status != http.StatusCreated {
 		t.Fatalf("POST = %d %s", status, body)
 	}

@@ -20,15 +20,16 @@ import (
 	"github.com/wallet/wallet/audit"
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/internal/ledger"
+	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
 )
 
-// kafka returns the brokers to test against: the cluster in KAFKA_BROKERS
+// brokers returns the brokers to test against: the cluster in KAFKA_BROKERS
 // when set (make test-kafka), else a fresh embedded broker on a free port.
 // A real cluster is shared by the tests, so they all use the same partition
 // count and accounts of their own.
-func kafka(t *testing.T) []string {
+func brokers(t *testing.T) []string {
 	t.Helper()
 	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
 		return kafka.ParseBrokers(env)
@@ -98,7 +99,28 @@ func serve(t *testing.T, c run.Config, service func(context.Context, run.Config)
 // state directory) and returns a client of both.
 func startAPIs(t *testing.T, c run.Config) *api.Client {
 	t.Helper()
-	return &api.Client{URL: "http://" + serve(t, c, run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View)}
+	return &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View)}
+}
+
+// signUp opens the named accounts through the API, each with the
+// overdraft limit given, and fails unless each is answered 201 within a
+// minute: a 202 (no decision yet, while the processors start or
+// rebalance) is posted again with the same request ID.
+func signUp(t *testing.T, cl *api.Client, limit wallet.Money, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		claim := wallet.Claim{RequestID: uuid.New(), Username: name, OverdraftLimit: limit}
+		deadline := time.Now().Add(time.Minute)
+		for {
+			a, err := cl.PostAccount(context.Background(), claim)
+			if err == nil && a.Status == http.StatusCreated {
+				break
+			}
+			if err != nil || a.Status != http.StatusAccepted || time.Now().After(deadline) {
+				t.Fatalf("sign up %s: %d %s %v", name, a.Status, a.Body, err)
+			}
+		}
+	}
 }
 
 // post posts tr and returns the status and the body of the answer.
@@ -151,12 +173,13 @@ func waitBalances(t *testing.T, cl *api.Client, want *ledger.Ledger, timeout tim
 }
 
 func TestPrimerAndRandomTransfers(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 
-	primer := wallet.Transfer{RequestID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	signUp(t, cl, wallet.Money{}, "Alice", "Bob")
+	primer := wallet.Transfer{RequestID: uuid.MustParse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 	status, body := post(t, cl, primer)
 	want201 := `{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`
 	if status != http.StatusCreated || body != want201 {
@@ -175,6 +198,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 		accounts[i] = fmt.Sprintf("acct-%02d", i)
 	}
 	want.Open(accounts...)
+	signUp(t, cl, wallet.Money{}, accounts...)
 	var sent []wallet.Transfer
 	for i := 0; i < 500; i++ {
 		from := accounts[rng.IntN(len(accounts))]
@@ -182,7 +206,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 		for to == from {
 			to = accounts[rng.IntN(len(accounts))]
 		}
-		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(100000))}
+		tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(100000))}
 		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST %+v = %d %s", tr, status, body)
 		}
@@ -240,7 +264,8 @@ func (l *lockedBuffer) partitions() map[string]bool {
 	defer l.mu.Unlock()
 	seen := map[string]bool{}
 	for _, line := range strings.Split(l.b.String(), "\n") {
-		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") {
+		signup := strings.HasSuffix(line, "✅") || strings.HasSuffix(line, "❌")
+		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") && !signup {
 			seen[p] = true
 		}
 	}
@@ -248,7 +273,7 @@ func (l *lockedBuffer) partitions() map[string]bool {
 }
 
 func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	var outA, outB lockedBuffer
 	a, b := c, c
@@ -258,13 +283,16 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	start(t, b, run.Processors)
 	cl := startAPIs(t, c)
 
+	for i := range 16 {
+		signUp(t, cl, wallet.Money{}, fmt.Sprintf("split-a%d", i), fmt.Sprintf("split-b%d", i))
+	}
 	// Send transfers until both instances have applied payments, which
 	// happens once the group has rebalanced across both.
 	var want ledger.Ledger
 	send := func(n int) {
 		for i := 0; i < n; i++ {
 			from, to := fmt.Sprintf("split-a%d", i%16), fmt.Sprintf("split-b%d", i%16)
-			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(100)}
+			tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(100)}
 			if status, body := post(t, cl, tr); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}
@@ -307,16 +335,19 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 // table; one started on a fresh directory rebuilds the same balances from
 // the changelog.
 func TestRestartRecoversFromLocalTable(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	_, stop := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
+	for i := range 10 {
+		signUp(t, cl, wallet.Money{}, fmt.Sprintf("r%d", i))
+	}
 
 	var want ledger.Ledger
 	send := func(n int) {
 		for i := 0; i < n; i++ {
 			from, to := fmt.Sprintf("r%d", i%10), fmt.Sprintf("r%d", (i+3)%10)
-			tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(int64(100 + i))}
+			tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(int64(100 + i))}
 			if status, body := post(t, cl, tr); status != http.StatusCreated {
 				t.Fatalf("POST = %d %s", status, body)
 			}

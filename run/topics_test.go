@@ -29,7 +29,7 @@ func TestPartitionCountMismatchFails(t *testing.T) {
 	}
 	c.Kafka.Partitions = 3
 	err = run.Processors(context.Background(), c)
-	want := "topic wallet.transfer_request has 2 partitions but 3 are configured"
+	want := "has 2 partitions but 3 are configured"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("start with 3 partitions = %v, want an error saying %q", err, want)
 	}
@@ -56,7 +56,7 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	if err != nil {
 		t.Skip("kcat is not installed (make test installs it)")
 	}
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
@@ -76,13 +76,15 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		id := uuid.NewString()
 		from, to := fmt.Sprintf("kcat-from-%d", i), fmt.Sprintf("kcat-to-%d", i)
-		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"outgoing\",\"amount\":\"5.00\"}\n", from, id, from)
-		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"account\":%q,\"direction\":\"incoming\",\"amount\":\"5.00\"}\n", to, id, to)
+		signUp(t, cl, wallet.Money{}, from, to)
+		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"kind\":\"debit\",\"account\":%q,\"from\":%q,\"to\":%q,\"amount\":\"5.00\"}\n", from, id, from, from, to)
+		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"kind\":\"credit\",\"account\":%q,\"from\":%q,\"to\":%q,\"amount\":\"5.00\"}\n", to, id, to, from, to)
 		want.Add(i, from, to, 500)
 	}
 	produce(string(topology.Payments), lines.String())
 
-	tr := wallet.Transfer{RequestID: uuid.NewString(), From: "kcat-alice", To: "kcat-bob", Amount: wallet.Cents(123)}
+	signUp(t, cl, wallet.Money{}, "kcat-alice", "kcat-bob")
+	tr := wallet.Transfer{RequestID: uuid.New(), From: "kcat-alice", To: "kcat-bob", Amount: wallet.Cents(123)}
 	produce(string(topology.TransferRequests), fmt.Sprintf("%s\t{\"request_id\":%q,\"from\":%q,\"amount\":\"1.23\",\"to\":%q}\n", tr.RequestID, tr.RequestID, tr.From, tr.To))
 	// The same transfer through the API: the same partition, so paymentd
 	// recognises it and it is applied once.

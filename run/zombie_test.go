@@ -25,15 +25,16 @@ import (
 // an old balance, and the owner would apply later payments on top of it,
 // losing the ones in between for good.
 func TestLateStaleTableWriteIsIgnored(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	_, stopFirst := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 	var want ledger.Ledger
 	from, to := "zombie-"+uuid.NewString()[:8], "zombie-"+uuid.NewString()[:8]
+	signUp(t, cl, wallet.Money{}, from, to)
 	transfer := func(cents int64) {
 		t.Helper()
-		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
+		tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(cents)}
 		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST = %d %s", status, body)
 		}
@@ -123,16 +124,17 @@ func waitStale(t *testing.T, n int64) {
 // the partition's window from the messages before its first one and
 // recognises the copy.
 func TestCopyAfterFailoverIsRecognised(t *testing.T) {
-	brokers := kafka(t)
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	c.Dedupe.MaxCount = 1 // the set forgets a payment as soon as the next one comes
 	_, stopFirst := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 	var want ledger.Ledger
 	from, to := "copy-"+uuid.NewString()[:8], "copy-"+uuid.NewString()[:8]
+	signUp(t, cl, wallet.Money{}, from, to)
 	transfer := func(cents int64) wallet.Transfer {
 		t.Helper()
-		tr := wallet.Transfer{RequestID: uuid.NewString(), From: from, To: to, Amount: wallet.Cents(cents)}
+		tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(cents)}
 		if status, body := post(t, cl, tr); status != http.StatusCreated {
 			t.Fatalf("POST = %d %s", status, body)
 		}
@@ -150,7 +152,7 @@ func TestCopyAfterFailoverIsRecognised(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	value, err := topology.PaymentCodec.Encode(first.Payments()[1])
+	value, err := topology.InstructionCodec.Encode(first.Instructions()[1])
 	if err != nil {
 		t.Fatal(err)
 	}

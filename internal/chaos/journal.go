@@ -89,7 +89,7 @@ func (l *journal) addProbe(t *transfer) {
 func (l *journal) body(t *transfer) wallet.Transfer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return wallet.Transfer{RequestID: t.id.String(), From: l.names[t.from], To: l.names[t.to], Amount: wallet.Cents(t.cents)}
+	return wallet.Transfer{RequestID: t.id, From: l.names[t.from], To: l.names[t.to], Amount: wallet.Cents(t.cents)}
 }
 
 // snapshot returns the accounts and transfers; call it once no transfer

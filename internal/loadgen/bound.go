@@ -11,8 +11,7 @@ import (
 
 	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/wallet/wallet/topology"
+	"github.com/wallet/wallet/kafka"
 )
 
 // boundTopic is the scratch topic of the bound measurement.
@@ -38,7 +37,7 @@ type boundResult struct {
 // measureBound produces m messages of the size of value to the scratch
 // topic with acks from all in-sync replicas, then consumes them, and
 // derives the bound: min(produce, consume) / writesPerTransfer.
-func measureBound(ctx context.Context, kc topology.Config, m int, value []byte) (boundResult, error) {
+func measureBound(ctx context.Context, kc kafka.Config, m int, value []byte) (boundResult, error) {
 	res := boundResult{Messages: m, MessageBytes: len(value), Writes: writesPerTransfer}
 	start, err := prepareBoundTopic(kc)
 	if err != nil {
@@ -61,7 +60,7 @@ func measureBound(ctx context.Context, kc topology.Config, m int, value []byte) 
 // prepareBoundTopic creates the scratch topic with the wallet's partition
 // count unless it exists, and returns each partition's end offset, where
 // this measurement's messages will start.
-func prepareBoundTopic(kc topology.Config) (map[int32]kgo.Offset, error) {
+func prepareBoundTopic(kc kafka.Config) (map[int32]kgo.Offset, error) {
 	sc := kc.Sarama()
 	sc.ClientID = "loadgen-bound"
 	admin, err := sarama.NewClusterAdmin(kc.Brokers, sc)

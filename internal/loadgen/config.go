@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
-	"github.com/wallet/wallet/topology"
 )
 
 // config is every setting of a load run.
@@ -59,7 +59,7 @@ const defaultProbes = 1000
 func defaultConfig() config {
 	return config{
 		api:          "http://127.0.0.1:8000",
-		partitions:   topology.DefaultPartitions,
+		partitions:   kafka.DefaultPartitions,
 		n:            100000,
 		concurrency:  64,
 		timeout:      10 * time.Second,
@@ -107,7 +107,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.bound, "bound", false, "measure the raw Kafka bound on the same broker (default true with -embedded or -brokers)")
 	fs.IntVar(&c.boundN, "bound-n", c.boundN, "messages produced and consumed to measure the bound")
 	fs.Func("brokers", fmt.Sprintf("comma-separated Kafka addresses for -bound when not -embedded (default %q)", strings.Join(c.brokers, ",")), func(s string) error {
-		b := topology.ParseBrokers(s)
+		b := kafka.ParseBrokers(s)
 		if len(b) == 0 {
 			return fmt.Errorf("no address in %q", s)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 )
 
 func TestPercentile(t *testing.T) {
@@ -65,7 +66,7 @@ func TestBodyIsAValidTransfer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, cents := range []int64{1, 9, 10, 99, 100, 12345} {
 		tr := newTransfer(rng, "lg-x-1", "lg-x-2", cents)
-		got, err := wallet.DecodeTransfer(tr.body, wallet.Money{})
+		got, err := api.DecodeTransfer(tr.body, wallet.Money{})
 		if err != nil {
 			t.Fatalf("%s: %v", tr.body, err)
 		}
@@ -73,7 +74,7 @@ func TestBodyIsAValidTransfer(t *testing.T) {
 			t.Errorf("%s decoded as %+v", tr.body, got)
 		}
 		var m map[string]string
-		if err := json.Unmarshal(tr.body, &m); err != nil || m["request_id"] != got.RequestID {
+		if err := json.Unmarshal(tr.body, &m); err != nil || m["request_id"] != got.RequestID.String() {
 			t.Errorf("%s: request ID not canonical (%v)", tr.body, err)
 		}
 	}
