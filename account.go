@@ -1,59 +1,70 @@
 package wallet
 
-import (
-	"time"
-
-	"github.com/google/uuid"
-)
-
 // Account is the state the accountant keeps for one account: whether it is
-// open and with what overdraft limit, its balance, and the instructions it
-// has applied recently, so that a redelivered duplicate is recognised and
-// applied once.
+// open and with what overdraft limit, its balance, and what re-emission
+// needs. It holds no history of payments: its size does not grow with the
+// account's traffic.
 type Account struct {
 	// Open is set by the account's open instruction; accounts are never
-	// closed.
+	// closed. World is open without one.
 	Open           bool
 	OverdraftLimit Money
 	Balance        Money
-	Applied Applied
 	// NextOffset is the offset, in the account's partition of the payment
-	// topic, after the last instruction message this state reflects (Kafka's
-	// convention for committed offsets; 0 for none). It orders the
-	// versions of the state: whoever computes it from the same messages
-	// gets the same value, so of two versions the one with the higher
-	// NextOffset is the newer, whatever order they reached the changelog in.
+	// topic, after the last instruction message this state reflects
+	// (Kafka's convention for committed offsets; 0 for none). A message
+	// below it is a redelivery. It also orders the versions of the state:
+	// whoever computes it from the same messages gets the same value, so of
+	// two versions the one with the higher NextOffset is the newer,
+	// whatever order they reached the changelog in.
 	NextOffset int64
+	// Unacked holds the decisions of the messages this state reflects whose
+	// outputs Kafka may not have acknowledged yet, so that when one of them
+	// is delivered again its outputs are emitted again, the same. A
+	// decision leaves it once every message of the partition up to it is
+	// acknowledged: only the latest few are ever here.
+	Unacked []Decision
 }
 
-// Applied is an account's dedupe set: the debits and credits applied recently,
-// oldest first, bounded by a DedupeBound. The whole set is rewritten with every
-// payment to the account, so its entries are fixed-size values, cheap to
-// copy, scan and encode even when the set is full.
-type Applied []AppliedPayment
-
-// AppliedPayment records one applied debit or credit in an account's
-// dedupe set.
-type AppliedPayment struct {
-	RequestID uuid.UUID
-	Kind      Kind
-	// At is the timestamp of the instruction's message, in Unix seconds: the
-	// message time, not the wall clock, so that replays decide alike.
-	At int64
+// Decision is what the accountant decided for one message, which
+// determines what it emitted.
+type Decision struct {
+	// Offset is the message's offset in the account's partition.
+	Offset  int64
+	Verdict Verdict
 }
 
-// DedupeBound bounds an account's dedupe set. A duplicate instruction is
-// recognised if the original is at most MaxAge older (by message
-// timestamp) and among the account's last MaxCount debits and credits.
-type DedupeBound struct {
-	MaxAge   time.Duration
-	MaxCount int
-}
+// Verdict is the accountant's decision for an instruction, and so what it
+// emits for it.
+type Verdict byte
 
-// DefaultDedupeBound keeps a week of payments, at most 1,000 per account;
-// the whole set is rewritten with every payment to the account, so the
-// count bounds the cost of a hot account (docs/BENCHMARKS.md).
-var DefaultDedupeBound = DedupeBound{MaxAge: 7 * 24 * time.Hour, MaxCount: 1000}
+const (
+	// Debited: a debit accepted; emits the credit to the recipient.
+	Debited Verdict = 'd'
+	// NoFunds: a debit refused for insufficient funds; emits the outcome
+	// rejected (insufficient_funds).
+	NoFunds Verdict = 'f'
+	// NoSender: a debit refused because the sender is not open; emits the
+	// outcome rejected (account_not_found).
+	NoSender Verdict = 's'
+	// Credited: a credit applied; emits the outcome completed.
+	Credited Verdict = 'c'
+	// NoRecipient: a credit to an account that is not open; emits the
+	// refund to the sender.
+	NoRecipient Verdict = 'n'
+	// Refunded: a refund applied; emits the outcome rejected
+	// (account_not_found).
+	Refunded Verdict = 'r'
+)
+
+// Valid reports whether v is one of the verdicts above.
+func (v Verdict) Valid() bool {
+	switch v {
+	case Debited, NoFunds, NoSender, Credited, NoRecipient, Refunded:
+		return true
+	}
+	return false
+}
 
 // Currency is the only currency the wallet keeps.
 const Currency = "USD"

@@ -23,6 +23,8 @@ const (
 	EUsernameTaken         = "username_taken"
 	EOverdraftLimitInvalid = "overdraft_limit_invalid"
 	ERequestIDConflict     = "request_id_conflict"
+	// Transfers.
+	ETransferNotFound = "transfer_not_found"
 	EUnavailable           = "unavailable"
 	EInternal              = "internal"
 )

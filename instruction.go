@@ -15,8 +15,12 @@ const (
 	Open Kind = "open"
 	// Debit takes a transfer's amount from the sender's account.
 	Debit Kind = "debit"
-	// Credit gives a transfer's amount to the recipient's account.
+	// Credit gives a transfer's amount to the recipient's account, once its
+	// debit was accepted.
 	Credit Kind = "credit"
+	// Refund gives a transfer's amount back to the sender's account, when
+	// the recipient was not open to credit.
+	Refund Kind = "refund"
 )
 
 // Instruction is one message of an account's log, wallet.payment: every
@@ -29,7 +33,7 @@ type Instruction struct {
 	// Account is the key of the account the instruction is for.
 	Account string
 	// From, To and Amount are the transfer as it was requested, names as
-	// typed, for a debit or a credit.
+	// typed, for a debit, a credit or a refund.
 	From, To string
 	Amount   Money
 	// Username is the name as signed up and OverdraftLimit the limit, for
@@ -38,24 +42,43 @@ type Instruction struct {
 	OverdraftLimit Money
 }
 
-// Instructions splits a transfer into the sender's debit and the
-// recipient's credit, in that order. The transfer must be valid.
-func (t Transfer) Instructions() [2]Instruction {
+// Debit returns the transfer's first instruction, the sender's debit. The
+// transfer must be valid.
+func (t Transfer) Debit() Instruction {
 	from, _ := AccountKey(t.From)
-	to, _ := AccountKey(t.To)
-	return [2]Instruction{
-		{RequestID: t.RequestID, Kind: Debit, Account: from, From: t.From, To: t.To, Amount: t.Amount},
-		{RequestID: t.RequestID, Kind: Credit, Account: to, From: t.From, To: t.To, Amount: t.Amount},
-	}
+	return Instruction{RequestID: t.RequestID, Kind: Debit, Account: from, From: t.From, To: t.To, Amount: t.Amount}
 }
 
-// Signed returns what the instruction adds to the balance: the amount,
-// negative for a debit, and nothing for an open.
+// Next returns the instruction that follows a debit (the credit, to the
+// recipient) or a credit (the refund, to the sender).
+func (in Instruction) Next() Instruction {
+	next := in
+	if in.Kind == Debit {
+		next.Kind, next.Account = Credit, mustKey(in.To)
+	} else {
+		next.Kind, next.Account = Refund, mustKey(in.From)
+	}
+	return next
+}
+
+// Transfer returns the transfer that a debit, credit or refund carries out.
+func (in Instruction) Transfer() Transfer {
+	return Transfer{RequestID: in.RequestID, From: in.From, To: in.To, Amount: in.Amount}
+}
+
+// mustKey returns the key of a name already validated.
+func mustKey(name string) string {
+	key, _ := AccountKey(name)
+	return key
+}
+
+// Signed returns what the instruction adds to the balance when applied:
+// the amount, negative for a debit, and nothing for an open.
 func (in Instruction) Signed() Money {
 	switch in.Kind {
 	case Debit:
 		return in.Amount.Neg()
-	case Credit:
+	case Credit, Refund:
 		return in.Amount
 	}
 	return Money{}
@@ -84,12 +107,12 @@ func (in Instruction) Validate() error {
 		if in.OverdraftLimit.IsNegative() {
 			return Errorf(EOverdraftLimitInvalid, "open %s: overdraft limit %s is negative", in.Account, in.OverdraftLimit)
 		}
-	case Debit, Credit:
+	case Debit, Credit, Refund:
 		if in.Amount.LessThan(MinAmount) {
 			return Errorf(EAmountLtMin, "%s amount %s must be at least %s", in.Kind, in.Amount, MinAmount)
 		}
 	default:
-		return Errorf(EInvalidJSON, "instruction kind %q must be %q, %q or %q", in.Kind, Open, Debit, Credit)
+		return Errorf(EInvalidJSON, "instruction kind %q must be %q, %q, %q or %q", in.Kind, Open, Debit, Credit, Refund)
 	}
 	key, err := AccountKey(in.Name())
 	if err != nil {
@@ -109,8 +132,10 @@ func (in Instruction) String() string {
 		return fmt.Sprintf("%s %s opened, overdraft limit %s", in.RequestID, in.Username, in.OverdraftLimit)
 	case Debit:
 		return fmt.Sprintf("%s %s -$%s", in.RequestID, in.From, in.Amount)
+	case Refund:
+		return fmt.Sprintf("%s %s +$%s (refund: %s is not an account)", in.RequestID, in.From, in.Amount, in.To)
 	}
-	return fmt.Sprintf("%s %s +$%s", in.RequestID, in.Name(), in.Amount)
+	return fmt.Sprintf("%s %s +$%s", in.RequestID, in.To, in.Amount)
 }
 
 // Equal reports whether two instructions are the same.

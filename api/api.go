@@ -1,8 +1,9 @@
-// Package api holds the wallet's HTTP API: POST /api/v1/transfers and
-// POST /api/v1/accounts on the write side, GET /api/v1/accounts and
-// GET /api/v1/accounts/{name} on the read side, and the health and
-// readiness probes. Handlers depend on small interfaces, so one process can
-// serve either side or both.
+// Package api holds the wallet's HTTP API: POST /api/v1/transfers,
+// /deposits, /withdrawals and /accounts on the write side; GET
+// /api/v1/transfers/{id}, /accounts and /accounts/{name} on the read side;
+// and the health and readiness probes. Handlers depend on small
+// interfaces, so one process can serve either side or both. Client is the
+// one client of the API.
 package api
 
 import (
@@ -14,6 +15,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/wallet/wallet"
 )
 
@@ -21,6 +23,16 @@ import (
 type Transfers interface {
 	// Send returns once Kafka has acknowledged t, or an error.
 	Send(ctx context.Context, t wallet.Transfer) error
+}
+
+// TransferStates reads paymentd's table: each transfer as first requested
+// and its status.
+type TransferStates interface {
+	// Transfer returns the transfer stored under a request ID; ok is false
+	// while none is.
+	Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err error)
+	// Recovered reports whether the state has caught up once.
+	Recovered() bool
 }
 
 // Accounts reads account state.
@@ -39,13 +51,15 @@ const MaxBodyBytes = 64 << 10
 // before answering 503.
 const DefaultSendTimeout = 5 * time.Second
 
-// Server serves the API. The write side needs Transfers, and Claims with
-// Signups; the read side Accounts with Signups. A nil field leaves out the
-// routes that need it.
+// Server serves the API. The write side needs Transfers (with States to
+// answer re-posts and waits from paymentd's state, and Signups for the
+// courtesy check of accounts), and Claims with Signups; the read side
+// Accounts with Signups, and States. A nil field leaves out what needs it.
 type Server struct {
 	Transfers Transfers
 	Claims    Claims
 	Signups   Signups
+	States    TransferStates
 	Accounts  Accounts
 	// MaxAmount is the largest transfer accepted; zero means
 	// wallet.DefaultMaxAmount.
@@ -65,6 +79,11 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	if s.Transfers != nil {
 		mux.HandleFunc("/api/v1/transfers", s.postTransfer)
+		mux.HandleFunc("/api/v1/deposits", s.postDeposit)
+		mux.HandleFunc("/api/v1/withdrawals", s.postWithdrawal)
+	}
+	if s.States != nil {
+		mux.HandleFunc("/api/v1/transfers/{id}", s.getTransfer)
 	}
 	if s.Signups != nil && (s.Claims != nil || s.Accounts != nil) {
 		mux.HandleFunc("/api/v1/accounts", s.accounts)
@@ -84,41 +103,17 @@ func (s *Server) Handler() http.Handler {
 }
 
 // NewHTTPServer returns an http.Server for h with timeouts, so that slow
-// or idle clients cannot hold connections forever.
+// or idle clients cannot hold connections forever. Writing may take as long
+// as the longest answer: the wait for Kafka and a Prefer: wait of MaxWait.
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	return &http.Server{
 		Addr:              addr,
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      15 * time.Second,
+		WriteTimeout:      DefaultSendTimeout + MaxWait + 10*time.Second,
 		IdleTimeout:       60 * time.Second,
 	}
-}
-
-func (s *Server) postTransfer(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, wallet.Errorf(EMethodNotAllowed, "use POST"))
-		return
-	}
-	body, ok := readBody(w, r)
-	if !ok {
-		return
-	}
-	t, err := DecodeTransfer(body, s.MaxAmount)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.sendTimeout())
-	defer cancel()
-	if err := s.Transfers.Send(ctx, t); err != nil {
-		slog.Warn("transfer not acknowledged by Kafka", "request_id", t.RequestID, "error", err)
-		writeError(w, wallet.Errorf(wallet.EUnavailable, "the transfer was not confirmed; retry with the same request_id"))
-		return
-	}
-	writeJSON(w, http.StatusCreated, t)
 }
 
 func (s *Server) sendTimeout() time.Duration {
@@ -129,7 +124,8 @@ func (s *Server) sendTimeout() time.Duration {
 }
 
 func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if s.Accounts != nil && !s.Accounts.Recovered() || s.Signups != nil && !s.Signups.Recovered() {
+	if s.Accounts != nil && !s.Accounts.Recovered() || s.Signups != nil && !s.Signups.Recovered() ||
+		s.States != nil && !s.States.Recovered() {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "recovering"})
 		return
 	}
@@ -149,6 +145,7 @@ const (
 	EMethodNotAllowed = "method_not_allowed"
 	ENotFound         = "not_found"
 	ELimitInvalid     = "limit_invalid"
+	EAccountRequired  = "account_required"
 )
 
 // statuses maps every error code to its HTTP status: the one place where
@@ -166,6 +163,8 @@ var statuses = map[string]int{
 	wallet.EUsernameInvalid:       http.StatusBadRequest,
 	wallet.EOverdraftLimitInvalid: http.StatusBadRequest,
 	ELimitInvalid:                 http.StatusBadRequest,
+	EAccountRequired:              http.StatusBadRequest,
+	wallet.ETransferNotFound:      http.StatusNotFound,
 	wallet.EUsernameTaken:         http.StatusConflict,
 	wallet.ERequestIDConflict:     http.StatusConflict,
 	EBodyTooLarge:                 http.StatusRequestEntityTooLarge,

@@ -96,12 +96,25 @@ func (s *signups) Recovered() bool { return true }
 
 func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	req, err := http.NewRequest(method, httptestServer(t, h)+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return roundTrip(t, req)
+}
+
+// httptestServer serves h until the test ends and returns its URL.
+func httptestServer(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// roundTrip sends req and returns the status, the trimmed body and the
+// headers of the answer.
+func roundTrip(t *testing.T, req *http.Request) (int, string, http.Header) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

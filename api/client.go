@@ -8,7 +8,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/wallet/wallet"
 )
 
@@ -24,6 +26,9 @@ type Client struct {
 	// URL is the base URL of the write side, e.g. "http://127.0.0.1:8000":
 	// POST /api/v1/transfers.
 	URL string
+	// Wait, when set, makes the POSTs of transfers, deposits and
+	// withdrawals wait up to this long for the outcome (Prefer: wait).
+	Wait time.Duration
 	// ViewURL is the base URL of the read side: GET /api/v1/accounts/
 	// {account}. Empty means URL.
 	ViewURL string
@@ -100,7 +105,68 @@ func (c *Client) PostTransfer(ctx context.Context, t wallet.Transfer) (Answer, e
 // PostTransferJSON is PostTransfer with the body already encoded, for a
 // sender that encodes its own (or an invalid one, to test the server).
 func (c *Client) PostTransferJSON(ctx context.Context, body []byte) (Answer, error) {
-	return c.do(ctx, WriteSide, http.MethodPost, "/api/v1/transfers", body)
+	return c.postTransfer(ctx, "/api/v1/transfers", body)
+}
+
+// postTransfer posts to one of the three endpoints that store a transfer,
+// asking to wait for the outcome when the client is set to.
+func (c *Client) postTransfer(ctx context.Context, path string, body []byte) (Answer, error) {
+	if c.Wait > 0 {
+		return c.do(ctx, WriteSide, http.MethodPost, path, body, "Prefer", fmt.Sprintf("wait=%d", int(c.Wait/time.Second)))
+	}
+	return c.do(ctx, WriteSide, http.MethodPost, path, body)
+}
+
+// Deposit posts a deposit of amount to the account, a transfer from
+// wallet.World, to POST /api/v1/deposits; answers as PostTransfer.
+func (c *Client) Deposit(ctx context.Context, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
+	return c.postMovement(ctx, "/api/v1/deposits", id, account, amount)
+}
+
+// Withdraw posts a withdrawal of amount from the account, a transfer to
+// wallet.World, to POST /api/v1/withdrawals; answers as PostTransfer.
+func (c *Client) Withdraw(ctx context.Context, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
+	return c.postMovement(ctx, "/api/v1/withdrawals", id, account, amount)
+}
+
+func (c *Client) postMovement(ctx context.Context, path string, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
+	body, err := json.Marshal(struct {
+		RequestID uuid.UUID    `json:"request_id"`
+		Account   string       `json:"account"`
+		Amount    wallet.Money `json:"amount"`
+	}{id, account, amount})
+	if err != nil {
+		return Answer{}, fmt.Errorf("encode %s: %w", path, err)
+	}
+	return c.postTransfer(ctx, path, body)
+}
+
+// Transfer returns the transfer stored under a request ID and its status,
+// as the read side shows it; found is false when it answers 404. Any
+// other answer but 200 is a *StatusError.
+func (c *Client) Transfer(ctx context.Context, id uuid.UUID) (t TransferResponse, found bool, err error) {
+	path := "/api/v1/transfers/" + id.String()
+	a, err := c.do(ctx, ReadSide, http.MethodGet, path, nil)
+	switch {
+	case err != nil:
+		return t, false, err
+	case a.Status == http.StatusNotFound:
+		return t, false, nil
+	case a.Status != http.StatusOK:
+		return t, false, c.statusError(ReadSide, http.MethodGet, path, a)
+	}
+	t, err = a.TransferResponse()
+	return t, err == nil, err
+}
+
+// TransferResponse decodes the body of GET /api/v1/transfers/{id}, or of a
+// POST that waited for the outcome.
+func (a Answer) TransferResponse() (TransferResponse, error) {
+	var t TransferResponse
+	if err := json.Unmarshal(a.Body, &t); err != nil {
+		return t, fmt.Errorf("decode transfer answered %d: %w", a.Status, err)
+	}
+	return t, nil
 }
 
 // PostAccount posts a claim of c.Username to POST /api/v1/accounts. Any
@@ -214,7 +280,7 @@ func (c *Client) statusError(s Side, method, path string, a Answer) error {
 }
 
 // do sends one request with a JSON body, if any, and reads the answer.
-func (c *Client) do(ctx context.Context, s Side, method, path string, body []byte) (Answer, error) {
+func (c *Client) do(ctx context.Context, s Side, method, path string, body []byte, header ...string) (Answer, error) {
 	var r io.Reader
 	if body != nil {
 		r = bytes.NewReader(body)
@@ -226,6 +292,9 @@ func (c *Client) do(ctx context.Context, s Side, method, path string, body []byt
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	hc := c.HTTPClient
 	if hc == nil {

@@ -17,7 +17,10 @@ import (
 // and the read side on two servers, and returns a client of both.
 func newClient(t *testing.T, tr *transfers, acc accounts) *api.Client {
 	t.Helper()
-	s := newSignups(map[string]wallet.Signup{"bob": {Claim: wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob"}}})
+	s := newSignups(map[string]wallet.Signup{
+		"alice": {Claim: wallet.Claim{RequestID: uuid.MustParse(otherID), Username: "Alice"}},
+		"bob":   {Claim: wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob"}},
+	})
 	write := httptest.NewServer((&api.Server{Transfers: tr, Claims: s, Signups: s}).Handler())
 	t.Cleanup(write.Close)
 	read := httptest.NewServer((&api.Server{Signups: s, Accounts: acc}).Handler())

@@ -10,16 +10,16 @@ import (
 
 // Account encodes the accountant's table value, a wallet.Account, in a
 // compact binary form rather than JSON: the value is decoded and encoded
-// again for every instruction to the account, dedupe set and all, so its
-// cost bounds how fast a hot account can go. The form is
+// again for every instruction to the account and written to the changelog
+// each time, so its size and cost bound how fast a hot account can go and
+// how fast the changelog grows. The form is
 //
 //	format byte (3)
 //	uvarint next offset
 //	flags byte: 1 if the account is open
 //	uvarint length, overdraft limit as a decimal string ("0.00")
 //	uvarint length, balance as a decimal string ("-0.50")
-//	uvarint count, then count records of 25 bytes:
-//	  request ID (16 bytes), 'd' or 'c', message time in Unix seconds (int64, big-endian)
+//	uvarint count, then count decisions: uvarint offset, verdict byte
 //
 // Values written by version 1 (formats 1 and 2) are refused: version 2
 // starts afresh.
@@ -27,7 +27,6 @@ type Account struct{}
 
 const (
 	accountFormat = 3
-	appliedRecord = 16 + 1 + 8
 	flagOpen      = 1
 )
 
@@ -40,7 +39,7 @@ func (Account) Encode(value any) ([]byte, error) {
 		return nil, fmt.Errorf("encode account: negative next offset %d", a.NextOffset)
 	}
 	limit, balance := a.OverdraftLimit.String(), a.Balance.String()
-	b := make([]byte, 0, 2+4*binary.MaxVarintLen64+len(limit)+len(balance)+len(a.Applied)*appliedRecord)
+	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+len(limit)+len(balance)+len(a.Unacked)*(binary.MaxVarintLen64+1))
 	b = append(b, accountFormat)
 	b = binary.AppendUvarint(b, uint64(a.NextOffset))
 	var flags byte
@@ -52,18 +51,13 @@ func (Account) Encode(value any) ([]byte, error) {
 	b = append(b, limit...)
 	b = binary.AppendUvarint(b, uint64(len(balance)))
 	b = append(b, balance...)
-	b = binary.AppendUvarint(b, uint64(len(a.Applied)))
-	for _, p := range a.Applied {
-		b = append(b, p.RequestID[:]...)
-		switch p.Kind {
-		case wallet.Debit:
-			b = append(b, 'd')
-		case wallet.Credit:
-			b = append(b, 'c')
-		default:
-			return nil, fmt.Errorf("encode account: applied instruction %s has kind %q", p.RequestID, p.Kind)
+	b = binary.AppendUvarint(b, uint64(len(a.Unacked)))
+	for _, d := range a.Unacked {
+		if d.Offset < 0 || !d.Verdict.Valid() {
+			return nil, fmt.Errorf("encode account: decision %+v", d)
 		}
-		b = binary.BigEndian.AppendUint64(b, uint64(p.At))
+		b = binary.AppendUvarint(b, uint64(d.Offset))
+		b = append(b, byte(d.Verdict))
 	}
 	return b, nil
 }
@@ -85,23 +79,23 @@ func (Account) Decode(data []byte) (any, error) {
 		return nil, err
 	}
 	count, k := binary.Uvarint(rest)
-	if k <= 0 || count > uint64(len(rest)-k)/appliedRecord || count*appliedRecord != uint64(len(rest)-k) {
-		return nil, fmt.Errorf("decode account: %d bytes do not hold the applied instructions", len(rest))
+	if k <= 0 || count > uint64(len(rest)-k)/2 {
+		return nil, fmt.Errorf("decode account: %d bytes do not hold the decisions", len(rest))
 	}
 	rest = rest[k:]
-	a.Applied = make(wallet.Applied, count)
-	for i := range a.Applied {
-		r := rest[i*appliedRecord : (i+1)*appliedRecord]
-		copy(a.Applied[i].RequestID[:], r[:16])
-		switch r[16] {
-		case 'd':
-			a.Applied[i].Kind = wallet.Debit
-		case 'c':
-			a.Applied[i].Kind = wallet.Credit
-		default:
-			return nil, fmt.Errorf("decode account: applied instruction %d has kind %q", i, r[16])
+	if count > 0 {
+		a.Unacked = make([]wallet.Decision, count)
+	}
+	for i := range a.Unacked {
+		offset, k := binary.Uvarint(rest)
+		if k <= 0 || offset > math.MaxInt64 || len(rest) <= k || !wallet.Verdict(rest[k]).Valid() {
+			return nil, fmt.Errorf("decode account: decision %d is malformed", i)
 		}
-		a.Applied[i].At = int64(binary.BigEndian.Uint64(r[17:]))
+		a.Unacked[i] = wallet.Decision{Offset: int64(offset), Verdict: wallet.Verdict(rest[k])}
+		rest = rest[k+1:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("decode account: %d bytes after the decisions", len(rest))
 	}
 	return a, nil
 }

@@ -18,7 +18,7 @@ type Transfers struct {
 // NewTransfers returns an emitter of transfers. opts must say how to reach
 // Kafka (or goka.WithEmitterTester).
 func NewTransfers(brokers []string, opts ...goka.EmitterOption) (*Transfers, error) {
-	e, err := goka.NewEmitter(brokers, topology.TransferRequests, topology.TransferRequestCodec, opts...)
+	e, err := goka.NewEmitter(brokers, topology.TransferRequests, topology.TransferLogCodec, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create emitter of %s: %w", topology.TransferRequests, err)
 	}

@@ -20,21 +20,62 @@ import (
 // processors' dedupe and re-emission make that safe.
 type inOrderCommits struct {
 	sarama.ConsumerGroup
+	acked *Acked
 }
 
 func (g inOrderCommits) Consume(ctx context.Context, topics []string, h sarama.ConsumerGroupHandler) error {
-	return g.ConsumerGroup.Consume(ctx, topics, &inOrderHandler{inner: h})
+	return g.ConsumerGroup.Consume(ctx, topics, &inOrderHandler{inner: h, acked: g.acked})
+}
+
+// Acked records, for each input partition of the processors of this
+// process, an offset below which every message is finished: processed,
+// with every output and table write acknowledged by Kafka. A message below
+// it, delivered again, needs nothing emitted again: what it emitted is in
+// Kafka. The accountant drops the decisions it keeps for re-emission once
+// they fall below it, which keeps its table values small.
+//
+// The offset only ever errs low: it starts, in each consumer-group
+// session, at the first offset delivered (the committed offset, below
+// which the previous owner finished everything), and moves with the
+// in-order commits.
+type Acked struct {
+	mu      sync.Mutex
+	offsets map[topicPartition]int64
+}
+
+// NewAcked returns an empty Acked.
+func NewAcked() *Acked { return &Acked{offsets: map[topicPartition]int64{}} }
+
+// Offset returns the acknowledged offset of a partition of topic; 0 when
+// nothing is known.
+func (a *Acked) Offset(topic string, partition int32) int64 {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.offsets[topicPartition{topic, partition}]
+}
+
+func (a *Acked) set(topic string, partition int32, offset int64) {
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.offsets[topicPartition{topic, partition}] = offset
 }
 
 // inOrderHandler hands goka a session whose marks go through the
 // in-order bookkeeping, and claims whose messages are recorded on the way.
 type inOrderHandler struct {
 	inner   sarama.ConsumerGroupHandler
+	acked   *Acked
 	session *inOrderSession
 }
 
 func (h *inOrderHandler) Setup(s sarama.ConsumerGroupSession) error {
-	h.session = &inOrderSession{ConsumerGroupSession: s, parts: map[topicPartition]*pending{}}
+	h.session = &inOrderSession{ConsumerGroupSession: s, parts: map[topicPartition]*pending{}, acked: h.acked}
 	return h.inner.Setup(h.session)
 }
 
@@ -80,6 +121,7 @@ type pending struct {
 
 type inOrderSession struct {
 	sarama.ConsumerGroupSession
+	acked *Acked
 	mu    sync.Mutex
 	parts map[topicPartition]*pending
 }
@@ -97,6 +139,12 @@ func (s *inOrderSession) part(topic string, partition int32) *pending {
 func (s *inOrderSession) delivered(topic string, partition int32, offset int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	tp := topicPartition{topic, partition}
+	if _, ok := s.parts[tp]; !ok {
+		// The session's first message of the partition is at the
+		// committed offset: everything below it was finished.
+		s.acked.set(topic, partition, offset)
+	}
 	p := s.part(topic, partition)
 	p.offsets = append(p.offsets, offset)
 }
@@ -119,6 +167,7 @@ func (s *inOrderSession) MarkOffset(topic string, partition int32, offset int64,
 	next := p.offsets[n-1] + 1
 	p.offsets = p.offsets[n:]
 	s.ConsumerGroupSession.MarkOffset(topic, partition, next, metadata)
+	s.acked.set(topic, partition, next)
 }
 
 func (s *inOrderSession) MarkMessage(msg *sarama.ConsumerMessage, metadata string) {

@@ -44,3 +44,34 @@ func TestInOrderCommits(t *testing.T) {
 		t.Errorf("committed %d past the failed message 20", last)
 	}
 }
+
+// Acked starts at the session's first offset (the committed one) and
+// follows the in-order commits, never passing an unfinished message.
+func TestAcked(t *testing.T) {
+	acked := NewAcked()
+	s := &inOrderSession{ConsumerGroupSession: &markRecorder{}, parts: map[topicPartition]*pending{}, acked: acked}
+	if got := acked.Offset("t", 0); got != 0 {
+		t.Fatalf("before any message: %d, want 0", got)
+	}
+	for _, off := range []int64{40, 41, 42} {
+		s.delivered("t", 0, off)
+	}
+	if got := acked.Offset("t", 0); got != 40 {
+		t.Errorf("after the first delivery: %d, want 40, the committed offset", got)
+	}
+	s.MarkOffset("t", 0, 42, "") // 41 finished, 40 not
+	if got := acked.Offset("t", 0); got != 40 {
+		t.Errorf("with 40 unfinished: %d, want 40", got)
+	}
+	s.MarkOffset("t", 0, 41, "")
+	if got := acked.Offset("t", 0); got != 42 {
+		t.Errorf("with 40 and 41 finished: %d, want 42", got)
+	}
+	if got := acked.Offset("t", 1); got != 0 {
+		t.Errorf("another partition: %d, want 0", got)
+	}
+	var none *Acked
+	if none.Offset("t", 0) != 0 {
+		t.Error("a nil Acked knows an offset")
+	}
+}

@@ -30,17 +30,14 @@ type Config struct {
 	Partitions int
 	// Replication factor of new topics. Default 1, for a one-broker cluster.
 	Replication int
-	// Retention of the streams. Default 30 days: longer than the accountant's
-	// dedupe window, so that a redelivered payment is still in the log.
+	// Retention of the streams. Default 30 days. Keep it well above the
+	// longest outage: the accountant reads its window of copies back from
+	// the payment log.
 	Retention time.Duration
 	// MinInsyncReplicas of new topics: with acks from all in-sync replicas,
 	// a write is acknowledged once this many replicas have it. Default 1;
 	// use 2 with a replication factor of 3.
 	MinInsyncReplicas int
-	// DedupeMaxAge is the accountant's dedupe age bound. EnsureTopics
-	// refuses a configured Retention shorter than it, and warns about
-	// existing streams that keep less.
-	DedupeMaxAge time.Duration
 }
 
 // DefaultPartitions is the number of partitions of every topic unless
@@ -119,8 +116,10 @@ func (c Config) Sarama() *sarama.Config {
 }
 
 // ProcessorOptions wires a goka processor to Kafka with the wallet's
-// settings and Kafka's partitioner. The caller adds the storage.
-func (c Config) ProcessorOptions() []goka.ProcessorOption {
+// settings and Kafka's partitioner, committing offsets in order and
+// recording in acked (if not nil) how far each input partition is
+// acknowledged. The caller adds the storage.
+func (c Config) ProcessorOptions(acked *Acked) []goka.ProcessorOption {
 	return []goka.ProcessorOption{
 		goka.WithHasher(topology.Hasher),
 		goka.WithProducerBuilder(c.producer),
@@ -130,7 +129,7 @@ func (c Config) ProcessorOptions() []goka.ProcessorOption {
 			if err != nil {
 				return nil, err
 			}
-			return inOrderCommits{g}, nil
+			return inOrderCommits{ConsumerGroup: g, acked: acked}, nil
 		}),
 		goka.WithConsumerSaramaBuilder(c.consumer),
 	}

@@ -3,7 +3,6 @@ package kafka
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +19,6 @@ import (
 // processes may call it at once.
 func (c Config) EnsureTopics() error {
 	c = c.withDefaults()
-	if c.Retention < c.DedupeMaxAge {
-		return fmt.Errorf("stream retention %s is shorter than the dedupe window %s: a redelivered payment could outlive its record; raise -retention or lower -dedupe-max-age", c.Retention, c.DedupeMaxAge)
-	}
 	s := c.Sarama()
 	s.ClientID = "wallet-topics"
 	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
@@ -52,7 +48,7 @@ func (c Config) EnsureTopics() error {
 			return err
 		}
 	}
-	return c.checkRetention(admin)
+	return nil
 }
 
 // waitPartitions waits until topic is visible with its partitions, which a
@@ -80,33 +76,6 @@ func (c Config) waitPartitions(admin sarama.ClusterAdmin, topic string) error {
 }
 
 func ptr(s string) *string { return &s }
-
-// checkRetention warns about existing streams, created by someone else or
-// with other flags, that keep their messages for less than the dedupe
-// window.
-func (c Config) checkRetention(admin sarama.ClusterAdmin) error {
-	if c.DedupeMaxAge <= 0 {
-		return nil
-	}
-	for _, in := range topology.Inputs() {
-		topic := in.Topic
-		entries, err := admin.DescribeConfig(sarama.ConfigResource{Type: sarama.TopicResource, Name: string(topic), ConfigNames: []string{"retention.ms"}})
-		if err != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, err)
-		}
-		for _, e := range entries {
-			ms, err := strconv.ParseInt(e.Value, 10, 64)
-			if e.Name != "retention.ms" || err != nil || ms < 0 {
-				continue
-			}
-			if kept := time.Duration(ms) * time.Millisecond; kept < c.DedupeMaxAge {
-				slog.Warn("stream retention is shorter than the dedupe window: a duplicate redelivered after its original expired would be applied again",
-					"topic", topic, "retention", kept, "dedupe_max_age", c.DedupeMaxAge)
-			}
-		}
-	}
-	return nil
-}
 
 // RefuseVersion1 returns an error saying to start afresh when Kafka holds
 // the wallet's topics as version 1 left them: a transfer log without the

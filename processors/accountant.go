@@ -19,105 +19,164 @@ type Delivery struct {
 	Instruction wallet.Instruction
 	// Offset is the message's offset in the account's partition.
 	Offset int64
-	// At is the message's timestamp in Unix seconds: the message time, not
-	// the wall clock, so that a replay decides alike.
-	At int64
 	// Copy is true when the partition's window holds the same instruction
-	// in an earlier message: a copy paymentd emitted when its input was
-	// redelivered.
+	// (request ID and kind) in an earlier message: a copy that paymentd or
+	// the accountant emitted when their input was delivered again.
 	Copy bool
+	// Acked is the offset in the partition below which every message's
+	// outputs are acknowledged by Kafka: their decisions need no
+	// re-emission and leave the state. Zero keeps every decision.
+	Acked int64
 }
 
-// Apply applies the instruction delivered in d to the account state acct,
-// keeping a dedupe set within bound. It returns the new state and whether
-// the instruction was new; the new state reflects the message (its
-// NextOffset is past it) even when the instruction was not.
+// Result is what the accountant emits for one delivery, besides the new
+// state.
+type Result struct {
+	// Verdict is the decision for the instruction; for a redelivery, the
+	// decision taken at its first delivery if it may still need
+	// re-emitting. Zero when there is none: an open, a copy, or a
+	// redelivery whose outputs are acknowledged.
+	Verdict wallet.Verdict
+	// Redelivered is set for a message the state already reflected, Copy
+	// for a copy of an instruction already decided.
+	Redelivered, Copy bool
+	// Next is the instruction to emit to wallet.payment: the credit of an
+	// accepted debit, or the refund of a credit to an account not open.
+	Next *wallet.Instruction
+	// Outcome is the final outcome to report to wallet.transfer_request.
+	Outcome *wallet.Outcome
+}
+
+// Apply decides the instruction delivered in d for the account state acct
+// and returns the new state and what to emit. It reads nothing but its
+// arguments: replaying a partition makes the same decisions. acct is not
+// modified.
 //
-// An open opens the account with its overdraft limit, once: the account
-// stays as it is for any later open. A debit or credit is applied once. A
-// message the state already reflects (offset below acct.NextOffset: a
-// redelivery after a crash or a rebalance) changes nothing. An instruction
-// the state has seen in another message changes only NextOffset: one the
-// partition carried within the accountant's window (d.Copy), or one in the
-// account's dedupe set (same request ID and kind within the bound: a
-// transfer a client posted again). Keying by kind as well matters: Alice's
-// debit and Bob's credit share a request ID and may land in the same
-// partition. acct is not modified.
-func Apply(acct wallet.Account, d Delivery, bound wallet.DedupeBound) (wallet.Account, bool) {
+//   - An open opens the account with its overdraft limit, once.
+//   - A debit is accepted only if the account is open (World always is) and
+//     the balance after it stays at or above minus the overdraft limit
+//     (World has no limit); then the credit to the recipient follows.
+//     Otherwise the transfer is rejected: insufficient_funds, or
+//     account_not_found.
+//   - A credit to an open account is applied and the transfer completed; to
+//     an account that is not open, it becomes a refund to the sender.
+//   - A refund is applied and the transfer rejected (account_not_found).
+//
+// A message the state already reflects (offset below acct.NextOffset: a
+// redelivery after a crash or a rebalance) changes nothing but emits again
+// what its first delivery emitted, which may never have reached Kafka. A
+// copy of an instruction already decided (d.Copy) changes nothing and emits
+// nothing: its original's outputs are in Kafka or will be re-emitted with
+// the original's redelivery.
+func Apply(acct wallet.Account, d Delivery) (wallet.Account, Result) {
 	in := d.Instruction
+	acct.Unacked = unacked(acct.Unacked, d.Acked)
 	if d.Offset < acct.NextOffset {
-		return acct, false
+		for _, dec := range acct.Unacked {
+			if dec.Offset == d.Offset {
+				r := effects(in, dec.Verdict)
+				r.Redelivered = true
+				return acct, r
+			}
+		}
+		return acct, Result{Redelivered: true}
 	}
-	if in.Kind == wallet.Open {
-		isNew := !acct.Open
-		if isNew {
+	acct.NextOffset = d.Offset + 1
+	if d.Copy {
+		return acct, Result{Copy: true}
+	}
+	open := acct.Open || in.Account == wallet.World
+	var v wallet.Verdict
+	switch in.Kind {
+	case wallet.Open:
+		if !open {
 			acct.Open, acct.OverdraftLimit = true, in.OverdraftLimit
 		}
-		acct.NextOffset = d.Offset + 1
-		return acct, isNew
-	}
-	seen := d.Copy
-	for _, a := range acct.Applied {
-		seen = seen || a.RequestID == in.RequestID && a.Kind == in.Kind && !expired(a, d.At, bound)
-	}
-	if seen {
-		acct.NextOffset = d.Offset + 1
-		return acct, false
-	}
-	kept := make(wallet.Applied, 0, len(acct.Applied)+1)
-	for _, a := range acct.Applied {
-		if !expired(a, d.At, bound) {
-			kept = append(kept, a)
+		return acct, Result{}
+	case wallet.Debit:
+		after := acct.Balance.Sub(in.Amount)
+		switch {
+		case !open:
+			v = wallet.NoSender
+		case in.Account != wallet.World && after.LessThan(acct.OverdraftLimit.Neg()):
+			v = wallet.NoFunds
+		default:
+			v, acct.Balance = wallet.Debited, after
 		}
+	case wallet.Credit:
+		v = wallet.NoRecipient
+		if open {
+			v, acct.Balance = wallet.Credited, acct.Balance.Add(in.Amount)
+		}
+	case wallet.Refund:
+		v, acct.Balance = wallet.Refunded, acct.Balance.Add(in.Amount)
 	}
-	kept = append(kept, wallet.AppliedPayment{RequestID: in.RequestID, Kind: in.Kind, At: d.At})
-	if bound.MaxCount > 0 && len(kept) > bound.MaxCount {
-		kept = kept[len(kept)-bound.MaxCount:]
-	}
-	acct.Balance = acct.Balance.Add(in.Signed())
-	acct.Applied = kept
-	acct.NextOffset = d.Offset + 1
-	return acct, true
+	acct.Unacked = append(acct.Unacked, wallet.Decision{Offset: d.Offset, Verdict: v})
+	return acct, effects(in, v)
 }
 
-// expired reports whether entry a is older than the bound's age at time at
-// (Unix seconds).
-func expired(a wallet.AppliedPayment, at int64, bound wallet.DedupeBound) bool {
-	return bound.MaxAge > 0 && a.At < at-int64(bound.MaxAge/time.Second)
+// unacked returns the decisions at or above offset acked, in a new slice.
+func unacked(decisions []wallet.Decision, acked int64) []wallet.Decision {
+	var kept []wallet.Decision
+	for _, dec := range decisions {
+		if dec.Offset >= acked {
+			kept = append(kept, dec)
+		}
+	}
+	return kept
+}
+
+// effects returns what the accountant emits for instruction in decided as
+// v.
+func effects(in wallet.Instruction, v wallet.Verdict) Result {
+	r := Result{Verdict: v}
+	outcome := func(status wallet.Status, reason string) *wallet.Outcome {
+		return &wallet.Outcome{RequestID: in.RequestID, Status: status, Reason: reason}
+	}
+	switch v {
+	case wallet.Debited, wallet.NoRecipient:
+		next := in.Next()
+		r.Next = &next
+	case wallet.NoFunds:
+		r.Outcome = outcome(wallet.Rejected, wallet.ReasonInsufficientFunds)
+	case wallet.NoSender, wallet.Refunded:
+		r.Outcome = outcome(wallet.Rejected, wallet.ReasonAccountNotFound)
+	case wallet.Credited:
+		r.Outcome = outcome(wallet.Completed, "")
+	}
+	return r
 }
 
 // Accountant configures the accountant group.
 type Accountant struct {
-	// Dedupe bounds each account's dedupe set. Zero means
-	// wallet.DefaultDedupeBound.
-	Dedupe wallet.DedupeBound
 	// Window is the number of messages of a payment partition before each
-	// one within which a copy of the same payment is recognised, whatever
-	// the account's dedupe set has evicted. Zero means DefaultWindow; a
-	// negative value turns the window off. Every instance must use the
-	// same value.
+	// one within which a copy of an instruction is recognised. Zero means
+	// DefaultWindow; a negative value turns the window off. Every instance
+	// must use the same value.
 	Window int64
+	// Acked returns the offset of a partition of the payment topic below
+	// which every message's outputs are acknowledged (kafka.Acked). Nil
+	// keeps every decision in the state, for tests.
+	Acked func(partition int32) int64
 	// Scan calls fn for the messages at offsets [from, to) of a partition
 	// of the payment topic that are still there, in order. The accountant
 	// uses it to rebuild its window when it starts on a partition. Nil
 	// starts with an empty window, for tests.
 	Scan func(partition int32, from, to int64, fn func(offset int64, key string, value []byte)) error
-	// Out, if set, receives the primer's lines for every applied payment:
-	// "1:0 <request_id> Alice -$0.50" and "Alice balance: -0.50 USD".
+	// Out, if set, receives the primer's lines for every decision:
+	// "1:0 <request_id> Alice -$0.50" and "Alice balance: -0.50 USD", or
+	// the reason a transfer was refused.
 	Out io.Writer
 }
 
 // NewAccountant returns the accountant processor. opts must say how to
 // reach Kafka and where to keep state (or goka.WithTester).
 func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	if a.Dedupe == (wallet.DedupeBound{}) {
-		a.Dedupe = wallet.DefaultDedupeBound
-	}
 	if a.Window == 0 {
 		a.Window = DefaultWindow
 	}
 	acc := &accountant{Accountant: a, windows: map[int32]*paymentWindow{}}
-	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(StoreNewest, opts)...)
+	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(NewestAccount, opts)...)
 }
 
 // accountant is a running accountant: its configuration and the window of
@@ -141,7 +200,7 @@ func (a *accountant) apply(ctx goka.Context, msg any) {
 }
 
 // process handles one message of the payment topic and returns the key of
-// the payment it carried, if it carried one, for the window.
+// the instruction it carried, if it carried one, for the window.
 func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (paymentKey, bool) {
 	if p, ok := poison(msg); ok {
 		deadLetter(ctx, p)
@@ -158,36 +217,52 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 	if v := ctx.Value(); v != nil {
 		acct = v.(wallet.Account)
 	}
-	next, isNew := Apply(acct, Delivery{
-		Instruction: in,
-		Offset:  ctx.Offset(),
-		At:      unixSeconds(ctx.Timestamp()),
-		Copy:    window != nil && window.has(key),
-	}, a.Dedupe)
-	// A duplicate re-emits the state: if the first delivery's table write
-	// never reached the changelog, this repairs it before the input offset
-	// is committed.
-	ctx.SetValue(next)
-	if !isNew {
-		duplicates.Add(1)
-		return key, true
+	d := Delivery{Instruction: in, Offset: ctx.Offset(), Copy: window != nil && window.has(key)}
+	if a.Acked != nil {
+		d.Acked = a.Acked(ctx.Partition())
 	}
-	applied.Add(1)
-	if a.Out != nil {
-		fmt.Fprintf(a.Out, "%d:%d %s\n%s balance: %s %s\n",
-			ctx.Partition(), ctx.Offset(), in, in.Name(), next.Balance, wallet.Currency)
+	next, r := Apply(acct, d)
+	// A redelivery or a copy writes the state too: if an earlier table
+	// write never reached the changelog, this repairs it before the input
+	// offset is committed.
+	ctx.SetValue(next)
+	if r.Next != nil {
+		ctx.Emit(topology.Payments, r.Next.Account, *r.Next)
+	}
+	if r.Outcome != nil {
+		ctx.Emit(topology.TransferRequests, r.Outcome.RequestID.String(), *r.Outcome)
+	}
+	switch {
+	case r.Redelivered:
+		redelivered.Add(1)
+		if r.Verdict != 0 {
+			reemitted.Add(1)
+		}
+	case r.Copy:
+		copies.Add(1)
+	default:
+		decided.Add(1)
+		if a.Out != nil {
+			fmt.Fprintf(a.Out, "%d:%d %s\n", ctx.Partition(), ctx.Offset(), describe(in, r.Verdict, next))
+		}
 	}
 	return key, true
 }
 
-// unixSeconds returns a message timestamp in Unix seconds; a message
-// without one (a zero time) counts as the Unix epoch, the same on every
-// replay.
-func unixSeconds(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+// describe says what a decision did, as the processor prints it.
+func describe(in wallet.Instruction, v wallet.Verdict, acct wallet.Account) string {
+	balance := fmt.Sprintf("%s balance: %s %s", in.Name(), acct.Balance, wallet.Currency)
+	switch v {
+	case wallet.NoFunds:
+		return fmt.Sprintf("%s refused: %s", in, wallet.ReasonInsufficientFunds)
+	case wallet.NoSender:
+		return fmt.Sprintf("%s refused: %s is not an account", in, in.From)
+	case wallet.NoRecipient:
+		return fmt.Sprintf("%s refused: %s is not an account; refunding %s", in, in.To, in.From)
+	case 0: // an open
+		return in.String()
 	}
-	return t.Unix()
+	return in.String() + "\n" + balance
 }
 
 // window returns the partition's window, complete for the message at

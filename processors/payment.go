@@ -2,6 +2,7 @@ package processors
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/lovoo/goka"
 
@@ -10,54 +11,146 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// Route decides what paymentd does with transfer t, given the transfer
-// stored earlier under the same request ID (nil if none). It returns the
-// transfer to store and the instructions to emit: those of the first
-// transfer seen, every time, so that a redelivered or re-posted transfer
-// re-emits the same debit and credit (the accountant absorbs them). A re-post that reuses the
-// request ID for a different transfer also returns an error: it must not
-// move money, or a changed recipient would be credited without a debit.
-func Route(stored *wallet.Transfer, t wallet.Transfer) (wallet.Transfer, [2]wallet.Instruction, error) {
-	if stored == nil {
-		return t, t.Instructions(), nil
+// TransferDecision is what paymentd does with one transfer request.
+type TransferDecision struct {
+	// Store is the value to write to the table; nil leaves it as it is.
+	Store *wallet.TransferState
+	// Debit is the instruction to emit to the sender's partition; nil for
+	// none.
+	Debit *wallet.Instruction
+	// Conflict is set when the request ID was first used for another
+	// transfer: the request is refused (dead-lettered) and moves nothing.
+	Conflict error
+}
+
+// DecideTransfer decides transfer t, delivered at offset in its partition
+// of the transfer log, given the state stored for its request ID (nil if
+// none). The first request is stored as pending and emits the sender's
+// debit: the saga's first step. The same message delivered again after a
+// crash (the stored request offset) emits again what its first delivery
+// did, the state and, while the transfer is pending, the debit; once the
+// transfer is final, its debit has been decided, so it is in Kafka. Any
+// other message with the request ID is a client's re-post, answered from
+// the state with nothing emitted, or, if it is for another transfer, a
+// conflict.
+func DecideTransfer(stored *wallet.TransferState, t wallet.Transfer, offset int64) TransferDecision {
+	switch {
+	case stored == nil:
+		s := wallet.TransferState{Transfer: t, Status: wallet.Pending, RequestOffset: offset, NextOffset: offset + 1}
+		debit := t.Debit()
+		return TransferDecision{Store: &s, Debit: &debit}
+	case !stored.Transfer.Equal(t):
+		return TransferDecision{Conflict: wallet.Errorf(wallet.ERequestIDConflict,
+			"request ID %s was already used for a different transfer (%s -> %s %s)", t.RequestID, stored.From, stored.To, stored.Amount)}
+	case offset == stored.RequestOffset:
+		s := *stored
+		d := TransferDecision{Store: &s}
+		if s.Status == wallet.Pending {
+			debit := s.Transfer.Debit()
+			d.Debit = &debit
+		}
+		return d
 	}
-	var err error
-	if !stored.Equal(t) {
-		err = fmt.Errorf("request ID %s was already used for a different transfer (%s -> %s %s)",
-			t.RequestID, stored.From, stored.To, stored.Amount)
+	return TransferDecision{}
+}
+
+// RecordOutcome records outcome o, delivered at offset, in the stored state
+// of its transfer, and returns the state to write (nil for none). The
+// first outcome makes the status final; a final status never changes. The
+// message that made it final, delivered again, writes the state again; a
+// copy of an outcome (the accountant re-emits after a crash) changes
+// nothing. An outcome for a transfer paymentd never stored is an error.
+func RecordOutcome(stored *wallet.TransferState, o wallet.Outcome, offset int64) (*wallet.TransferState, error) {
+	switch {
+	case stored == nil:
+		return nil, fmt.Errorf("outcome %s for request ID %s, which has no transfer", o.Status, o.RequestID)
+	case stored.Status == wallet.Pending:
+		s := *stored
+		s.Status, s.Reason, s.NextOffset = o.Status, o.Reason, offset+1
+		return &s, nil
+	case offset < stored.NextOffset:
+		s := *stored
+		return &s, nil
 	}
-	return *stored, stored.Instructions(), err
+	return nil, nil
+}
+
+// Payments configures paymentd.
+type Payments struct {
+	// Out, if set, receives a line for every transfer stored and every
+	// outcome recorded.
+	Out io.Writer
 }
 
 // NewPayments returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
-func NewPayments(brokers []string, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.PaymentGraph(routeTransfer), options(goka.DefaultUpdate, opts)...)
+func NewPayments(brokers []string, p Payments, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(NewestTransfer, opts)...)
 }
 
-func routeTransfer(ctx goka.Context, msg any) {
-	if p, ok := poison(msg); ok {
-		deadLetter(ctx, p)
+func (p Payments) route(ctx goka.Context, msg any) {
+	if poisoned, ok := poison(msg); ok {
+		deadLetter(ctx, poisoned)
 		return
 	}
-	t := msg.(wallet.Transfer)
+	var stored *wallet.TransferState
+	if v := ctx.Value(); v != nil {
+		s := v.(wallet.TransferState)
+		stored = &s
+	}
+	switch m := msg.(type) {
+	case wallet.Transfer:
+		p.request(ctx, stored, m)
+	case wallet.Outcome:
+		p.outcome(ctx, stored, m)
+	}
+}
+
+func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wallet.Transfer) {
 	if t.RequestID.String() != ctx.Key() {
 		raw, _ := topology.TransferCodec.Encode(t)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID)})
 		return
 	}
-	var stored *wallet.Transfer
-	if v := ctx.Value(); v != nil {
-		s := v.(wallet.Transfer)
-		stored = &s
-	}
-	keep, instructions, err := Route(stored, t)
-	if err != nil {
+	d := DecideTransfer(stored, t, ctx.Offset())
+	if d.Conflict != nil {
 		raw, _ := topology.TransferCodec.Encode(t)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: d.Conflict})
+		return
+	}
+	if d.Store != nil {
+		ctx.SetValue(*d.Store)
+	}
+	if d.Debit != nil {
+		ctx.Emit(topology.Payments, d.Debit.Account, *d.Debit)
+	}
+}
+
+func (p Payments) outcome(ctx goka.Context, stored *wallet.TransferState, o wallet.Outcome) {
+	if o.RequestID.String() != ctx.Key() {
+		raw, _ := topology.TransferLogCodec.Encode(o)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), o.RequestID)})
+		return
+	}
+	s, err := RecordOutcome(stored, o, ctx.Offset())
+	if err != nil {
+		raw, _ := topology.TransferLogCodec.Encode(o)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		return
 	}
-	ctx.SetValue(keep)
-	for _, in := range instructions {
-		ctx.Emit(topology.Payments, in.Account, in)
+	if s == nil {
+		return
 	}
+	ctx.SetValue(*s)
+	if p.Out != nil && stored.Status == wallet.Pending {
+		fmt.Fprintf(p.Out, "%d:%d %s %s\n", ctx.Partition(), ctx.Offset(), o.RequestID, statusText(s))
+	}
+}
+
+// statusText is a transfer's status as the processor prints it.
+func statusText(s *wallet.TransferState) string {
+	if s.Reason != "" {
+		return fmt.Sprintf("%s -> %s %s: %s (%s)", s.From, s.To, s.Amount, s.Status, s.Reason)
+	}
+	return fmt.Sprintf("%s -> %s %s: %s", s.From, s.To, s.Amount, s.Status)
 }

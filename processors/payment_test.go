@@ -10,98 +10,110 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-func TestRoute(t *testing.T) {
+func TestDecideTransfer(t *testing.T) {
+	primer := transfer(primerID, "Alice", "Bob", 50)
+	pending := wallet.TransferState{Transfer: primer, Status: wallet.Pending, RequestOffset: 3, NextOffset: 4}
+	final := pending
+	final.Status, final.NextOffset = wallet.Completed, 9
+	respelled := primer
+	respelled.From = "ALICE"
 	other := primer
 	other.To = "Carol"
 	tests := []struct {
-		name     string
-		stored   *wallet.Transfer
-		in       wallet.Transfer
-		wantTo   string
-		conflict bool
+		name         string
+		stored       *wallet.TransferState
+		t            wallet.Transfer
+		offset       int64
+		wantStore    *wallet.TransferState
+		wantDebit    bool
+		wantConflict bool
 	}{
-		{"first delivery", nil, primer, "Bob", false},
-		{"duplicate re-emits the same instructions", &primer, primer, "Bob", false},
-		{"request ID reused for another recipient", &primer, other, "Bob", true},
+		{"first request: pending, debit", nil, primer, 3, &pending, true, false},
+		{"the request delivered again while pending: both again", &pending, primer, 3, &pending, true, false},
+		{"the request delivered again once final: the state again", &final, primer, 3, &final, false, false},
+		{"a re-post: nothing", &pending, primer, 12, nil, false, false},
+		{"a re-post spelled otherwise: nothing", &final, respelled, 12, nil, false, false},
+		{"another transfer under the request ID: refused", &pending, other, 12, nil, false, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keep, instructions, err := processors.Route(tt.stored, tt.in)
-			if (err != nil) != tt.conflict {
-				t.Fatalf("err = %v, want conflict %v", err, tt.conflict)
+			d := processors.DecideTransfer(tt.stored, tt.t, tt.offset)
+			if (d.Conflict != nil) != tt.wantConflict || (d.Debit != nil) != tt.wantDebit || (d.Store != nil) != (tt.wantStore != nil) {
+				t.Fatalf("DecideTransfer = store %+v, debit %+v, conflict %v", d.Store, d.Debit, d.Conflict)
 			}
-			if keep.To != tt.wantTo || instructions[1].To != tt.wantTo {
-				t.Errorf("stored to %s and credited %s, want %s", keep.To, instructions[1].To, tt.wantTo)
+			if d.Store != nil && (d.Store.Status != tt.wantStore.Status || d.Store.RequestOffset != tt.wantStore.RequestOffset || d.Store.NextOffset != tt.wantStore.NextOffset) {
+				t.Errorf("stores %+v, want %+v", *d.Store, *tt.wantStore)
 			}
-			if instructions[0].Account != "alice" || instructions[0].Kind != wallet.Debit {
-				t.Errorf("first instruction = %+v, want Alice's debit", instructions[0])
+			if d.Debit != nil && !d.Debit.Equal(primer.Debit()) {
+				t.Errorf("debits %+v, want %+v", *d.Debit, primer.Debit())
+			}
+			if tt.wantConflict && wallet.ErrorCode(d.Conflict) != wallet.ERequestIDConflict {
+				t.Errorf("conflict %v, want request_id_conflict", d.Conflict)
 			}
 		})
 	}
 }
 
-func TestPaymentsEmitsTwoPayments(t *testing.T) {
-	tt := tester.New(t)
-	runPayments(t, tt)
-	payments := tt.NewQueueTracker(string(topology.Payments))
+func TestRecordOutcome(t *testing.T) {
+	primer := transfer(primerID, "Alice", "Bob", 50)
+	pending := wallet.TransferState{Transfer: primer, Status: wallet.Pending, RequestOffset: 3, NextOffset: 4}
+	completed := wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Completed}
+	rejected := wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds}
 
-	tt.Consume(string(topology.TransferRequests), primerID, primer)
-
-	want := primer.Instructions()
-	for i := range want {
-		key, v, ok := payments.Next()
-		if !ok {
-			t.Fatalf("payment %d missing", i)
-		}
-		p := v.(wallet.Instruction)
-		if key != want[i].Account || !p.Equal(want[i]) {
-			t.Errorf("payment %d = %s %+v, want %+v", i, key, p, want[i])
-		}
+	s, err := processors.RecordOutcome(&pending, completed, 8)
+	if err != nil || s == nil || s.Status != wallet.Completed || s.NextOffset != 9 {
+		t.Fatalf("the first outcome: %+v, %v; want completed at next offset 9", s, err)
 	}
-	if _, _, ok := payments.Next(); ok {
-		t.Error("more than two payments emitted")
+	final := *s
+	if again, err := processors.RecordOutcome(&final, completed, 8); err != nil || again == nil || again.Status != wallet.Completed {
+		t.Errorf("the outcome delivered again: %+v, %v; want the state written again", again, err)
 	}
-}
-
-func TestPaymentsReemitsOnDuplicate(t *testing.T) {
-	tt := tester.New(t)
-	runPayments(t, tt)
-	tt.Consume(string(topology.TransferRequests), primerID, primer)
-	payments := tt.NewQueueTracker(string(topology.Payments))
-
-	tt.Consume(string(topology.TransferRequests), primerID, primer)
-
-	if n := payments.Hwm() - payments.NextOffset(); n != 2 {
-		t.Errorf("a duplicate emitted %d payments, want the same 2 again", n)
+	if other, err := processors.RecordOutcome(&final, rejected, 11); err != nil || other != nil {
+		t.Errorf("a later, different outcome: %+v, %v; want nothing: a final status never changes", other, err)
+	}
+	if _, err := processors.RecordOutcome(nil, completed, 2); err == nil {
+		t.Error("an outcome for no transfer was recorded")
 	}
 }
 
-func TestPaymentsRejectsReusedRequestID(t *testing.T) {
+// A re-post emits nothing; a conflicting re-use is dead-lettered and
+// moves nothing; the transfer keeps its first body.
+func TestPaymentsRepostsAndConflicts(t *testing.T) {
 	tt := tester.New(t)
-	runPayments(t, tt)
-	tt.Consume(string(topology.TransferRequests), primerID, primer)
-	payments := tt.NewQueueTracker(string(topology.Payments))
+	runPayments(t, tt, nil)
+	debits := tt.NewQueueTracker(string(topology.Payments))
 	dead := tt.NewQueueTracker(string(topology.DeadLetters))
+	primer := transfer(primerID, "Alice", "Bob", 50)
+	other := primer
+	other.To = "Carol"
 
-	carol := primer
-	carol.To = "Carol"
-	tt.Consume(string(topology.TransferRequests), primerID, carol)
+	tt.Consume(string(topology.TransferRequests), primerID, primer)
+	tt.Consume(string(topology.TransferRequests), primerID, primer)
+	tt.Consume(string(topology.TransferRequests), primerID, other)
 
-	for payments.NextOffset() < payments.Hwm() {
-		_, v, _ := payments.Next()
-		if p := v.(wallet.Instruction); p.To == "Carol" {
-			t.Errorf("Carol was paid: %+v", p)
-		}
+	if n := debits.Hwm() - debits.NextOffset(); n != 1 {
+		t.Errorf("%d debits emitted, want 1: a re-post emits nothing, a conflict nothing", n)
 	}
-	hdr, key, _, ok := dead.NextWithHeaders()
-	if !ok {
-		t.Fatal("no dead letter for the reused request ID")
+	if _, _, ok := dead.Next(); !ok {
+		t.Error("the conflicting re-use is not in the dead letters")
 	}
-	if key != primerID || len(hdr[topology.HeaderError]) == 0 {
-		t.Errorf("dead letter key %q headers %v", key, hdr)
+	st := tt.TableValue(topology.TransferTable, primerID).(wallet.TransferState)
+	if st.To != "Bob" || st.Status != wallet.Pending {
+		t.Errorf("stored %+v, want the first transfer, pending", st)
 	}
-	if got := tt.TableValue(topology.TransferTable, primerID).(wallet.Transfer); !got.Equal(primer) {
-		t.Errorf("stored transfer = %+v, want the first one", got)
+}
+
+// An outcome makes the status final, and a final status does not change.
+func TestPaymentsRecordsOutcomes(t *testing.T) {
+	tt := tester.New(t)
+	runPayments(t, tt, nil)
+	primer := transfer(primerID, "Alice", "Bob", 50)
+	tt.Consume(string(topology.TransferRequests), primerID, primer)
+	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Completed})
+	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound})
+	st := tt.TableValue(topology.TransferTable, primerID).(wallet.TransferState)
+	if st.Status != wallet.Completed || st.Reason != "" {
+		t.Errorf("status %s (%s), want completed", st.Status, st.Reason)
 	}
 }
 
@@ -111,48 +123,26 @@ func TestPaymentsDeadLettersPoison(t *testing.T) {
 		key   string
 		value any
 	}{
-		{"not JSON", primerID, []byte("{nope")},
-		{"invalid transfer", primerID, []byte(`{"request_id":"` + primerID + `","from":"Alice","to":"Alice","amount":"1.00"}`)},
+		{"not JSON", primerID, []byte("{")},
 		{"too precise amount", primerID, []byte(`{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"1.001"}`)},
-		{"key is not the request ID", otherID, primer},
-		{"empty value", primerID, nil},
+		{"key is not the request ID", otherID, transfer(primerID, "Alice", "Bob", 50)},
+		{"an outcome of no transfer", primerID, wallet.Outcome{RequestID: transfer(primerID, "A", "B", 1).RequestID, Status: wallet.Completed}},
+		{"an outcome of another kind", primerID, []byte(`{"request_id":"` + primerID + `","kind":"refund"}`)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tt := tester.New(t)
-			runPayments(t, tt)
+			runPayments(t, tt, nil)
 			dead := tt.NewQueueTracker(string(topology.DeadLetters))
-			payments := tt.NewQueueTracker(string(topology.Payments))
-			before := processors.DeadLetters()
+			debits := tt.NewQueueTracker(string(topology.Payments))
 
 			tt.Consume(string(topology.TransferRequests), tc.key, tc.value)
 
-			hdr, key, v, ok := dead.NextWithHeaders()
-			if !ok {
-				t.Fatal("nothing in the dead-letter topic")
+			if _, key, _, ok := dead.NextWithHeaders(); !ok || key != tc.key {
+				t.Errorf("dead letter %q, %v; want one keyed %s", key, ok, tc.key)
 			}
-			if key != tc.key {
-				t.Errorf("dead letter key = %q, want %q", key, tc.key)
-			}
-			if raw, isRaw := tc.value.([]byte); isRaw && string(v.([]byte)) != string(raw) {
-				t.Errorf("dead letter value = %q, want the original %q", v, raw)
-			}
-			if string(hdr[topology.HeaderTopic]) != string(topology.TransferRequests) ||
-				string(hdr[topology.HeaderPartition]) != "0" || string(hdr[topology.HeaderOffset]) != "0" ||
-				len(hdr[topology.HeaderError]) == 0 {
-				t.Errorf("dead letter headers = %q", hdr)
-			}
-			if _, _, ok := payments.Next(); ok {
-				t.Error("poison produced a payment")
-			}
-			if got := processors.DeadLetters() - before; got != 1 {
-				t.Errorf("dead-letter counter went up by %d, want 1", got)
-			}
-
-			// Processing moves on.
-			tt.Consume(string(topology.TransferRequests), primerID, primer)
-			if _, _, ok := payments.Next(); !ok {
-				t.Error("a good transfer after the poison was not processed")
+			if _, v, ok := debits.Next(); ok {
+				t.Errorf("emitted %+v", v)
 			}
 		})
 	}

@@ -22,16 +22,20 @@ import (
 var (
 	Stats       = expvar.NewMap("wallet")
 	deadLetters = new(expvar.Int)
-	duplicates  = new(expvar.Int)
-	applied     = new(expvar.Int)
+	decided     = new(expvar.Int)
+	redelivered = new(expvar.Int)
+	reemitted   = new(expvar.Int)
+	copies      = new(expvar.Int)
 	recovered   = new(expvar.Int)
 	stale       = new(expvar.Int)
 )
 
 func init() {
 	Stats.Set("dead_letters", deadLetters)
-	Stats.Set("duplicate_payments", duplicates)
-	Stats.Set("applied_payments", applied)
+	Stats.Set("instructions_decided", decided)
+	Stats.Set("instructions_redelivered", redelivered)
+	Stats.Set("instructions_reemitted", reemitted)
+	Stats.Set("instruction_copies", copies)
 	Stats.Set("recovered_table_records", recovered)
 	Stats.Set("stale_table_records", stale)
 }
@@ -51,46 +55,55 @@ func counted(update goka.UpdateCallback) goka.UpdateCallback {
 	}
 }
 
-// StoreNewest is how the accountant's table is read from its changelog,
-// by a processor recovering a partition and by every view: a record is
-// stored unless the stored version of the account is newer (has a higher
-// NextOffset), and then it is counted as stale.
+// StoreNewest returns how a table with versioned values is read from its
+// changelog, by a processor recovering a partition and by every view: a
+// record is stored unless the stored value is newer (version, which reads
+// the NextOffset of an encoded value, gives a higher number), and then it
+// is counted as stale.
 //
 // goka does not fence a processor instance that has lost its partition:
 // one whose session expired while it was stalled, or whose producer
 // retries a write after a broker restart, can still write to the
-// changelog after the new owner has. The changelog's last record for an
-// account is then an old version, and a new owner recovering from it
-// would skip, as committed, the payments it lacks. Every instance computes
-// the same version from the same messages, so the newest version is the
-// right one, whatever order the versions reached the changelog in.
-func StoreNewest(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-	if value == nil { // a tombstone deletes
-		return goka.DefaultUpdate(ctx, s, key, value)
-	}
-	incoming, err := codecs.AccountNextOffset(value)
-	if err != nil {
-		// Not an account at all: it cannot be a newer version, and
-		// storing it would fail the next payment to the account.
-		slog.Warn("ignored a changelog record that is not an account",
-			"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
-		return nil
-	}
-	old, err := s.Get(key)
-	if err != nil {
-		return fmt.Errorf("recover account %q: %w", key, err)
-	}
-	if old != nil {
-		if stored, err := codecs.AccountNextOffset(old); err == nil && stored > incoming {
-			stale.Add(1)
+// changelog after the new owner has. The changelog's last record for a key
+// is then an old version, and a new owner recovering from it would skip,
+// as committed, the messages it lacks. Every instance computes the same
+// version from the same messages, so the newest version is the right one,
+// whatever order the versions reached the changelog in.
+func StoreNewest(version func([]byte) (int64, error)) goka.UpdateCallback {
+	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		if value == nil { // a tombstone deletes
+			return goka.DefaultUpdate(ctx, s, key, value)
+		}
+		incoming, err := version(value)
+		if err != nil {
+			// Not a value at all: it cannot be a newer version, and
+			// storing it would fail the next message for the key.
+			slog.Warn("ignored a changelog record that does not decode",
+				"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
 			return nil
 		}
+		old, err := s.Get(key)
+		if err != nil {
+			return fmt.Errorf("recover %q from %s: %w", key, ctx.Topic(), err)
+		}
+		if old != nil {
+			if stored, err := version(old); err == nil && stored > incoming {
+				stale.Add(1)
+				return nil
+			}
+		}
+		return goka.DefaultUpdate(ctx, s, key, value)
 	}
-	return goka.DefaultUpdate(ctx, s, key, value)
 }
 
-// StaleRecords returns the number of changelog records of the accountant
-// table this process has ignored because it held a newer version.
+// Versioned tables: the accountant's and paymentd's.
+var (
+	NewestAccount  = StoreNewest(codecs.AccountNextOffset)
+	NewestTransfer = StoreNewest(codecs.TransferStateNextOffset)
+)
+
+// StaleRecords returns the number of changelog records of versioned tables
+// this process has ignored because it held a newer version.
 func StaleRecords() int64 { return stale.Value() }
 
 // DeadLetters returns the number of inputs sent to the dead-letter topic by

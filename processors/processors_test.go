@@ -1,8 +1,8 @@
 package processors_test
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"testing"
 
 	"github.com/google/uuid"
@@ -21,10 +21,11 @@ const (
 
 var primer = wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 
-// runPayments runs paymentd under the tester until the test ends.
-func runPayments(t *testing.T, tt *tester.Tester) {
+// runPayments runs paymentd under the tester until the test ends,
+// printing its lines to out.
+func runPayments(t *testing.T, tt *tester.Tester, out io.Writer) {
 	t.Helper()
-	proc, err := processors.NewPayments(nil, goka.WithTester(tt))
+	proc, err := processors.NewPayments(nil, processors.Payments{Out: out}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 }
 
@@ -63,26 +64,4 @@ func balance(t *testing.T, tt *tester.Tester, account string) string {
 		return "<none>"
 	}
 	return v.(wallet.Account).Balance.String()
-}
-
-func TestWholeFlow(t *testing.T) {
-	tt := tester.New(t)
-	var out bytes.Buffer
-	runPayments(t, tt)
-	runAccountant(t, tt, processors.Accountant{Out: &out})
-
-	tt.Consume(string(topology.TransferRequests), primerID, primer)
-	tt.Consume(string(topology.TransferRequests), primerID, primer) // a client's retry
-
-	if got := balance(t, tt, "Alice"); got != "-0.50" {
-		t.Errorf("Alice's balance = %s, want -0.50", got)
-	}
-	if got := balance(t, tt, "Bob"); got != "0.50" {
-		t.Errorf("Bob's balance = %s, want 0.50", got)
-	}
-	want := "0:0 " + primerID + " Alice -$0.50\nAlice balance: -0.50 USD\n" +
-		"0:1 " + primerID + " Bob +$0.50\nBob balance: 0.50 USD\n"
-	if out.String() != want {
-		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
-	}
 }

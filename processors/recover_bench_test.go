@@ -33,7 +33,7 @@ func BenchmarkRecoverAccounts(b *testing.B) {
 	for _, update := range []struct {
 		name string
 		fn   goka.UpdateCallback
-	}{{"last-record", goka.DefaultUpdate}, {"newest", processors.StoreNewest}} {
+	}{{"last-record", goka.DefaultUpdate}, {"newest", processors.NewestAccount}} {
 		b.Run(update.name, func(b *testing.B) {
 			for range b.N {
 				b.StopTimer()

@@ -29,7 +29,7 @@ func TestBrokerDown(t *testing.T) {
 	c := config(t, []string{addr}, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
-	signUp(t, cl, wallet.Money{}, "down-alice", "down-bob")
+	signUp(t, cl, maxOverdraft, "down-alice", "down-bob")
 
 	var want ledger.Ledger
 	transfer := func(cents int64) wallet.Transfer {

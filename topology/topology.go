@@ -5,11 +5,15 @@
 //	POST /api/v1/accounts --> wallet.signup_request (key account)
 //	  --> group signup (table signup-table: the claim that won each account)
 //	  --> "open" to wallet.payment (key account)
-//	POST /api/v1/transfers --> wallet.transfer_request (key request_id)
-//	  --> group paymentd (table paymentd-table: first transfer per request_id)
-//	  --> wallet.payment (key account): a debit for from, a credit for to
-//	  --> group accountant (table accountant-table: open, limit, balance, dedupe set)
-//	views of signup-table and accountant-table --> GET /api/v1/accounts/{name}
+//	POST /api/v1/transfers, /deposits, /withdrawals --> wallet.transfer_request (key request_id)
+//	  --> group paymentd (table paymentd-table: the transfer, its status)
+//	  --> debit to wallet.payment (key: the sender's account)
+//	  --> group accountant (table accountant-table: open, limit, balance)
+//	        debit accepted --> credit to the recipient's partition --> completed
+//	        debit refused --> rejected (insufficient_funds, account_not_found)
+//	        credit to an account not open --> refund to the sender --> rejected
+//	  --> outcomes back to wallet.transfer_request (key request_id), recorded by paymentd
+//	views of the three tables --> GET /api/v1/accounts/{name}, GET /api/v1/transfers/{id}
 //
 // Accounts are keyed by wallet.AccountKey, the username's canonical form.
 //
@@ -30,10 +34,11 @@ const (
 	// SignupRequests holds every claim of a username, keyed by its account
 	// key, so that every claim of one name is in one partition.
 	SignupRequests goka.Stream = "wallet.signup_request"
-	// TransferRequests holds every accepted transfer, keyed by request ID.
+	// TransferRequests holds every transfer request and the outcome
+	// reported back for it, keyed by request ID: the log of each transfer.
 	TransferRequests goka.Stream = "wallet.transfer_request"
 	// Payments holds every instruction for an account, keyed by account:
-	// open, debit, credit.
+	// open, debit, credit, refund. The log of each account.
 	Payments goka.Stream = "wallet.payment"
 	// DeadLetters holds the inputs that could not be processed, keyed and
 	// valued as they arrived, with the error and origin in headers.
@@ -41,20 +46,21 @@ const (
 
 	// SignupGroup decides which claim of each username wins.
 	SignupGroup goka.Group = "signup"
-	// PaymentGroup turns transfers into debits and credits.
+	// PaymentGroup stores each transfer, starts it with the debit and
+	// records its outcome.
 	PaymentGroup goka.Group = "paymentd"
-	// AccountantGroup applies instructions to accounts.
+	// AccountantGroup decides every instruction for an account.
 	AccountantGroup goka.Group = "accountant"
 )
 
 var (
 	// SignupTable keeps the claim that won each account key.
 	SignupTable = goka.GroupTable(SignupGroup)
-	// TransferTable keeps the first transfer seen for each request ID, so
-	// that a re-posted request ID re-emits the original payments.
+	// TransferTable keeps, per request ID, the first transfer requested
+	// under it and its status.
 	TransferTable = goka.GroupTable(PaymentGroup)
 	// AccountTable keeps each account's state: open, overdraft limit,
-	// balance and dedupe set.
+	// balance, and what re-emission needs.
 	AccountTable = goka.GroupTable(AccountantGroup)
 )
 
@@ -71,10 +77,11 @@ const (
 // the processor; writers use the same codec as readers.
 var (
 	ClaimCodec           = codecs.Lenient{Codec: codecs.Claim{}}
-	TransferRequestCodec = codecs.Lenient{Codec: codecs.Transfer{}}
+	TransferLogCodec     = codecs.Lenient{Codec: codecs.TransferLog{}}
 	InstructionCodec     = codecs.Lenient{Codec: codecs.Instruction{}}
 	SignupCodec          = codecs.Signup{}
 	TransferCodec        = codecs.Transfer{}
+	TransferStateCodec   = codecs.TransferState{}
 	AccountCodec         = codecs.Account{}
 	RawCodec             = codecs.Raw{}
 )
@@ -89,21 +96,26 @@ func SignupGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	)
 }
 
-// PaymentGraph is the paymentd group: transfers in, debits and credits out.
+// PaymentGraph is the paymentd group: transfers and their outcomes in,
+// debits out.
 func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(PaymentGroup,
-		goka.Input(TransferRequests, TransferRequestCodec, cb),
-		goka.Persist(TransferCodec),
+		goka.Input(TransferRequests, TransferLogCodec, cb),
+		goka.Persist(TransferStateCodec),
 		goka.Output(Payments, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
 }
 
-// AccountantGraph is the accountant group: instructions in, accounts kept.
+// AccountantGraph is the accountant group: instructions in, accounts
+// kept; credits and refunds out to the accounts' partitions, outcomes out
+// to the transfers'.
 func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(AccountantGroup,
 		goka.Input(Payments, InstructionCodec, cb),
 		goka.Persist(AccountCodec),
+		goka.Output(Payments, InstructionCodec),
+		goka.Output(TransferRequests, TransferLogCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
 }

@@ -24,7 +24,7 @@ type Accounts struct {
 // The view keeps the newest version of each account, as the accountant
 // does when it recovers (processors.StoreNewest).
 func NewAccounts(brokers []string, opts ...goka.ViewOption) (*Accounts, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.StoreNewest)}, opts...)
+	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.NewestAccount)}, opts...)
 	v, err := goka.NewView(brokers, topology.AccountTable, topology.AccountCodec, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("create view of %s: %w", topology.AccountTable, err)

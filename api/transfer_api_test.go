@@ -1,0 +1,146 @@
+package api_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+)
+
+// states is paymentd and its view at once: a transfer sent is stored
+// pending, and decide makes it final.
+type states struct {
+	mu     sync.Mutex
+	stored map[uuid.UUID]wallet.TransferState
+	sent   int
+	decide func(t wallet.Transfer) (wallet.Status, string) // nil leaves it pending
+}
+
+func (s *states) Send(ctx context.Context, t wallet.Transfer) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent++
+	if _, ok := s.stored[t.RequestID]; !ok {
+		st := wallet.TransferState{Transfer: t, Status: wallet.Pending}
+		if s.decide != nil {
+			st.Status, st.Reason = s.decide(t)
+		}
+		s.stored[t.RequestID] = st
+	}
+	return nil
+}
+
+func (s *states) Transfer(id uuid.UUID) (wallet.TransferState, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st, ok := s.stored[id]
+	return st, ok, nil
+}
+
+func (s *states) Recovered() bool { return true }
+
+// newWallet returns a write side whose paymentd completes every transfer
+// under 100.00 and rejects the others, with Alice and Bob signed up.
+func newWallet() (*api.Server, *states) {
+	st := &states{stored: map[uuid.UUID]wallet.TransferState{}, decide: func(t wallet.Transfer) (wallet.Status, string) {
+		if t.Amount.GreaterThan(wallet.Cents(10000)) {
+			return wallet.Rejected, wallet.ReasonInsufficientFunds
+		}
+		return wallet.Completed, ""
+	}}
+	signups := newSignups(map[string]wallet.Signup{
+		"alice": {Claim: wallet.Claim{Username: "Alice"}},
+		"bob":   {Claim: wallet.Claim{Username: "Bob"}},
+	})
+	return &api.Server{Transfers: st, States: st, Signups: signups}, st
+}
+
+func TestPostTransferLifecycle(t *testing.T) {
+	srv, st := newWallet()
+	h := srv.Handler()
+	primer := `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.5"}`
+	seed := `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob"}`
+	tests := []struct {
+		name   string
+		path   string
+		prefer string
+		body   string
+		status int
+		want   string
+	}{
+		{"the primer", "/api/v1/transfers", "", primer, 201, seed},
+		{"the primer again", "/api/v1/transfers", "", primer, 201, seed},
+		{"the primer again, spelled otherwise", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"ALICE","to":"bob","amount":0.50}`, 201, seed},
+		{"the primer again, waiting", "/api/v1/transfers", "wait=5", primer, 201, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"completed"}`},
+		{"the request ID for another transfer", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.51"}`, 409, `"code":"request_id_conflict"`},
+		{"to a name never signed up", "/api/v1/transfers", "", `{"request_id":"` + otherID + `","from":"Alice","to":"Carol","amount":"1"}`, 404, `{"message":"account \"Carol\" not found","code":"account_not_found"}`},
+		{"rejected, waiting", "/api/v1/transfers", "respond-async, wait=3", `{"request_id":"` + otherID + `","from":"Alice","to":"Bob","amount":"100.01"}`, 201, `"status":"rejected","reason":"insufficient_funds"}`},
+		{"a deposit", "/api/v1/deposits", "wait=1", `{"request_id":"00000000-0000-4000-8000-000000000001","account":"alice","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000001","from":"@world","amount":"5.00","to":"alice","status":"completed"}`},
+		{"a withdrawal", "/api/v1/withdrawals", "", `{"request_id":"00000000-0000-4000-8000-000000000002","account":"Bob","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000002","from":"Bob","amount":"5.00","to":"@world"}`},
+		{"a deposit to nobody", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","amount":"5"}`, 400, `"code":"account_required"`},
+		{"a deposit to the world", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"@World","amount":"5"}`, 400, `"code":"same_account"`},
+		{"a deposit of nothing", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"Bob","amount":"0"}`, 400, `"code":"amount_lt_min"`},
+		{"from a reserved name", "/api/v1/transfers", "", `{"request_id":"00000000-0000-4000-8000-000000000003","from":"@bank","to":"Bob","amount":"1"}`, 400, `"code":"account_invalid"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptestServer(t, h)
+			req, _ := http.NewRequest("POST", srv+tt.path, strings.NewReader(tt.body))
+			if tt.prefer != "" {
+				req.Header.Set("Prefer", tt.prefer)
+			}
+			status, body, hdr := roundTrip(t, req)
+			if status != tt.status || !strings.Contains(body, tt.want) {
+				t.Errorf("got %d %s, want %d %s", status, body, tt.status, tt.want)
+			}
+			if status == 201 && !strings.HasPrefix(hdr.Get("Location"), "/api/v1/transfers/") {
+				t.Errorf("Location = %q", hdr.Get("Location"))
+			}
+		})
+	}
+	if st.sent != 4 {
+		t.Errorf("%d transfers sent to Kafka, want 4: re-posts and conflicts are answered from the state", st.sent)
+	}
+
+	for _, tt := range []struct {
+		path   string
+		status int
+		want   string
+	}{
+		{"/api/v1/transfers/" + primerID, 200, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"completed"}`},
+		{"/api/v1/transfers/" + strings.ToUpper(primerID), 200, `"status":"completed"`},
+		{"/api/v1/transfers/" + otherID, 200, `"status":"rejected","reason":"insufficient_funds"`},
+		{"/api/v1/transfers/00000000-0000-4000-8000-000000000009", 404, `{"message":"transfer not found","code":"transfer_not_found"}`},
+		{"/api/v1/transfers/42", 400, `"code":"request_id_invalid"`},
+	} {
+		if status, body, _ := do(t, h, "GET", tt.path, ""); status != tt.status || !strings.Contains(body, tt.want) {
+			t.Errorf("GET %s = %d %s, want %d %s", tt.path, status, body, tt.status, tt.want)
+		}
+	}
+}
+
+// With no outcome within the wait, the answer is 202 with the transfer
+// pending.
+func TestPostTransferWaitTimesOut(t *testing.T) {
+	srv, st := newWallet()
+	st.decide = nil
+	h := srv.Handler()
+	began := time.Now()
+	req, _ := http.NewRequest("POST", httptestServer(t, h)+"/api/v1/transfers",
+		strings.NewReader(`{"request_id":"`+primerID+`","from":"Alice","to":"Bob","amount":"1"}`))
+	req.Header.Set("Prefer", "wait=1")
+	status, body, hdr := roundTrip(t, req)
+	if status != http.StatusAccepted || !strings.Contains(body, `"status":"pending"`) || hdr.Get("Location") != "/api/v1/transfers/"+primerID {
+		t.Errorf("got %d %s (Location %q), want 202 pending", status, body, hdr.Get("Location"))
+	}
+	if took := time.Since(began); took < time.Second {
+		t.Errorf("answered after %s, want to wait 1s", took)
+	}
+}
