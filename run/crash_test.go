@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"bytes"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -17,9 +18,18 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// rejectChangelog makes the broker refuse every write to the accountant's
-// changelog while on is set, counting the refusals.
-func rejectChangelog(cluster *kfake.Cluster, on *atomic.Bool, rejected *atomic.Int64) {
+// lostWrite is a kind of write the broker refuses in a crash test: to a
+// topic, and, when marker is set, only batches that contain it.
+type lostWrite struct {
+	name, topic string
+	marker      []byte
+}
+
+// reject makes the broker refuse every produce request that carries a
+// write of the kind while on is set, counting the refusals. A refused
+// request fails every write in it, as a broker that died before
+// acknowledging would.
+func reject(cluster *kfake.Cluster, lost lostWrite, on *atomic.Bool, rejected *atomic.Int64) {
 	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		cluster.KeepControl()
 		pr := req.(*kmsg.ProduceRequest)
@@ -28,7 +38,9 @@ func rejectChangelog(cluster *kfake.Cluster, on *atomic.Bool, rejected *atomic.I
 		}
 		touches := false
 		for _, topic := range pr.Topics {
-			touches = touches || topic.Topic == string(topology.AccountTable)
+			for _, p := range topic.Partitions {
+				touches = touches || topic.Topic == lost.topic && (lost.marker == nil || bytes.Contains(p.Records, lost.marker))
+			}
 		}
 		if !touches {
 			return nil, nil, false
@@ -50,70 +62,78 @@ func rejectChangelog(cluster *kfake.Cluster, on *atomic.Bool, rejected *atomic.I
 	})
 }
 
-// TestReemissionRepairsLostChangelogWrite reproduces goka's crash window:
-// the accountant updates its local table, the changelog write never
-// reaches Kafka, and the processor stops before committing the input. When
-// the payment is redelivered, to the same instance (whose local table
-// already has it) or to another one (whose table was rebuilt from the
-// changelog), it must be applied exactly once and reach the changelog,
-// which is what the view and every future owner of the partition read.
-func TestReemissionRepairsLostChangelogWrite(t *testing.T) {
-	for _, sameInstance := range []bool{true, false} {
-		name := "another instance"
-		if sameInstance {
-			name = "same instance"
-		}
-		t.Run(name, func(t *testing.T) {
-			cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
-			if err != nil {
-				t.Fatal(err)
+// TestLostWritesAreRepairedByRedelivery reproduces goka's crash window: a
+// processor updates its local table, a write of its (the changelog, or an
+// output: the credit, the outcome) never reaches Kafka, and the processor
+// stops before committing the input. When the input is delivered again,
+// to the same instance (whose local table already has it) or to another
+// one (whose table was rebuilt from the changelog), the outcome must be
+// what it would have been without the fault: the transfer completed, its
+// amount moved once.
+func TestLostWritesAreRepairedByRedelivery(t *testing.T) {
+	for _, lost := range []lostWrite{
+		{"accountant changelog", string(topology.AccountTable), nil},
+		{"credit", string(topology.Payments), []byte(`"kind":"credit"`)},
+		{"outcome", string(topology.TransferRequests), []byte(`"kind":"outcome"`)},
+		{"paymentd changelog", string(topology.TransferTable), []byte(`"status":"pending"`)},
+	} {
+		for _, sameInstance := range []bool{true, false} {
+			name := lost.name + ", another instance"
+			if sameInstance {
+				name = lost.name + ", same instance"
 			}
-			t.Cleanup(cluster.Close)
-			var reject atomic.Bool
-			var rejected atomic.Int64
-			rejectChangelog(cluster, &reject, &rejected)
-
-			c := config(t, cluster.ListenAddrs(), 2)
-			_, stopFirst := start(t, c, run.Processors)
-			cl := startAPIs(t, c)
-			signUp(t, cl, maxOverdraft, "Alice", "Bob")
-
-			var want ledger.Ledger
-			first := wallet.Transfer{RequestID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
-			if status, body := post(t, cl, first); status != http.StatusCreated {
-				t.Fatalf("POST = %d %s", status, body)
-			}
-			want.Apply(first)
-			waitBalances(t, cl, &want, 60*time.Second) // Alice -1.00, Bob 1.00
-
-			reject.Store(true)
-			second := wallet.Transfer{RequestID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), From: "Alice", To: "Bob", Amount: wallet.Cents(200)}
-			if status, body := post(t, cl, second); status != http.StatusCreated {
-				t.Fatalf("POST = %d %s", status, body)
-			}
-			want.Apply(second)
-			deadline := time.Now().Add(30 * time.Second)
-			for rejected.Load() == 0 {
-				if time.Now().After(deadline) {
-					t.Fatal("the accountant never tried to write the changelog")
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.Ports(0))
+				if err != nil {
+					t.Fatal(err)
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			// The window is open: the accountant's local table has the
-			// second transfer, the changelog does not.
-			time.Sleep(2 * time.Second)
-			if got := balance(t, cl, "Alice"); got != "-1.00" {
-				t.Fatalf("with the changelog write refused, the view shows Alice at %s, want -1.00", got)
-			}
+				t.Cleanup(cluster.Close)
+				var on atomic.Bool
+				var rejected atomic.Int64
+				reject(cluster, lost, &on, &rejected)
 
-			if !sameInstance {
-				stopFirst()
-				start(t, withState(t, c), run.Processors)
-			}
-			reject.Store(false)
+				c := config(t, cluster.ListenAddrs(), 2)
+				_, stopFirst := start(t, c, run.Processors)
+				cl := startAPIs(t, c)
+				signUp(t, cl, maxOverdraft, "Alice", "Bob")
 
-			waitBalances(t, cl, &want, 60*time.Second) // Alice -3.00, Bob 3.00
-			t.Logf("%d changelog writes refused, then repaired", rejected.Load())
-		})
+				var want ledger.Ledger
+				first := wallet.Transfer{RequestID: uuid.MustParse("11111111-1111-4111-8111-111111111111"), From: "Alice", To: "Bob", Amount: wallet.Cents(100)}
+				if status, body := post(t, cl, first); status != http.StatusCreated {
+					t.Fatalf("POST = %d %s", status, body)
+				}
+				want.Apply(first)
+				waitBalances(t, cl, &want, 60*time.Second) // Alice -1.00, Bob 1.00
+
+				on.Store(true)
+				second := wallet.Transfer{RequestID: uuid.MustParse("22222222-2222-4222-8222-222222222222"), From: "Alice", To: "Bob", Amount: wallet.Cents(200)}
+				if status, body := post(t, cl, second); status != http.StatusCreated {
+					t.Fatalf("POST = %d %s", status, body)
+				}
+				want.Apply(second)
+				deadline := time.Now().Add(30 * time.Second)
+				for rejected.Load() == 0 {
+					if time.Now().After(deadline) {
+						t.Fatalf("no write of the %s was ever tried", lost.name)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				// The window is open: the processor's local table has moved
+				// on, Kafka does not have the write, and the processor
+				// restarts (same instance) or is replaced.
+				time.Sleep(2 * time.Second)
+
+				if !sameInstance {
+					stopFirst()
+					start(t, withState(t, c), run.Processors)
+				}
+				on.Store(false)
+
+				waitFinal(t, cl, second.RequestID, wallet.Completed, "")
+				waitBalances(t, cl, &want, 60*time.Second) // Alice -3.00, Bob 3.00
+				t.Logf("%d writes refused, then repaired", rejected.Load())
+			})
+		}
 	}
 }
