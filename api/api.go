@@ -192,7 +192,9 @@ func writeError(w http.ResponseWriter, err error) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // "Alice -> Bob", not "Alice -\u003e Bob"
+	if err := enc.Encode(v); err != nil {
 		slog.Debug("write response", "error", err)
 	}
 }
