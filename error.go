@@ -25,8 +25,8 @@ const (
 	ERequestIDConflict     = "request_id_conflict"
 	// Transfers.
 	ETransferNotFound = "transfer_not_found"
-	EUnavailable           = "unavailable"
-	EInternal              = "internal"
+	EUnavailable      = "unavailable"
+	EInternal         = "internal"
 )
 
 // Error is a failure that a client can act on: a code from the list above

@@ -9,14 +9,20 @@ import (
 
 var primerID = uuid.MustParse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")
 
-func TestInstructions(t *testing.T) {
+func TestInstructionsOfATransfer(t *testing.T) {
 	tr := wallet.Transfer{RequestID: primerID, From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
-	got := tr.Instructions()
-	if got[0].Account != "alice" || got[0].Kind != wallet.Debit || got[0].Signed().String() != "-0.50" {
-		t.Errorf("debit = %+v", got[0])
+	debit := tr.Debit()
+	credit := debit.Next()
+	refund := credit.Next()
+	got := []wallet.Instruction{debit, credit, refund}
+	if debit.Account != "alice" || debit.Kind != wallet.Debit || debit.Signed().String() != "-0.50" {
+		t.Errorf("debit = %+v", debit)
 	}
-	if got[1].Account != "bob" || got[1].Kind != wallet.Credit || got[1].Signed().String() != "0.50" {
-		t.Errorf("credit = %+v", got[1])
+	if credit.Account != "bob" || credit.Kind != wallet.Credit || credit.Signed().String() != "0.50" {
+		t.Errorf("credit = %+v", credit)
+	}
+	if refund.Account != "alice" || refund.Kind != wallet.Refund || refund.Signed().String() != "0.50" || !refund.Transfer().Equal(tr) {
+		t.Errorf("refund = %+v", refund)
 	}
 	for _, in := range got {
 		if err := in.Validate(); err != nil {

@@ -39,6 +39,18 @@ func TestRoundTrip(t *testing.T) {
 		{"claim", codecs.Claim{}, claim,
 			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00"}`,
 			func(a, b any) bool { return a.(wallet.Claim).Equal(b.(wallet.Claim)) }},
+		{"transfer", codecs.TransferLog{}, wallet.Outcome{RequestID: uuid.MustParse(primerID), Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds},
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","kind":"outcome","status":"rejected","reason":"insufficient_funds"}`,
+			func(a, b any) bool { return a.(wallet.Outcome) == b.(wallet.Outcome) }},
+		{"transfer", codecs.TransferLog{}, transfer,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`,
+			func(a, b any) bool { return a.(wallet.Transfer).Equal(b.(wallet.Transfer)) }},
+		{"transfer state", codecs.TransferState{}, wallet.TransferState{Transfer: transfer, Status: wallet.Completed, RequestOffset: 3, NextOffset: 9},
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob","status":"completed","request_offset":3,"next_offset":9}`,
+			func(a, b any) bool {
+				x, y := a.(wallet.TransferState), b.(wallet.TransferState)
+				return x.Transfer.Equal(y.Transfer) && x.Status == y.Status && x.Reason == y.Reason && x.RequestOffset == y.RequestOffset && x.NextOffset == y.NextOffset
+			}},
 		{"signup", codecs.Signup{}, wallet.Signup{Claim: claim, Offset: 7},
 			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00","offset":7}`,
 			func(a, b any) bool {
@@ -90,15 +102,23 @@ func TestDecodeRejects(t *testing.T) {
 		{"claim", codecs.Claim{}, `{"username":"Bob"}`},
 		{"claim", codecs.Claim{}, `{"request_id":"` + primerID + `","username":"Bob","overdraft_limit":"-1.00"}`},
 		{"signup", codecs.Signup{}, `{"username":"Bob"}`},
+		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"completed","reason":"insufficient_funds"}`},
+		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"pending"}`},
+		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"completed","extra":1}`},
+		{"transfer log message", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"debit"}`},
+		{"transfer state", codecs.TransferState{}, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"done","request_offset":3,"next_offset":9}`},
+		{"transfer state", codecs.TransferState{}, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"pending","request_offset":3,"next_offset":3}`},
 		{"account", codecs.Account{}, ``},
 		{"account", codecs.Account{}, `{"balance":"0.50"}`},
-		{"account", codecs.Account{}, "\x01\x040.50\x00"},                 // version 1's format 1
-		{"account", codecs.Account{}, "\x02\x05\x040.50\x00"},             // and format 2
-		{"account", codecs.Account{}, "\x03"},                             // no next offset
-		{"account", codecs.Account{}, "\x03\x80"},                         // a truncated one
-		{"account", codecs.Account{}, "\x03\x05"},                         // no flags
-		{"account", codecs.Account{}, "\x03\x05\x01\x04abcd\x040.50\x00"}, // a limit that is no amount
-		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\x01short"},
+		{"account", codecs.Account{}, "\x01\x040.50\x00"},                      // version 1's format 1
+		{"account", codecs.Account{}, "\x02\x05\x040.50\x00"},                  // and format 2
+		{"account", codecs.Account{}, "\x03"},                                  // no next offset
+		{"account", codecs.Account{}, "\x03\x80"},                              // a truncated one
+		{"account", codecs.Account{}, "\x03\x05"},                              // no flags
+		{"account", codecs.Account{}, "\x03\x05\x01\x04abcd\x040.50\x00"},      // a limit that is no amount
+		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\x01"},      // a decision missing
+		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\x01\x07x"}, // an unknown verdict
+		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\x00extra"}, // bytes after the decisions
 		{"account", codecs.Account{}, "\x03\x05\x01\x040.00\x040.50\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
 	}
 	for _, tt := range tests {
@@ -132,9 +152,9 @@ func TestAccountRoundTrip(t *testing.T) {
 		{Balance: wallet.Cents(-50)},
 		{Balance: wallet.Cents(7), NextOffset: 1 << 40},
 		{Open: true, OverdraftLimit: wallet.Cents(100000)},
-		{Balance: wallet.MustParseMoney("1000000000.00"), NextOffset: 12, Applied: wallet.Applied{
-			{RequestID: uuid.MustParse(primerID), Kind: wallet.Debit, At: 1764072000},
-			{RequestID: uuid.MustParse(primerID), Kind: wallet.Credit, At: -1},
+		{Balance: wallet.MustParseMoney("1000000000.00"), NextOffset: 12, Unacked: []wallet.Decision{
+			{Offset: 10, Verdict: wallet.Debited},
+			{Offset: 1 << 40, Verdict: wallet.Refunded},
 		}},
 	}
 	for _, want := range tests {
@@ -147,7 +167,7 @@ func TestAccountRoundTrip(t *testing.T) {
 			t.Fatalf("Decode(Encode(%+v)): %v", want, err)
 		}
 		got := v.(wallet.Account)
-		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Applied, want.Applied) || got.NextOffset != want.NextOffset ||
+		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Unacked, want.Unacked) || got.NextOffset != want.NextOffset ||
 			got.Open != want.Open || !got.OverdraftLimit.Equal(want.OverdraftLimit) {
 			t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, want)
 		}
@@ -157,6 +177,9 @@ func TestAccountRoundTrip(t *testing.T) {
 	}
 	if _, err := (codecs.Account{}).Encode(wallet.Account{NextOffset: -1}); err == nil {
 		t.Error("Encode accepted a negative next offset")
+	}
+	if _, err := (codecs.Account{}).Encode(wallet.Account{Unacked: []wallet.Decision{{Offset: 1, Verdict: 'x'}}}); err == nil {
+		t.Error("Encode accepted an unknown verdict")
 	}
 	if _, err := (codecs.Account{}).Encode("x"); err == nil || !strings.Contains(err.Error(), "account") {
 		t.Errorf("Encode(string) error = %v, want one naming account", err)

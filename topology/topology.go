@@ -76,14 +76,14 @@ const (
 // that fails to decode reaches the callback as a Poison instead of stopping
 // the processor; writers use the same codec as readers.
 var (
-	ClaimCodec           = codecs.Lenient{Codec: codecs.Claim{}}
-	TransferLogCodec     = codecs.Lenient{Codec: codecs.TransferLog{}}
-	InstructionCodec     = codecs.Lenient{Codec: codecs.Instruction{}}
-	SignupCodec          = codecs.Signup{}
-	TransferCodec        = codecs.Transfer{}
-	TransferStateCodec   = codecs.TransferState{}
-	AccountCodec         = codecs.Account{}
-	RawCodec             = codecs.Raw{}
+	ClaimCodec         = codecs.Lenient{Codec: codecs.Claim{}}
+	TransferLogCodec   = codecs.Lenient{Codec: codecs.TransferLog{}}
+	InstructionCodec   = codecs.Lenient{Codec: codecs.Instruction{}}
+	SignupCodec        = codecs.Signup{}
+	TransferCodec      = codecs.Transfer{}
+	TransferStateCodec = codecs.TransferState{}
+	AccountCodec       = codecs.Account{}
+	RawCodec           = codecs.Raw{}
 )
 
 // SignupGraph is the signup group: claims in, the winners' opens out.
