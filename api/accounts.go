@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -79,9 +78,8 @@ type signupBody struct {
 // documents. maxOverdraft is as for wallet.Claim.Validate.
 func DecodeClaim(body []byte, maxOverdraft wallet.Money) (wallet.Claim, string, error) {
 	var req signupBody
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &req) != nil {
-		return wallet.Claim{}, "", wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON")
+	if err := decodeBody(body, &req); err != nil {
+		return wallet.Claim{}, "", err
 	}
 	var c wallet.Claim
 	if req.RequestID != nil {

@@ -145,18 +145,26 @@ func (c *Client) postMovement(ctx context.Context, path string, id uuid.UUID, ac
 // as the read side shows it; found is false when it answers 404. Any
 // other answer but 200 is a *StatusError.
 func (c *Client) Transfer(ctx context.Context, id uuid.UUID) (t TransferResponse, found bool, err error) {
-	path := "/api/v1/transfers/" + id.String()
+	found, err = c.get(ctx, "/api/v1/transfers/"+id.String(), &t)
+	return t, found, err
+}
+
+// get reads a resource of the read side into v; found is false when it
+// answers 404, and any other answer but 200 is a *StatusError.
+func (c *Client) get(ctx context.Context, path string, v any) (found bool, err error) {
 	a, err := c.do(ctx, ReadSide, http.MethodGet, path, nil)
 	switch {
 	case err != nil:
-		return t, false, err
+		return false, err
 	case a.Status == http.StatusNotFound:
-		return t, false, nil
+		return false, nil
 	case a.Status != http.StatusOK:
-		return t, false, c.statusError(ReadSide, http.MethodGet, path, a)
+		return false, c.statusError(ReadSide, http.MethodGet, path, a)
 	}
-	t, err = a.TransferResponse()
-	return t, err == nil, err
+	if err := json.Unmarshal(a.Body, v); err != nil {
+		return false, fmt.Errorf("GET %s: decode: %w", path, err)
+	}
+	return true, nil
 }
 
 // TransferResponse decodes the body of GET /api/v1/transfers/{id}, or of a
@@ -199,19 +207,8 @@ func ptr[T any](v T) *T { return &v }
 // when it answers 404 (no claim of the name has won). Any other answer but
 // 200 is a *StatusError.
 func (c *Client) Account(ctx context.Context, name string) (acct AccountResponse, found bool, err error) {
-	a, err := c.do(ctx, ReadSide, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(name), nil)
-	switch {
-	case err != nil:
-		return acct, false, err
-	case a.Status == http.StatusNotFound:
-		return acct, false, nil
-	case a.Status != http.StatusOK:
-		return acct, false, c.statusError(ReadSide, http.MethodGet, "/api/v1/accounts/"+url.PathEscape(name), a)
-	}
-	if err := json.Unmarshal(a.Body, &acct); err != nil {
-		return acct, false, fmt.Errorf("GET account %s: decode: %w", name, err)
-	}
-	return acct, true, nil
+	found, err = c.get(ctx, "/api/v1/accounts/"+url.PathEscape(name), &acct)
+	return acct, found, err
 }
 
 // Health returns nil when the side answers GET /healthz with 200: the

@@ -30,11 +30,19 @@ type transferBody struct {
 // documents. max is as for Transfer.Validate.
 func DecodeTransfer(body []byte, max wallet.Money) (wallet.Transfer, error) {
 	var req transferBody
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &req) != nil {
-		return wallet.Transfer{}, wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON")
+	if err := decodeBody(body, &req); err != nil {
+		return wallet.Transfer{}, err
 	}
 	return decodeTransferBody(req, max)
+}
+
+// decodeBody reads a request body that must be one JSON object into v.
+func decodeBody(body []byte, v any) error {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, v) != nil {
+		return wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON")
+	}
+	return nil
 }
 
 func decodeTransferBody(req transferBody, max wallet.Money) (wallet.Transfer, error) {
@@ -110,9 +118,8 @@ type movementBody struct {
 // valid transfer, with DecodeTransfer's rules.
 func DecodeMovement(body []byte, max wallet.Money, deposit bool) (wallet.Transfer, error) {
 	var req movementBody
-	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || json.Unmarshal(body, &req) != nil {
-		return wallet.Transfer{}, wallet.Errorf(wallet.EInvalidJSON, "problems parsing JSON")
+	if err := decodeBody(body, &req); err != nil {
+		return wallet.Transfer{}, err
 	}
 	if req.Account == nil || strings.TrimSpace(*req.Account) == "" {
 		return wallet.Transfer{}, wallet.Errorf(EAccountRequired, "account is required")

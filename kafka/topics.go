@@ -19,11 +19,9 @@ import (
 // processes may call it at once.
 func (c Config) EnsureTopics() error {
 	c = c.withDefaults()
-	s := c.Sarama()
-	s.ClientID = "wallet-topics"
-	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	admin, err := c.admin()
 	if err != nil {
-		return c.unreachable(err)
+		return err
 	}
 	defer admin.Close()
 
@@ -82,11 +80,9 @@ func ptr(s string) *string { return &s }
 // signup log that version 2 creates beside it. Version 2 reads none of
 // version 1's instructions or table values.
 func (c Config) RefuseVersion1() error {
-	s := c.Sarama()
-	s.ClientID = "wallet-topics"
-	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	admin, err := c.admin()
 	if err != nil {
-		return c.unreachable(err)
+		return err
 	}
 	defer admin.Close()
 	topics, err := admin.ListTopics()
@@ -100,4 +96,15 @@ func (c Config) RefuseVersion1() error {
 			strings.Join(c.Brokers, ","))
 	}
 	return nil
+}
+
+// admin returns a cluster admin client of the topics.
+func (c Config) admin() (sarama.ClusterAdmin, error) {
+	s := c.Sarama()
+	s.ClientID = "wallet-topics"
+	admin, err := sarama.NewClusterAdmin(c.Brokers, s)
+	if err != nil {
+		return nil, c.unreachable(err)
+	}
+	return admin, nil
 }
