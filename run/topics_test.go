@@ -3,11 +3,14 @@ package run_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
@@ -95,4 +98,41 @@ func TestKcatPartitionerInterop(t *testing.T) {
 	}
 	want.Apply(tr) // kcat-alice -1.23, kcat-bob 1.23
 	waitBalances(t, cl, &want, 60*time.Second)
+}
+
+// Version 2 reads nothing version 1 wrote: a start on its topics or its
+// state directory stops with one line saying to start afresh.
+func TestVersion1DataIsRefused(t *testing.T) {
+	t.Run("topics", func(t *testing.T) {
+		b, err := broker.Start("127.0.0.1:0", t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.Close()
+		c := config(t, []string{b.Addr()}, 2)
+		admin, err := sarama.NewClusterAdmin(c.Kafka.Brokers, c.Kafka.Sarama())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer admin.Close()
+		// Version 1's topics: the transfer log without the signup log.
+		if err := admin.CreateTopic(string(topology.TransferRequests), &sarama.TopicDetail{NumPartitions: 2, ReplicationFactor: 1}, false); err != nil {
+			t.Fatal(err)
+		}
+		err = run.Processors(context.Background(), c)
+		if err == nil || !strings.Contains(err.Error(), "version 1") || !strings.Contains(err.Error(), "delete ./data") {
+			t.Errorf("start on version 1's topics = %v, want a refusal saying to start afresh", err)
+		}
+	})
+	t.Run("state directory", func(t *testing.T) {
+		c := config(t, []string{"127.0.0.1:1"}, 2)
+		// What version 1 left: a RocksDB directory per table partition.
+		if err := os.MkdirAll(filepath.Join(c.State, "accountant-table.0"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		err := run.Processors(context.Background(), c)
+		if err == nil || !strings.Contains(err.Error(), "written by version 1") || !strings.Contains(err.Error(), c.State) {
+			t.Errorf("start on version 1's state = %v, want a refusal naming the directory", err)
+		}
+	})
 }
