@@ -112,7 +112,11 @@ func readBalances(ctx context.Context, cl *client, names []string) ([]int64, err
 	for range 8 {
 		wg.Go(func() {
 			for i := range idx {
-				got[i], _, errs[i] = cl.balance(ctx, names[i])
+				var found bool
+				got[i], found, errs[i] = cl.balance(ctx, names[i])
+				if errs[i] == nil && !found {
+					errs[i] = fmt.Errorf("account %s not found: not signed up", names[i])
+				}
 			}
 		})
 	}

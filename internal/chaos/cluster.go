@@ -164,7 +164,8 @@ func newCluster(c config, work, bin string) (*cluster, error) {
 		cl.processors = append(cl.processors, mk(name, "processor",
 			"-brokers", cl.brokerAddr, "-partitions", parts, "-state", filepath.Join(work, name), "-quiet"))
 	}
-	cl.emitter = mk("emitter", "emitter", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[1]))
+	// The emitter answers signups from its own copy of the signup table.
+	cl.emitter = mk("emitter", "emitter", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[1]), "-state", filepath.Join(work, "emitter"))
 	cl.view = mk("view", "view", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[2]), "-state", filepath.Join(work, "view"))
 	return cl, nil
 }

@@ -14,6 +14,7 @@ type config struct {
 	Concurrency  int           // client workers
 	Rate         int           // new transfers per second; 0 for no limit
 	Accounts     int           // accounts the transfers move money between
+	Claimants    int           // concurrent claims of each account name at signup
 	Repost       int           // percent of accepted transfers posted again
 	Processors   int           // processor instances
 	Partitions   int           // partitions of every topic, passed to every command
@@ -54,6 +55,7 @@ Flags:
 	fs.IntVar(&c.Concurrency, "concurrency", 8, "number of concurrent client workers")
 	fs.IntVar(&c.Rate, "rate", 0, "send at most this many new transfers per second (0: as fast as the API answers); the chaos lasts as long as the sends, so a rate near the processors' throughput keeps them under chaos while they work")
 	fs.IntVar(&c.Accounts, "accounts", 200, "number of accounts (named acct-00000...) the transfers move money between")
+	fs.IntVar(&c.Claimants, "claimants", 3, "before the transfers, sign every account up with this many concurrent claims, spelled differently (acct-00042, ACCT-00042, full-width ａｃｃｔ-00042) with different request IDs, while processors are killed; exactly one must own it")
 	fs.IntVar(&c.Repost, "repost", 10, "percent of accepted transfers posted again with the same request_id and body, at once or later")
 	fs.IntVar(&c.Processors, "processors", 3, "number of processor instances, each with its own state directory")
 	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of every topic and table, passed to every command as -partitions")
@@ -97,6 +99,7 @@ func (c config) validate() error {
 	check(c.Concurrency >= 1, "-concurrency must be >= 1, got %d", c.Concurrency)
 	check(c.Rate >= 0, "-rate must be >= 0, got %d", c.Rate)
 	check(c.Accounts >= 2, "-accounts must be >= 2, got %d", c.Accounts)
+	check(c.Claimants >= 1, "-claimants must be >= 1, got %d", c.Claimants)
 	check(c.Repost >= 0 && c.Repost <= 100, "-repost must be a percentage 0..100, got %d", c.Repost)
 	check(c.Processors >= 1, "-processors must be >= 1, got %d", c.Processors)
 	check(c.Partitions >= 1, "-partitions must be >= 1, got %d", c.Partitions)

@@ -28,6 +28,7 @@ type harness struct {
 	client  *client
 	journal *journal
 	prober  *prober
+	signups *signups
 }
 
 // run sets up the work directory and binaries, runs the wallet and the
@@ -75,6 +76,8 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	}
 	defer h.client.close()
 	h.prober = newProber(h.client, h.journal, c)
+	names, _ := h.journal.snapshot() // the probes' accounts included
+	h.signups = newSignups(rand.New(rand.NewPCG(c.Seed, 5)), names, c.Claimants)
 
 	// Every child stops when run returns, whatever happened.
 	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
@@ -89,6 +92,15 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	}
 	if err := cl.ready(ctx, 2*time.Minute); err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
+	}
+	h.signUp(ctx, s)
+	if ctx.Err() != nil {
+		s.fail("interrupted")
+		return s, nil
+	}
+	if err := cl.ready(ctx, 2*time.Minute); err != nil {
+		s.fail("processes not back up after the signups: %v", err)
+		return s, nil
 	}
 	// End to end: a transfer through every partition is applied.
 	if took, err := h.prober.probe(ctx, time.Now(), 3*time.Minute); err != nil {
@@ -109,6 +121,7 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	slog.Info("sends done; waiting for the balances", "timeout", c.DrainTimeout)
 	r := h.check(ctx, s, c.DrainTimeout)
 	s.drain = r.took
+	h.checkSignups(ctx, s)
 	if !r.drained || ctx.Err() != nil {
 		return s, nil
 	}
@@ -133,10 +146,96 @@ func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
 	stopChaos()
 	wg.Wait()
 	s.Sent, s.Accepted, s.Unconfirmed, s.Rejected, s.Reposts = ls.sent, ls.accepted, ls.unconfirmed, ls.rejected, ls.reposts
-	s.ProcessorKills, s.BrokerRestarts = cs.processorKills, cs.brokerKills
+	s.ProcessorKills += cs.processorKills
+	s.BrokerRestarts = cs.brokerKills
 	s.sendTime = ls.elapsed
 	slog.Info("sends done", "took", ls.elapsed.Round(time.Millisecond), "accepted", ls.accepted,
 		"unconfirmed", ls.unconfirmed, "processor kills", cs.processorKills, "broker kills", cs.brokerKills)
+}
+
+// signUp claims every account name with c.Claimants concurrent claims
+// while processors are killed: one as the claims start, and one more when
+// each further 1/signupKills of the names are decided and every processor
+// runs again. The kills are paced by the decisions, not the clock: a claim
+// needs the signup group to decide it within the emitter's decision
+// timeout, and a group rebalancing every -kill-every (4 s) decides nothing
+// until the kills stop. Killing every processor at once is left out too:
+// the group then takes about 45 s to form again (generations with members
+// that died while joining). The broker is not killed.
+func (h *harness) signUp(ctx context.Context, s *summary) {
+	start := time.Now()
+	c := h.c
+	ss := h.signups
+	kills := 0
+	var wg sync.WaitGroup
+	chaosCtx, stopChaos := context.WithCancel(ctx)
+	if c.KillEvery > 0 {
+		wg.Go(func() {
+			rng := rand.New(rand.NewPCG(c.Seed, 6))
+			poll := time.NewTicker(5 * time.Millisecond)
+			defer poll.Stop()
+			for k := 0; k < signupKills; {
+				if int(ss.decided.Load()) >= len(ss.names)*k/signupKills && allRunning(h.cluster.processors) {
+					if p := pickRunning(rng, h.cluster.processors); p != nil {
+						if ok, err := p.kill(false); err != nil {
+							slog.Error("chaos", "error", err)
+						} else if ok {
+							kills++
+							slog.Info("kill -9", "process", p.name, "phase", "signups", "names decided", ss.decided.Load())
+						}
+					}
+					k++
+				}
+				select {
+				case <-chaosCtx.Done():
+					return
+				case <-poll.C:
+				}
+			}
+		})
+	}
+	slog.Info("signing up", "names", len(ss.names), "claimants", c.Claimants, "concurrency", c.Concurrency)
+	ss.claimAll(ctx, h.client, c.Concurrency, c.TransferWait)
+	stopChaos()
+	wg.Wait()
+	s.ProcessorKills += kills
+	s.Signups = &signupSummary{Kills: kills, Seconds: time.Since(start).Seconds()}
+	s.Signups.fill(ss)
+	slog.Info("signups done", "took", time.Since(start).Round(time.Millisecond), "processor kills", kills,
+		"posts", ss.posts.Load(), "202s", ss.pending.Load())
+}
+
+// allRunning reports whether every process of ps runs.
+func allRunning(ps []*process) bool {
+	for _, p := range ps {
+		if !p.running() {
+			return false
+		}
+	}
+	return true
+}
+
+// checkSignups posts every claim once more, reads every account's display
+// name from the view, and records the verdict on the signups in s.
+func (h *harness) checkSignups(ctx context.Context, s *summary) {
+	if ctx.Err() != nil || s.Signups == nil {
+		return
+	}
+	// Answers are final: a claim answered 201 (409) during the chaos is
+	// answered 201 (409) again now, by an emitter restarted since.
+	h.signups.claimAll(ctx, h.client, h.c.Concurrency, h.c.TransferWait)
+	if err := h.signups.readShown(ctx, h.client, h.c.Concurrency); err != nil {
+		s.fail("account names not readable from the view: %v", err)
+	}
+	ss := s.Signups
+	ss.signupResult = checkSignups(h.signups.names)
+	ss.checked = true
+	ss.fill(h.signups)
+	path := filepath.Join(h.dir, "signup-violations.txt")
+	reportViolations(ss.Violations, path)
+	if n := len(ss.Violations); n > 0 {
+		s.fail("signups: %d violations, e.g. %s (all in %s)", n, ss.Violations[0], path)
+	}
 }
 
 // progress logs the sends every ten seconds until ctx is done.

@@ -43,7 +43,8 @@ func (g groupLag) String() string {
 		g.group, g.topic, g.state, g.members, g.total(), strings.Join(per, ", "), strings.Join(assignment, "; "))
 }
 
-// kafkaState asks the broker where the processor groups stand: their
+// kafkaState asks the broker where the processor groups (signup, paymentd,
+// accountant) stand: their
 // state, members, committed offsets and the end of their input topics.
 // It tells a pipeline that is still working through a backlog from one
 // that is stuck.
@@ -56,6 +57,7 @@ func kafkaState(ctx context.Context, broker string, partitions int) ([]groupLag,
 	}
 	defer cl.Close()
 	groups := []groupLag{
+		{group: string(topology.SignupGroup), topic: string(topology.SignupRequests)},
 		{group: string(topology.PaymentGroup), topic: string(topology.TransferRequests)},
 		{group: string(topology.AccountantGroup), topic: string(topology.Payments)},
 	}

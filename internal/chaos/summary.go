@@ -12,6 +12,7 @@ import (
 
 // summary is what a run prints.
 type summary struct {
+	Signups        *signupSummary `json:"signups,omitempty"`
 	Sent           int            `json:"transfers_sent"`
 	Accepted       int            `json:"accepted"`
 	Unconfirmed    int            `json:"unconfirmed"`
@@ -93,6 +94,9 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		return nil
 	}
 	var b strings.Builder
+	if s.Signups != nil {
+		fmt.Fprintf(&b, "%s\n", s.Signups)
+	}
 	fmt.Fprintf(&b, "transfers sent: %d\n", s.Sent)
 	fmt.Fprintf(&b, "accepted: %d  unconfirmed: %d  re-posts: %d\n", s.Accepted, s.Unconfirmed, s.Reposts)
 	fmt.Fprintf(&b, "processor kills: %d  broker restarts: %d  process exits: %d\n", s.ProcessorKills, s.BrokerRestarts, s.Exits)

@@ -34,6 +34,11 @@ func TestEmbeddedRun(t *testing.T) {
 	if !r.Drained || r.Accepted+r.Reposts != 400 || r.Accepted < 300 || len(r.Errors) != 0 {
 		t.Errorf("report: %s", out.String())
 	}
+	// Every account of the load, the merchant and the two probe accounts:
+	// 53 unless some account was drawn by no transfer.
+	if r.Signups < 40 || r.Signups > 53 || r.Signups < r.Checked || r.SignupPosts < int64(r.Signups) {
+		t.Errorf("signups: %s", out.String())
+	}
 	if r.ApplyLatency.Count == 0 || r.PostLatency.Count < 400 || r.Bound == nil || r.Bound.BoundPerS <= 0 {
 		t.Errorf("missing figures: %s", out.String())
 	}

@@ -42,6 +42,20 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		}
 	}
 
+	// Only accounts that are signed up can be read: sign up every account
+	// the load will use before it, outside its figures.
+	var pl *plan
+	if !cfg.probeOnly {
+		pl = newPlan(cfg, seed)
+	}
+	names := signupNames(cfg, pl)
+	slog.Info("signing up", "accounts", len(names), "concurrency", cfg.concurrency)
+	su, err := signUp(ctx, cfg, cl, names, seed)
+	if err != nil {
+		return err
+	}
+	slog.Info("signed up", "accounts", su.accounts, "took", su.took.Round(time.Millisecond), "posts", su.posts, "202s", su.pending)
+
 	stopCPU, err := startCPUProfile(cfg.cpuProfile)
 	if err != nil {
 		return err
@@ -56,6 +70,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		"repost", cfg.repost, "prefix", cfg.prefix, "api", cfg.api, "view", cfg.view)
 
 	rep := &report{Scenario: newScenario(cfg), Revision: revision(), NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
+	rep.Signups, rep.SignupSeconds, rep.SignupPosts, rep.SignupPending = su.accounts, su.took.Seconds(), su.posts, su.pending
 	prog := newProgress(cfg.quiet, cfg.n)
 	prog.start()
 	pr := newProber(cfg, cl, seed)
@@ -63,7 +78,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 	if cfg.probeOnly {
 		err = probeRun(ctx, cfg, pr, prog, rep)
 	} else {
-		err = loadRun(ctx, cfg, cl, seed, pr, prog, rep)
+		err = loadRun(ctx, cfg, cl, seed, pl, pr, prog, rep)
 	}
 	prog.finish()
 	if err != nil {
@@ -106,13 +121,13 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 
 // loadRun sends the load with probes alongside, then waits until the view
 // shows every accepted transfer.
-func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pr *prober, prog *progress, rep *report) error {
+func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *plan, pr *prober, prog *progress, rep *report) error {
 	probeCtx, cancelProbes := context.WithCancel(ctx)
 	defer cancelProbes()
 	kick, stopProbes := make(chan struct{}, 1), make(chan struct{})
 	var probes sync.WaitGroup
 	probes.Go(func() { pr.run(probeCtx, kick, stopProbes, prog) })
-	res := sendLoad(ctx, cfg, cl, seed, prog, kick)
+	res := sendLoad(ctx, cfg, cl, seed, pl, prog, kick)
 	close(stopProbes)
 	// From the last answer, everything must be visible by the deadline:
 	// the probe in flight, the last probe, every balance.

@@ -61,6 +61,38 @@ func TestHotShare(t *testing.T) {
 	}
 }
 
+// The plan is drawn from the seed alone, and its names are the accounts it
+// uses, each once.
+func TestPlanNames(t *testing.T) {
+	cfg := defaultConfig()
+	cfg.prefix, cfg.n, cfg.accounts, cfg.hotShare = "lg-test", 1000, 1000000, 20
+	p, again := newPlan(cfg, 7), newPlan(cfg, 7)
+	a := &accounts{prefix: cfg.prefix}
+	used := map[string]bool{}
+	for i := range cfg.n {
+		from, to := p.pair(a, i)
+		if f, g := again.pair(a, i); f != from || g != to {
+			t.Fatalf("transfer %d: %s -> %s, then %s -> %s from the same seed", i, from, to, f, g)
+		}
+		if from == to {
+			t.Fatalf("transfer %d from %s to itself", i, from)
+		}
+		used[from], used[to] = true, true
+	}
+	names := p.names(a)
+	if len(names) != len(used) || !used["lg-test-merchant"] || len(names) > 2*cfg.n {
+		t.Fatalf("%d names for %d accounts used (merchant: %v)", len(names), len(used), used["lg-test-merchant"])
+	}
+	for _, n := range names {
+		if !used[n] {
+			t.Errorf("%s signed up but not used", n)
+		}
+	}
+	if got := signupNames(cfg, nil); len(got) != 2 || got[0] != "lg-test-probe-a" || got[1] != "lg-test-probe-b" {
+		t.Errorf("with -probe: %q", got)
+	}
+}
+
 // The body is what the API decodes: a valid transfer, amount exact.
 func TestBodyIsAValidTransfer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))

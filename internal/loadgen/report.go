@@ -7,12 +7,19 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 )
 
 // report is everything a run measured; -json prints it as is.
 type report struct {
 	Scenario scenario `json:"scenario"`
 	Revision string   `json:"revision,omitempty"` // of the wallet and loadgen, when the build recorded it
+
+	// The signup phase, before the load: every account the run uses.
+	Signups       int     `json:"signups"`
+	SignupSeconds float64 `json:"signup_s"`
+	SignupPosts   int64   `json:"signup_posts"`
+	SignupPending int64   `json:"signup_202s"` // answered 202: posted again
 
 	Posts      int64          `json:"posts"`
 	Created    int64          `json:"created"`  // 201 answers, re-posts and probes included
@@ -114,6 +121,8 @@ func (r *report) writeText(w io.Writer) error {
 		fmt.Fprintf(&b, " revision=%s", r.Revision)
 	}
 	b.WriteString("\n")
+	fmt.Fprintf(&b, "signups       %d accounts signed up in %.2fs before the load (%.0f/s; %d POSTs, %d answered 202)\n",
+		r.Signups, r.SignupSeconds, perSecond(int64(r.Signups), time.Duration(r.SignupSeconds*float64(time.Second))), r.SignupPosts, r.SignupPending)
 	fmt.Fprintf(&b, "totals        %d POSTs, %d answered 201 (%d distinct transfers, %d re-posts, %d probes), %d rejected, %d unconfirmed; $%s moved\n",
 		r.Posts, r.Created, r.Accepted, r.Reposts, r.Probes, r.Rejected, r.Lost, r.Moved)
 	fmt.Fprintf(&b, "errors        %s\n", errorsText(r.Errors))

@@ -28,7 +28,8 @@ type worker struct {
 	cfg       config
 	cl        *api.Client
 	rng       *rand.Rand
-	acc       *accounts
+	acc       *accounts // for names
+	plan      *plan
 	tally     *tally
 	ledger    ledger.Ledger
 	uncertain map[string]bool
@@ -45,13 +46,15 @@ const recentBodies = 1024
 
 // sendLoad sends cfg.n transfers with cfg.concurrency workers, paced at
 // cfg.rate if set, and kicks the prober every cfg.probeEvery transfers.
-func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, prog *progress, kick chan<- struct{}) sendResult {
+// Transfer i, unless it is a re-post, goes between the accounts of pl's
+// pair i.
+func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *plan, prog *progress, kick chan<- struct{}) sendResult {
 	jobs := make(chan int, 2*cfg.concurrency)
 	workers := make([]*worker, cfg.concurrency)
 	for i := range workers {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)+1))
 		workers[i] = &worker{
-			cfg: cfg, cl: cl, rng: rng, acc: newAccounts(cfg, rng),
+			cfg: cfg, cl: cl, rng: rng, acc: &accounts{prefix: cfg.prefix}, plan: pl,
 			tally:     newTally(cfg.n/cfg.concurrency + 16),
 			uncertain: map[string]bool{},
 		}
@@ -138,7 +141,7 @@ func (w *worker) run(ctx context.Context, jobs <-chan int, prog *progress, kick 
 }
 
 func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
-	from, to := w.acc.pair()
+	from, to := w.plan.pair(w.acc, seq)
 	cents := w.rng.Int64N(w.cfg.maxCents) + 1
 	t := newTransfer(w.rng, from, to, cents)
 	ok, ambiguous := w.tally.send(ctx, w.cl, t.body, w.cfg.retries, prog)

@@ -1,0 +1,325 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wallet/wallet"
+)
+
+// A name's claimants spell it differently, one spelling each in turn:
+// as the journal has it, in capitals, and in full-width letters. PRECIS
+// UsernameCaseMapped maps all three to one account key, so the claims
+// contend for one account, in one partition of wallet.signup_request.
+var spellings = []func(string) string{
+	func(s string) string { return s },
+	strings.ToUpper,
+	fullWidth,
+}
+
+// fullWidth returns s with its ASCII letters replaced by their full-width
+// forms (U+FF21..U+FF5A): "acct-00042" becomes "ａｃｃｔ-00042".
+func fullWidth(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'ａ'
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'Ａ'
+		}
+		return r
+	}, s)
+}
+
+// claimAnswer is one answer to a claimant's POST /api/v1/accounts that
+// ended its retries: 201, 409, or anything else but 202 and 5xx (which
+// are retried).
+type claimAnswer struct {
+	status  int
+	code    string // the error code; "" for a 201
+	account string // of a 201: the body's "account", the display name
+}
+
+func (a claimAnswer) String() string {
+	if a.status == http.StatusCreated {
+		return fmt.Sprintf("201 %q", a.account)
+	}
+	return fmt.Sprintf("%d %s", a.status, a.code)
+}
+
+// claimant is one of the concurrent claims of a name.
+type claimant struct {
+	claim   wallet.Claim
+	answers []claimAnswer // every answer that ended a round of retries, in order
+}
+
+// signupName is one account name of the run, the claims made of it, and
+// what the view showed of it at the end.
+type signupName struct {
+	name      string // as the journal names it
+	claimants []*claimant
+	found     bool   // GET /api/v1/accounts/{name} answered 200
+	shown     string // the "account" it showed: the owner's display name
+}
+
+// signups is the signup phase of a run: every account name claimed by
+// several claimants at once.
+type signups struct {
+	names []*signupName
+
+	decided    atomic.Int64 // names whose claims have all ended
+	posts      atomic.Int64 // POSTs sent
+	pending    atomic.Int64 // 202 answers: no decision within the emitter's timeout
+	unavail    atomic.Int64 // 503 and other 5xx answers
+	connErrors atomic.Int64 // POSTs without an answer
+}
+
+// newSignups makes perName claims of every name, spelled in turn as in
+// spellings, with request IDs and the order in which they are posted
+// drawn from rng.
+func newSignups(rng *rand.Rand, names []string, perName int) *signups {
+	s := &signups{}
+	for _, name := range names {
+		sn := &signupName{name: name}
+		for k := range perName {
+			sn.claimants = append(sn.claimants, &claimant{claim: wallet.Claim{
+				RequestID: randomUUID(rng), Username: spellings[k%len(spellings)](name),
+			}})
+		}
+		rng.Shuffle(len(sn.claimants), func(i, j int) { sn.claimants[i], sn.claimants[j] = sn.claimants[j], sn.claimants[i] })
+		s.names = append(s.names, sn)
+	}
+	return s
+}
+
+// claimAll posts every claim until each has a final answer (201 or 409)
+// or its deadline passed: conc names at a time, the claims of a name all
+// at once.
+func (s *signups) claimAll(ctx context.Context, cl *client, conc int, wait time.Duration) {
+	idx := make(chan *signupName)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for sn := range idx {
+				var claims sync.WaitGroup
+				for _, c := range sn.claimants {
+					claims.Go(func() { s.claim(ctx, cl, c, time.Now().Add(wait)) })
+				}
+				claims.Wait()
+				s.decided.Add(1)
+			}
+		})
+	}
+	for _, sn := range s.names {
+		select {
+		case idx <- sn:
+		case <-ctx.Done():
+		}
+	}
+	close(idx)
+	wg.Wait()
+}
+
+// claim posts c's claim, retrying 202, 5xx and connection errors with the
+// same request ID and a growing backoff, until an answer ends it or the
+// deadline passes; the answer is appended to c.answers.
+func (s *signups) claim(ctx context.Context, cl *client, c *claimant, deadline time.Time) {
+	backoff := 50 * time.Millisecond
+	for {
+		s.posts.Add(1)
+		a, err := cl.api.PostAccount(ctx, c.claim)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			s.connErrors.Add(1)
+			slog.Debug("signup POST failed", "request_id", c.claim.RequestID, "error", err)
+		case a.Status == http.StatusAccepted:
+			s.pending.Add(1)
+		case a.Status >= 500:
+			s.unavail.Add(1)
+		default:
+			ans := claimAnswer{status: a.Status, code: a.Code()}
+			if a.Status == http.StatusCreated {
+				acct, err := a.Account()
+				if err != nil {
+					ans.code = "undecodable: " + err.Error()
+				}
+				ans.account = acct.Account
+			}
+			c.answers = append(c.answers, ans)
+			return
+		}
+		if time.Now().After(deadline) {
+			slog.Warn("claim undecided: no 201 or 409 before the deadline", "request_id", c.claim.RequestID, "username", c.claim.Username)
+			return
+		}
+		sleep(ctx, backoff)
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// readShown reads every name's display name from the view.
+func (s *signups) readShown(ctx context.Context, cl *client, conc int) error {
+	idx := make(chan *signupName)
+	errs := make(chan error, len(s.names))
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for sn := range idx {
+				acct, found, err := cl.api.Account(ctx, sn.name)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				sn.found, sn.shown = found, acct.Account
+			}
+		})
+	}
+	for _, sn := range s.names {
+		idx <- sn
+	}
+	close(idx)
+	wg.Wait()
+	close(errs)
+	return <-errs // the first, if any
+}
+
+// signupResult is the verdict on the signups.
+type signupResult struct {
+	Names      int      `json:"names"`
+	Claims     int      `json:"claims"`
+	Owners     int      `json:"owners"`     // names with exactly one claimant answered 201
+	Taken      int      `json:"taken"`      // claims answered 409 username_taken, and never 201
+	Undecided  int      `json:"undecided"`  // claims never answered 201 or 409
+	Violations []string `json:"violations"` // each a broken rule, naming the name and claims
+}
+
+// checkSignups checks that each name has exactly one owner: one of its
+// claimants, and only one, was ever answered 201, always with its own
+// spelling as the account, and never 409 (nor a taken one 201); and that
+// the view shows the owner's spelling as the account's display name.
+// Every claim must have been answered 201 or 409 username_taken.
+func checkSignups(names []*signupName) signupResult {
+	r := signupResult{Names: len(names)}
+	bad := func(sn *signupName, format string, args ...any) {
+		r.Violations = append(r.Violations, sn.name+": "+fmt.Sprintf(format, args...))
+	}
+	for _, sn := range names {
+		var owners []*claimant
+		for _, c := range sn.claimants {
+			r.Claims++
+			var won, taken bool
+			for _, a := range c.answers {
+				switch {
+				case a.status == http.StatusCreated && a.code == "":
+					won = true
+					if a.account != c.claim.Username {
+						bad(sn, "claim %s (%q) answered 201 with account %q, not its own spelling", c.claim.RequestID, c.claim.Username, a.account)
+					}
+				case a.status == http.StatusConflict && a.code == string(wallet.EUsernameTaken):
+					taken = true
+				default:
+					bad(sn, "claim %s (%q) answered %s", c.claim.RequestID, c.claim.Username, a)
+				}
+			}
+			switch {
+			case won && taken:
+				bad(sn, "claim %s (%q) answered both 201 and 409: %v", c.claim.RequestID, c.claim.Username, c.answers)
+				owners = append(owners, c) // it was answered 201
+			case won:
+				owners = append(owners, c)
+			case taken:
+				r.Taken++
+			case len(c.answers) == 0:
+				r.Undecided++
+				bad(sn, "claim %s (%q) never answered 201 or 409", c.claim.RequestID, c.claim.Username)
+			}
+		}
+		switch len(owners) {
+		case 1:
+			r.Owners++
+			owner := owners[0].claim.Username
+			switch {
+			case !sn.found:
+				bad(sn, "owned by %s (%q), but the view answers 404", owners[0].claim.RequestID, owner)
+			case sn.shown != owner:
+				bad(sn, "owned by %s (%q), but the view shows the account as %q", owners[0].claim.RequestID, owner, sn.shown)
+			}
+		case 0:
+			if !anyUndecided(sn) { // an undecided claim is reported already
+				bad(sn, "no claim was answered 201")
+			}
+		default:
+			var ids []string
+			for _, c := range owners {
+				ids = append(ids, fmt.Sprintf("%s (%q)", c.claim.RequestID, c.claim.Username))
+			}
+			bad(sn, "%d owners: %s were all answered 201", len(owners), strings.Join(ids, ", "))
+		}
+	}
+	return r
+}
+
+func anyUndecided(sn *signupName) bool {
+	for _, c := range sn.claimants {
+		if len(c.answers) == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// signupKills is how many processors are killed during the signups.
+const signupKills = 3
+
+// signupSummary is the signup phase in the summary.
+type signupSummary struct {
+	signupResult
+	checked    bool    // signupResult is set
+	Kills      int     `json:"processor_kills"` // during the signup phase
+	Posts      int64   `json:"posts"`
+	Pending    int64   `json:"answers_202"`
+	Unavail    int64   `json:"answers_503"`
+	ConnErrors int64   `json:"connection_errors"`
+	Seconds    float64 `json:"seconds"` // of the signup phase
+}
+
+// fill copies the counters of the posts.
+func (s *signupSummary) fill(ss *signups) {
+	s.Posts, s.Pending = ss.posts.Load(), ss.pending.Load()
+	s.Unavail, s.ConnErrors = ss.unavail.Load(), ss.connErrors.Load()
+}
+
+func (s *signupSummary) String() string {
+	verdict := "not checked"
+	if s.checked {
+		verdict = fmt.Sprintf("%d names, %d claims, %d owners, %d taken, %d violations", s.Names, s.Claims, s.Owners, s.Taken, len(s.Violations))
+	}
+	return fmt.Sprintf("signups: %s (phase %.1fs with %d processor kills; %d posts, %d answered 202, %d 5xx, %d connection errors)",
+		verdict, s.Seconds, s.Kills, s.Posts, s.Pending, s.Unavail, s.ConnErrors)
+}
+
+// reportViolations logs the first violations and writes all of them to
+// path.
+func reportViolations(violations []string, path string) {
+	for i, v := range violations {
+		if i == 20 {
+			break
+		}
+		slog.Error("signup violation", "violation", v)
+	}
+	if len(violations) > 0 {
+		if err := os.WriteFile(path, []byte(strings.Join(violations, "\n")+"\n"), 0o644); err != nil {
+			slog.Error("write signup violations", "path", path, "error", err)
+		}
+	}
+}
