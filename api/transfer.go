@@ -167,8 +167,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, decode func([]byte
 	stored, ok := s.storedTransfer(t.RequestID)
 	if ok {
 		if !stored.Transfer.Equal(t) {
-			writeError(w, wallet.Errorf(wallet.ERequestIDConflict, "request ID %s was used for another transfer: %s -> %s %s",
-				t.RequestID, stored.From, stored.To, stored.Amount))
+			writeError(w, conflict(t.RequestID, stored.Transfer))
 			return
 		}
 		s.answerTransfer(w, r, stored.Transfer)
@@ -223,6 +222,12 @@ func (s *Server) answerTransfer(w http.ResponseWriter, r *http.Request, t wallet
 	deadline := time.Now().Add(wait)
 	for {
 		st, ok := s.storedTransfer(t.RequestID)
+		if ok && !st.Transfer.Equal(t) {
+			// The view did not know the request ID when this request
+			// came; paymentd kept the first transfer under it.
+			writeError(w, conflict(t.RequestID, st.Transfer))
+			return
+		}
 		if ok && st.Status.Final() {
 			writeJSON(w, http.StatusCreated, TransferResponse{Transfer: st.Transfer, Status: st.Status, Reason: st.Reason})
 			return
@@ -255,6 +260,12 @@ func preferredWait(h http.Header) time.Duration {
 		}
 	}
 	return 0
+}
+
+// conflict is the error for a request ID used for another transfer.
+func conflict(id uuid.UUID, first wallet.Transfer) error {
+	return wallet.Errorf(wallet.ERequestIDConflict, "request ID %s was used for another transfer: %s -> %s %s",
+		id, first.From, first.To, first.Amount)
 }
 
 // storedTransfer returns what paymentd holds under a request ID, if the

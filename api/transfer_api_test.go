@@ -126,6 +126,43 @@ func TestPostTransferLifecycle(t *testing.T) {
 	}
 }
 
+// A request ID re-used while the view did not know its first transfer yet
+// is stored, and paymentd keeps the first: a client that waits learns of
+// the conflict.
+func TestPostTransferConflictFoundWhileWaiting(t *testing.T) {
+	srv, st := newWallet()
+	first := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
+	lagging := &laggingStates{states: st, hidden: 1}
+	srv.States = lagging
+	if err := st.Send(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", httptestServer(t, srv.Handler())+"/api/v1/transfers",
+		strings.NewReader(`{"request_id":"`+primerID+`","from":"Alice","to":"Bob","amount":"7.00"}`))
+	req.Header.Set("Prefer", "wait=5")
+	status, body, _ := roundTrip(t, req)
+	if status != http.StatusConflict || !strings.Contains(body, `"code":"request_id_conflict"`) {
+		t.Errorf("got %d %s, want 409 request_id_conflict", status, body)
+	}
+}
+
+// laggingStates is a view that does not show its first hidden reads.
+type laggingStates struct {
+	*states
+	mu     sync.Mutex
+	hidden int
+}
+
+func (l *laggingStates) Transfer(id uuid.UUID) (wallet.TransferState, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hidden > 0 {
+		l.hidden--
+		return wallet.TransferState{}, false, nil
+	}
+	return l.states.Transfer(id)
+}
+
 // With no outcome within the wait, the answer is 202 with the transfer
 // pending.
 func TestPostTransferWaitTimesOut(t *testing.T) {
