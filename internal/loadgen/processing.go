@@ -83,8 +83,10 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	defer p.close()
 
-	rng := rand.New(rand.NewPCG(seed, 2))
-	names := newAccounts(cfg, rng)
+	// The transfers have a random source of their own, so that one seed
+	// gives the same transfers whatever the set-up drew.
+	rng, trng := rand.New(rand.NewPCG(seed, 2)), rand.New(rand.NewPCG(seed, 3))
+	names := newAccounts(cfg, trng)
 	rep := &processingReport{Scenario: newScenario(cfg), Broker: brokerName, Seed: seed, Revision: revision(), NumCPU: runtime.NumCPU()}
 	slog.Info("processing-only run", "n", cfg.n, "accounts", cfg.accounts, "skew", cfg.skew, "hot_share", cfg.hotShare,
 		"partitions", cfg.partitions, "prefix", cfg.prefix, "broker", brokerName, "data", dir)
@@ -105,7 +107,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	began := time.Now()
 	for range cfg.n {
 		f, t := names.pair()
-		p.transfer(ctx, rng, f, t, 1+rng.Int64N(cfg.maxCents))
+		p.transfer(ctx, trng, f, t, 1+trng.Int64N(cfg.maxCents))
 	}
 	if err := p.flush(ctx); err != nil {
 		return err
