@@ -4,7 +4,7 @@
 GO ?= go
 N ?= 20000
 
-.PHONY: all deps build run test test-short fuzz chaos test-kafka kafka-start kafka-stop bench clean
+.PHONY: all deps build run test test-short fuzz chaos test-kafka kafka-start kafka-stop bench bench-processing clean
 
 all: build
 
@@ -65,6 +65,14 @@ bench: deps
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -skew zipf
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 1000000
 	$(GO) run ./cmd/loadgen -embedded -n 100000 -accounts 10000 -hot-share 50
+
+# Processing only: 200,000 transfers preloaded into the request log, the
+# processors timed from their start to zero lag (about 1 minute each);
+# figures in docs/BENCHMARKS.md.
+bench-processing: deps
+	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 10000 -seed 1 -prefix pb
+	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 1000 -seed 1 -prefix pb
+	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 10000 -hot-share 50 -seed 1 -prefix pb
 
 # Chaos: real processes, kill -9 of processors and the broker, then a
 # balance check. `make chaos` runs a short one (about 3 minutes: it sends at

@@ -18,7 +18,10 @@ type config struct {
 	api      string // base URL of the transfer API (POST)
 	view     string // base URL of the balance API (GET)
 	embedded bool   // start the whole system in-process
-	keepData string // directory for the embedded system's data; empty: a temporary one, removed afterwards
+	// processing: preload the requests and time the processors alone
+	// (runProcessing).
+	processing bool
+	keepData   string // directory for the embedded system's data; empty: a temporary one, removed afterwards
 	// partitions of the embedded system's topics.
 	partitions int
 
@@ -85,8 +88,9 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.api, "api", c.api, "base URL of the transfer API (POST /api/v1/transfers)")
 	fs.StringVar(&c.view, "view", "", "base URL of the balance API (GET /api/v1/accounts/{a}); default: -api")
 	fs.BoolVar(&c.embedded, "embedded", false, "start the whole wallet in-process (embedded broker, processors, APIs) on free ports in a temporary directory")
-	fs.StringVar(&c.keepData, "data", "", "with -embedded: keep the system's data in this directory instead of a temporary one")
-	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded: partitions of every topic")
+	fs.BoolVar(&c.processing, "processing", false, "processing only: preload -n transfers into the request log (after signing up and funding every account, untimed) and time the processors from their start to zero lag; on a fresh embedded broker unless -brokers")
+	fs.StringVar(&c.keepData, "data", "", "with -embedded or -processing: keep the system's data in this directory instead of a temporary one")
+	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded or -processing: partitions of every topic")
 	fs.IntVar(&c.n, "n", c.n, fmt.Sprintf("transfers to send (with -probe: probes, default %d)", defaultProbes))
 	fs.IntVar(&c.concurrency, "concurrency", c.concurrency, "concurrent senders")
 	fs.IntVar(&c.rate, "rate", 0, "transfers per second; 0 sends as fast as the senders can")
@@ -102,7 +106,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed; 0 picks one")
 	fs.IntVar(&c.probeEvery, "probe-every", c.probeEvery, "send an apply-latency probe every this many transfers (at most one in flight)")
 	fs.BoolVar(&c.probeOnly, "probe", false, "send only -n serial probe transfers and measure the apply latency of every one")
-	fs.DurationVar(&c.drainTimeout, "drain-timeout", c.drainTimeout, "how long to wait for the view to show every accepted transfer")
+	fs.DurationVar(&c.drainTimeout, "drain-timeout", c.drainTimeout, "how long to wait for the view to show every accepted transfer (with -processing: for the processors to drain, each phase)")
 	fs.IntVar(&c.drainConc, "drain-concurrency", c.drainConc, "concurrent GETs while checking balances")
 	fs.BoolVar(&c.bound, "bound", false, "measure the raw Kafka bound on the same broker (default true with -embedded or -brokers)")
 	fs.IntVar(&c.boundN, "bound-n", c.boundN, "messages produced and consumed to measure the bound")
@@ -127,7 +131,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if !set["bound"] {
-		c.bound = c.embedded || c.brokersSet
+		c.bound = (c.embedded || c.brokersSet) && !c.processing
 	}
 	if c.probeOnly && !set["n"] {
 		c.n = defaultProbes
@@ -145,6 +149,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 
 func (c config) validate() error {
 	switch {
+	case c.processing && (c.embedded || c.probeOnly || c.bound || c.repost > 0 || c.rate > 0):
+		return fmt.Errorf("-processing runs alone: not with -embedded, -probe, -bound, -repost or -rate")
 	case c.n <= 0:
 		return fmt.Errorf("-n must be positive")
 	case c.concurrency <= 0:

@@ -3,7 +3,9 @@
 // shows every accepted transfer applied, and reports throughput, latencies
 // and the Kafka bound measured on the same broker. With -embedded it
 // starts the whole system in-process first, so that a CPU profile of
-// loadgen (-cpuprofile) profiles the wallet as well.
+// loadgen (-cpuprofile) profiles the wallet as well. With -processing it
+// measures the processors alone instead: the requests are preloaded into
+// the request log and the processors are timed from start to zero lag.
 package loadgen
 
 import (
@@ -27,7 +29,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "loadgen: %v\n", err)
 		return 2
 	}
-	if err := runLoadgen(ctx, cfg, stdout); err != nil {
+	run := runLoadgen
+	if cfg.processing {
+		run = runProcessing
+	}
+	if err := run(ctx, cfg, stdout); err != nil {
 		slog.Error("loadgen failed", "error", err)
 		return 1
 	}

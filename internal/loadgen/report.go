@@ -69,7 +69,7 @@ type report struct {
 
 // scenario is the run's settings.
 type scenario struct {
-	Mode        string `json:"mode"` // load or probe
+	Mode        string `json:"mode"` // load, probe or processing
 	Embedded    bool   `json:"embedded"`
 	Partitions  int    `json:"partitions,omitempty"`
 	N           int    `json:"n"`
@@ -88,7 +88,7 @@ func newScenario(c config) scenario {
 		Mode: "load", Embedded: c.embedded, N: c.n, Concurrency: c.concurrency, Rate: c.rate,
 		Accounts: c.accounts, Skew: c.skew, HotShare: c.hotShare, Repost: c.repost, Prefix: c.prefix,
 	}
-	if c.embedded {
+	if c.embedded || c.processing {
 		s.Partitions = c.partitions
 	}
 	if c.skew == "zipf" {
@@ -96,6 +96,9 @@ func newScenario(c config) scenario {
 	}
 	if c.probeOnly {
 		s.Mode, s.Concurrency = "probe", 1
+	}
+	if c.processing {
+		s.Mode, s.Concurrency = "processing", 0
 	}
 	return s
 }
