@@ -7,7 +7,11 @@ package wallet
 type Account struct {
 	// Open is set by the account's open instruction; accounts are never
 	// closed. World is open without one.
-	Open           bool
+	Open bool
+	// OpenFrom is the offset from which the account is open: the one
+	// after the open instruction that opened it. An instruction below it
+	// found the account not open.
+	OpenFrom       int64
 	OverdraftLimit Money
 	Balance        Money
 	// NextOffset is the offset, in the account's partition of the payment
@@ -18,16 +22,18 @@ type Account struct {
 	// two versions the one with the higher NextOffset is the newer,
 	// whatever order they reached the changelog in.
 	NextOffset int64
-	// Unacked holds the decisions of the messages this state reflects whose
+	// Unacked holds the decisions of the debits this state reflects whose
 	// outputs Kafka may not have acknowledged yet, so that when one of them
-	// is delivered again its outputs are emitted again, the same. A
-	// decision leaves it once every message of the partition up to it is
-	// acknowledged: only the latest few are ever here.
+	// is delivered again its outputs are emitted again, the same: accepted
+	// or refused depends on the balance then. (Every other decision follows
+	// from OpenFrom and the message itself.) A decision leaves it once
+	// every message of the partition up to it is acknowledged: only the
+	// debits of the last moments are ever here.
 	Unacked []Decision
 }
 
-// Decision is what the accountant decided for one message, which
-// determines what it emitted.
+// Decision is what the accountant decided for one debit, which determines
+// what it emitted.
 type Decision struct {
 	// Offset is the message's offset in the account's partition.
 	Offset  int64

@@ -17,6 +17,7 @@ import (
 //	format byte (3)
 //	uvarint next offset
 //	flags byte: 1 if the account is open
+//	uvarint offset from which the account is open
 //	uvarint length, overdraft limit as a decimal string ("0.00")
 //	uvarint length, balance as a decimal string ("-0.50")
 //	uvarint count, then count decisions: uvarint offset, verdict byte
@@ -47,6 +48,10 @@ func (Account) Encode(value any) ([]byte, error) {
 		flags |= flagOpen
 	}
 	b = append(b, flags)
+	if a.OpenFrom < 0 {
+		return nil, fmt.Errorf("encode account: negative open offset %d", a.OpenFrom)
+	}
+	b = binary.AppendUvarint(b, uint64(a.OpenFrom))
 	b = binary.AppendUvarint(b, uint64(len(limit)))
 	b = append(b, limit...)
 	b = binary.AppendUvarint(b, uint64(len(balance)))
@@ -71,7 +76,12 @@ func (Account) Decode(data []byte) (any, error) {
 		return nil, fmt.Errorf("decode account: no flags")
 	}
 	a := wallet.Account{NextOffset: next, Open: rest[0]&flagOpen != 0}
-	rest = rest[1:]
+	opened, k := binary.Uvarint(rest[1:])
+	if k <= 0 || opened > math.MaxInt64 {
+		return nil, fmt.Errorf("decode account: bad open offset")
+	}
+	a.OpenFrom = int64(opened)
+	rest = rest[1+k:]
 	if a.OverdraftLimit, rest, err = money("overdraft limit", rest); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,10 @@
 package codecs
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 
 	"github.com/google/uuid"
 
@@ -40,6 +41,18 @@ func (Transfer) Decode(data []byte) (any, error) {
 // a transfer. Decode tells them apart by the kind.
 type TransferLog struct{}
 
+// logMessage is the JSON form of either message of the transfer log, read
+// in one pass.
+type logMessage struct {
+	RequestID uuid.UUID     `json:"request_id"`
+	Kind      *string       `json:"kind"`
+	From      *string       `json:"from"`
+	Amount    *wallet.Money `json:"amount"`
+	To        *string       `json:"to"`
+	Status    wallet.Status `json:"status"`
+	Reason    string        `json:"reason"`
+}
+
 // outcome is the JSON form of a wallet.Outcome.
 type outcome struct {
 	RequestID uuid.UUID     `json:"request_id"`
@@ -58,75 +71,150 @@ func (TransferLog) Encode(value any) ([]byte, error) {
 }
 
 func (TransferLog) Decode(data []byte) (any, error) {
-	var kind struct {
-		Kind *string `json:"kind"`
-	}
-	if err := decode("transfer log message", data, &kind); err != nil {
+	var m logMessage
+	if err := decode("transfer log message", data, &m); err != nil {
 		return nil, err
 	}
-	if kind.Kind == nil {
-		return Transfer{}.Decode(data)
+	if m.Kind == nil {
+		var t wallet.Transfer
+		t.RequestID = m.RequestID
+		if m.From != nil {
+			t.From = *m.From
+		}
+		if m.To != nil {
+			t.To = *m.To
+		}
+		if m.Amount != nil {
+			t.Amount = *m.Amount
+		}
+		if err := t.Validate(wallet.Money{}); err != nil {
+			return nil, fmt.Errorf("decode transfer: %w", err)
+		}
+		return t, nil
 	}
-	if *kind.Kind != outcomeKind {
-		return nil, fmt.Errorf("decode transfer log message: kind %q is not %q", *kind.Kind, outcomeKind)
+	if *m.Kind != outcomeKind {
+		return nil, fmt.Errorf("decode transfer log message: kind %q is not %q", *m.Kind, outcomeKind)
 	}
-	var o outcome
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
+	if m.From != nil || m.To != nil || m.Amount != nil {
+		return nil, fmt.Errorf("decode outcome: an outcome carries no transfer")
+	}
+	o := wallet.Outcome{RequestID: m.RequestID, Status: m.Status, Reason: m.Reason}
+	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("decode outcome: %w", err)
 	}
-	out := wallet.Outcome{RequestID: o.RequestID, Status: o.Status, Reason: o.Reason}
-	if err := out.Validate(); err != nil {
-		return nil, fmt.Errorf("decode outcome: %w", err)
-	}
-	return out, nil
+	return o, nil
 }
 
-// TransferState encodes paymentd's table value, a wallet.TransferState, as
-// JSON: the transfer as first requested, its status and reason, and the
-// offsets that tell a redelivery from a re-post and order the versions.
+// TransferState encodes paymentd's table value, a wallet.TransferState, in
+// a compact binary form: it is written twice per transfer (pending, then
+// final) and read for every message of the transfer's log. The form is
+//
+//	format byte (1)
+//	uvarint request offset, uvarint next offset
+//	status byte ('p', 'c', 'r'), reason byte (0, 'f' insufficient_funds, 'n' account_not_found)
+//	request ID (16 bytes)
+//	uvarint length and bytes of: from, to, the amount as a decimal string
 type TransferState struct{}
 
-// transferState is the JSON form of a wallet.TransferState.
-type transferState struct {
-	wallet.Transfer
-	Status        wallet.Status `json:"status"`
-	Reason        string        `json:"reason,omitempty"`
-	RequestOffset int64         `json:"request_offset"`
-	NextOffset    int64         `json:"next_offset"`
-}
+const transferStateFormat = 1
+
+var (
+	statusBytes = map[wallet.Status]byte{wallet.Pending: 'p', wallet.Completed: 'c', wallet.Rejected: 'r'}
+	reasonBytes = map[string]byte{"": 0, wallet.ReasonInsufficientFunds: 'f', wallet.ReasonAccountNotFound: 'n'}
+)
 
 func (TransferState) Encode(value any) ([]byte, error) {
 	s, ok := value.(wallet.TransferState)
 	if !ok {
 		return nil, fmt.Errorf("encode transfer state: got %T", value)
 	}
-	return json.Marshal(transferState{s.Transfer, s.Status, s.Reason, s.RequestOffset, s.NextOffset})
+	status, ok := statusBytes[s.Status]
+	reason, ok2 := reasonBytes[s.Reason]
+	if !ok || !ok2 || s.RequestOffset < 0 || s.NextOffset < 0 {
+		return nil, fmt.Errorf("encode transfer state: status %q, reason %q, offsets %d and %d", s.Status, s.Reason, s.RequestOffset, s.NextOffset)
+	}
+	amount := s.Amount.String()
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+2+16+3*binary.MaxVarintLen64+len(s.From)+len(s.To)+len(amount))
+	b = append(b, transferStateFormat)
+	b = binary.AppendUvarint(b, uint64(s.RequestOffset))
+	b = binary.AppendUvarint(b, uint64(s.NextOffset))
+	b = append(b, status, reason)
+	b = append(b, s.RequestID[:]...)
+	for _, f := range []string{s.From, s.To, amount} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b, nil
 }
 
 func (TransferState) Decode(data []byte) (any, error) {
-	var s transferState
-	if err := decode("transfer state", data, &s); err != nil {
+	var s wallet.TransferState
+	var rest []byte
+	var err error
+	if s.RequestOffset, s.NextOffset, rest, err = transferStateHeader(data); err != nil {
 		return nil, err
+	}
+	if len(rest) < 2+16 {
+		return nil, fmt.Errorf("decode transfer state: truncated")
+	}
+	switch rest[0] {
+	case 'p':
+		s.Status = wallet.Pending
+	case 'c':
+		s.Status = wallet.Completed
+	case 'r':
+		s.Status = wallet.Rejected
+	}
+	switch rest[1] {
+	case 'f':
+		s.Reason = wallet.ReasonInsufficientFunds
+	case 'n':
+		s.Reason = wallet.ReasonAccountNotFound
+	}
+	copy(s.RequestID[:], rest[2:18])
+	rest = rest[18:]
+	var fields [3]string
+	for i := range fields {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || n > uint64(len(rest)-k) {
+			return nil, fmt.Errorf("decode transfer state: truncated")
+		}
+		fields[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
+	}
+	s.From, s.To = fields[0], fields[1]
+	if s.Amount, err = wallet.ParseMoney(fields[2]); err != nil {
+		return nil, fmt.Errorf("decode transfer state: %w", err)
+	}
+	if len(rest) != 0 || s.Status == "" || s.NextOffset <= s.RequestOffset || (s.Status == wallet.Rejected) != (s.Reason != "") {
+		return nil, fmt.Errorf("decode transfer state: not of a transfer (status %q, reason %q, offsets %d and %d)", s.Status, s.Reason, s.RequestOffset, s.NextOffset)
 	}
 	if err := s.Transfer.Validate(wallet.Money{}); err != nil {
 		return nil, fmt.Errorf("decode transfer state: %w", err)
 	}
-	if s.Status != wallet.Pending && !s.Status.Final() || s.RequestOffset < 0 || s.NextOffset <= s.RequestOffset {
-		return nil, fmt.Errorf("decode transfer state: status %q, offsets %d and %d are not of a transfer", s.Status, s.RequestOffset, s.NextOffset)
-	}
-	return wallet.TransferState{Transfer: s.Transfer, Status: s.Status, Reason: s.Reason, RequestOffset: s.RequestOffset, NextOffset: s.NextOffset}, nil
+	return s, nil
 }
 
 // TransferStateNextOffset returns the NextOffset of an encoded transfer
-// state, for comparing versions.
+// state without decoding the rest, for comparing versions.
 func TransferStateNextOffset(data []byte) (int64, error) {
-	var s struct {
-		NextOffset *int64 `json:"next_offset"`
+	_, next, _, err := transferStateHeader(data)
+	return next, err
+}
+
+// transferStateHeader reads the format byte and the two offsets, and
+// returns the bytes after them.
+func transferStateHeader(data []byte) (request, next int64, rest []byte, err error) {
+	if len(data) == 0 || data[0] != transferStateFormat {
+		return 0, 0, nil, fmt.Errorf("decode transfer state: unknown format")
 	}
-	if err := json.Unmarshal(data, &s); err != nil || s.NextOffset == nil {
-		return 0, fmt.Errorf("decode transfer state: no next offset")
+	r, k := binary.Uvarint(data[1:])
+	if k <= 0 || r > math.MaxInt64 {
+		return 0, 0, nil, fmt.Errorf("decode transfer state: bad request offset")
 	}
-	return *s.NextOffset, nil
+	rest = data[1+k:]
+	n, k := binary.Uvarint(rest)
+	if k <= 0 || n > math.MaxInt64 {
+		return 0, 0, nil, fmt.Errorf("decode transfer state: bad next offset")
+	}
+	return int64(r), int64(n), rest[k:], nil
 }

@@ -64,33 +64,38 @@ type Result struct {
 //
 // A message the state already reflects (offset below acct.NextOffset: a
 // redelivery after a crash or a rebalance) changes nothing but emits again
-// what its first delivery emitted, which may never have reached Kafka. A
-// copy of an instruction already decided (d.Copy) changes nothing and emits
-// nothing: its original's outputs are in Kafka or will be re-emitted with
-// the original's redelivery.
+// what its first delivery emitted, which may never have reached Kafka: a
+// debit's decision is kept for that until acknowledged; the others follow
+// from whether the account was open at the message's offset. A copy of an
+// instruction already decided (d.Copy) changes nothing and emits nothing:
+// its original's outputs are in Kafka or will be re-emitted with the
+// original's redelivery.
 func Apply(acct wallet.Account, d Delivery) (wallet.Account, Result) {
 	in := d.Instruction
 	acct.Unacked = unacked(acct.Unacked, d.Acked)
 	if d.Offset < acct.NextOffset {
-		for _, dec := range acct.Unacked {
-			if dec.Offset == d.Offset {
-				r := effects(in, dec.Verdict)
-				r.Redelivered = true
-				return acct, r
-			}
+		r := Result{Redelivered: true}
+		if d.Copy {
+			return acct, r
 		}
-		return acct, Result{Redelivered: true}
+		v, ok := redecided(acct, d)
+		if !ok {
+			return acct, r
+		}
+		r = effects(in, v)
+		r.Redelivered = true
+		return acct, r
 	}
 	acct.NextOffset = d.Offset + 1
 	if d.Copy {
 		return acct, Result{Copy: true}
 	}
-	open := acct.Open || in.Account == wallet.World
+	open := openAt(acct, in.Account, d.Offset)
 	var v wallet.Verdict
 	switch in.Kind {
 	case wallet.Open:
 		if !open {
-			acct.Open, acct.OverdraftLimit = true, in.OverdraftLimit
+			acct.Open, acct.OpenFrom, acct.OverdraftLimit = true, d.Offset+1, in.OverdraftLimit
 		}
 		return acct, Result{}
 	case wallet.Debit:
@@ -103,6 +108,7 @@ func Apply(acct wallet.Account, d Delivery) (wallet.Account, Result) {
 		default:
 			v, acct.Balance = wallet.Debited, after
 		}
+		acct.Unacked = append(acct.Unacked, wallet.Decision{Offset: d.Offset, Verdict: v})
 	case wallet.Credit:
 		v = wallet.NoRecipient
 		if open {
@@ -111,8 +117,41 @@ func Apply(acct wallet.Account, d Delivery) (wallet.Account, Result) {
 	case wallet.Refund:
 		v, acct.Balance = wallet.Refunded, acct.Balance.Add(in.Amount)
 	}
-	acct.Unacked = append(acct.Unacked, wallet.Decision{Offset: d.Offset, Verdict: v})
 	return acct, effects(in, v)
+}
+
+// openAt reports whether the account was open at offset: opened below it,
+// or World.
+func openAt(acct wallet.Account, key string, offset int64) bool {
+	return key == wallet.World || acct.Open && acct.OpenFrom <= offset
+}
+
+// redecided returns the decision taken when the message delivered again
+// in d was first delivered: kept for a debit whose outputs may not be
+// acknowledged (ok is false once they are), and the same as then for
+// every other instruction, since an account's being open only ever
+// changes at its open.
+func redecided(acct wallet.Account, d Delivery) (wallet.Verdict, bool) {
+	open := openAt(acct, d.Instruction.Account, d.Offset)
+	switch d.Instruction.Kind {
+	case wallet.Debit:
+		if !open {
+			return wallet.NoSender, true
+		}
+		for _, dec := range acct.Unacked {
+			if dec.Offset == d.Offset {
+				return dec.Verdict, true
+			}
+		}
+	case wallet.Credit:
+		if open {
+			return wallet.Credited, true
+		}
+		return wallet.NoRecipient, true
+	case wallet.Refund:
+		return wallet.Refunded, true
+	}
+	return 0, false
 }
 
 // unacked returns the decisions at or above offset acked, in a new slice.

@@ -69,8 +69,11 @@ func TestApply(t *testing.T) {
 			if (r.Outcome == nil) != (tt.wantOutcome == nil) || r.Outcome != nil && *r.Outcome != *tt.wantOutcome {
 				t.Errorf("reports %+v, want %+v", r.Outcome, tt.wantOutcome)
 			}
-			if tt.wantVerdict != 0 && (len(next.Unacked) != 1 || next.Unacked[0] != (wallet.Decision{Offset: 7, Verdict: tt.wantVerdict})) {
-				t.Errorf("keeps decisions %+v, want the one at offset 7", next.Unacked)
+			// Only a debit's decision is kept: the others follow from
+			// whether the account was open at the offset.
+			keeps := tt.in.Kind == wallet.Debit
+			if keeps && (len(next.Unacked) != 1 || next.Unacked[0] != (wallet.Decision{Offset: 7, Verdict: tt.wantVerdict})) || !keeps && len(next.Unacked) != 0 {
+				t.Errorf("keeps decisions %+v", next.Unacked)
 			}
 		})
 	}
@@ -123,13 +126,42 @@ func TestApplyRedeliveriesAndCopies(t *testing.T) {
 	if len(refused.Unacked) != 1 {
 		t.Errorf("keeps %d decisions, want 1", len(refused.Unacked))
 	}
-	if next, _ := processors.Apply(refused, processors.Delivery{Instruction: debit.Next(), Offset: 12, Acked: 11}); len(next.Unacked) != 1 || next.Unacked[0].Offset != 12 {
+	if next, _ := processors.Apply(refused, processors.Delivery{Instruction: debit, Offset: 12, Acked: 11}); len(next.Unacked) != 1 || next.Unacked[0].Offset != 12 {
 		t.Errorf("after offset 11 is acknowledged, keeps %+v, want only the decision at 12", next.Unacked)
 	}
 }
 
+// A credit or a refund delivered again emits what its first delivery
+// did, worked out from when the account was opened: a credit that found
+// Bob not open is refunded again even if Bob has opened since.
+func TestApplyRedeliveredCreditsFollowTheOpen(t *testing.T) {
+	credit := transfer(primerID, "Alice", "Bob", 50).Debit().Next()
+	notYet, r := processors.Apply(wallet.Account{}, processors.Delivery{Instruction: credit, Offset: 3})
+	if r.Verdict != wallet.NoRecipient || r.Next == nil || r.Next.Kind != wallet.Refund {
+		t.Fatalf("credit to Bob not open: %+v", r)
+	}
+	open := wallet.Instruction{RequestID: uuid.New(), Kind: wallet.Open, Account: "bob", Username: "Bob"}
+	opened, _ := processors.Apply(notYet, processors.Delivery{Instruction: open, Offset: 5})
+	if !opened.Open || opened.OpenFrom != 6 {
+		t.Fatalf("open at 5: %+v, want open from 6", opened)
+	}
+	_, again := processors.Apply(opened, processors.Delivery{Instruction: credit, Offset: 3})
+	if !again.Redelivered || again.Next == nil || again.Next.Kind != wallet.Refund || again.Outcome != nil {
+		t.Errorf("the credit at 3 again, Bob open from 6: %+v, want the same refund", again)
+	}
+	later := transfer(otherID, "Alice", "Bob", 50).Debit().Next()
+	applied, r := processors.Apply(opened, processors.Delivery{Instruction: later, Offset: 7})
+	_, again = processors.Apply(applied, processors.Delivery{Instruction: later, Offset: 7})
+	if r.Verdict != wallet.Credited || again.Outcome == nil || again.Outcome.Status != wallet.Completed || again.Next != nil {
+		t.Errorf("a credit at 7 and again: %+v then %+v, want completed both times", r, again)
+	}
+	if applied.Balance.String() != "0.50" || len(applied.Unacked) != 0 {
+		t.Errorf("after the credit: %+v, want 0.50 and no decision kept", applied)
+	}
+}
+
 // The state is of constant size: however many instructions an account
-// takes, it keeps only the decisions not yet acknowledged.
+// takes, it keeps only the debits' decisions not yet acknowledged.
 func TestAccountValueStaysSmall(t *testing.T) {
 	acct := openAccount(0, 100000)
 	var biggest int

@@ -75,7 +75,7 @@ func TestLostWritesAreRepairedByRedelivery(t *testing.T) {
 		{"accountant changelog", string(topology.AccountTable), nil},
 		{"credit", string(topology.Payments), []byte(`"kind":"credit"`)},
 		{"outcome", string(topology.TransferRequests), []byte(`"kind":"outcome"`)},
-		{"paymentd changelog", string(topology.TransferTable), []byte(`"status":"pending"`)},
+		{"paymentd changelog", string(topology.TransferTable), nil},
 	} {
 		for _, sameInstance := range []bool{true, false} {
 			name := lost.name + ", another instance"
