@@ -11,11 +11,13 @@
 // so no table key can collide with it and iterators never see it.
 //
 // Until MarkRecovered is called a storage is in recovery mode: writes
-// bypass the write-ahead log, and the offset is written to the database
-// only every 1000th SetOffset (and by MarkRecovered and Close), because
-// the write itself, not its size, is what costs. MarkRecovered flushes
-// the memtables to disk and turns the log on; from then on every
-// SetOffset is written.
+// bypass the write-ahead log, because the write itself, not its size, is
+// what costs. MarkRecovered flushes the memtables to disk and turns the log
+// on. In both modes the offset is written to the database only every
+// 1000th SetOffset (and by MarkRecovered and Close): goka sets it after
+// every changelog write, and a stored offset that lags only makes a
+// restart replay up to that many changelog records, which brings the table
+// to the changelog's head all the same.
 //
 // An offset is always written after the table writes it covers, and the
 // two column families are flushed atomically, so a process that crashes
@@ -39,10 +41,10 @@ const (
 	offsetFamily = "offset"
 	offsetKey    = "offset"
 
-	// recoveryOffsetInterval is how many SetOffset calls during recovery
-	// share one write of the offset. A crash during recovery replays at
-	// most this many messages more than it would otherwise.
-	recoveryOffsetInterval = 1000
+	// offsetInterval is how many SetOffset calls share one write of the
+	// offset. A crash replays at most this many changelog records more than
+	// it would otherwise.
+	offsetInterval = 1000
 )
 
 var _ storage.Storage = (*Storage)(nil)
@@ -223,12 +225,9 @@ func (s *Storage) Close() error {
 
 	// RocksDB would flush on close too, but silently; flushing here reports
 	// errors and keeps the table-before-offset order.
-	var err error
-	if !s.recovered {
-		err = s.writePendingOffset()
-		if err == nil {
-			err = s.flush()
-		}
+	err := s.writePendingOffset()
+	if err == nil && !s.recovered {
+		err = s.flush()
 	}
 
 	s.table.Destroy()
@@ -373,9 +372,8 @@ func (s *Storage) GetOffset(def int64) (int64, error) {
 }
 
 // SetOffset sets the offset. It is stored in decimal, like goka's LevelDB
-// storage does. After MarkRecovered every call writes it to the database;
-// before, every 1000th call does, and MarkRecovered and Close write the
-// last one.
+// storage does. Every 1000th call writes it to the database, and
+// MarkRecovered and Close write the last one.
 func (s *Storage) SetOffset(offset int64) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -386,7 +384,7 @@ func (s *Storage) SetOffset(offset int64) error {
 	defer s.offsetMu.Unlock()
 	s.offsetVal, s.hasOffset = offset, true
 	s.unsaved++
-	if !s.recovered && s.unsaved < recoveryOffsetInterval {
+	if s.unsaved < offsetInterval {
 		return nil
 	}
 	return s.writeOffset()

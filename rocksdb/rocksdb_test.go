@@ -449,7 +449,8 @@ func TestCrash(t *testing.T) {
 		mode string
 		// all reports whether every write must survive: after
 		// MarkRecovered writes go to the write-ahead log, which a
-		// process crash does not lose.
+		// process crash does not lose. The offset then lags the writes
+		// by less than the 1,000 SetOffset calls that share one write.
 		all bool
 	}{
 		{"crash-recovering", false},
@@ -478,8 +479,11 @@ func TestCrash(t *testing.T) {
 			}
 			n := int(offset) + 1 // writes the offset covers
 			t.Logf("after the crash the offset covers %d of %d writes", n, crashWrites)
-			if tt.all && n != crashWrites {
-				t.Errorf("offset covers %d writes, want %d", n, crashWrites)
+			if tt.all && n <= crashWrites-1000 {
+				t.Errorf("offset covers %d writes, want more than %d", n, crashWrites-1000)
+			}
+			if tt.all {
+				n = crashWrites // every write survived, covered or not
 			}
 			for i := range n {
 				got, err := st.Get(crashKey(i))
