@@ -83,6 +83,10 @@ type Storage struct {
 	hasOffset bool
 	unsaved   int
 
+	// recent holds the values last written, so that most reads skip
+	// RocksDB.
+	recent *recent
+
 	// itersMu guards iters, the iterators not yet released. Close releases
 	// them, because RocksDB must not be closed under a live iterator.
 	itersMu sync.Mutex
@@ -172,6 +176,7 @@ func open(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		fo:        fo,
 		offsetVal: offset,
 		hasOffset: hasOffset,
+		recent:    newRecent(),
 		iters:     make(map[*iterator]struct{}),
 	}, nil
 }
@@ -287,6 +292,9 @@ func (s *Storage) Has(key string) (bool, error) {
 	if s.closed {
 		return false, fmt.Errorf("rocksdb has %q: %w", key, ErrClosed)
 	}
+	if _, ok := s.recent.get(key); ok {
+		return true, nil
+	}
 	v, err := s.get(s.table, []byte(key))
 	if err != nil {
 		return false, fmt.Errorf("rocksdb has %q: %w", key, err)
@@ -302,6 +310,9 @@ func (s *Storage) Get(key string) ([]byte, error) {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, fmt.Errorf("rocksdb get %q: %w", key, ErrClosed)
+	}
+	if v, ok := s.recent.get(key); ok {
+		return v, nil
 	}
 	v, err := s.get(s.table, []byte(key))
 	if err != nil {
@@ -337,8 +348,10 @@ func (s *Storage) Set(key string, value []byte) error {
 		return fmt.Errorf("rocksdb set %q: %w", key, ErrClosed)
 	}
 	if err := s.db.PutCF(s.wo, s.table, []byte(key), value); err != nil {
+		s.recent.delete(key)
 		return fmt.Errorf("rocksdb set %q: %w", key, err)
 	}
+	s.recent.set(key, value)
 	return nil
 }
 
@@ -350,6 +363,7 @@ func (s *Storage) Delete(key string) error {
 	if s.closed {
 		return fmt.Errorf("rocksdb delete %q: %w", key, ErrClosed)
 	}
+	s.recent.delete(key)
 	if err := s.db.DeleteCF(s.wo, s.table, []byte(key)); err != nil {
 		return fmt.Errorf("rocksdb delete %q: %w", key, err)
 	}
