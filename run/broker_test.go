@@ -74,4 +74,13 @@ func TestBrokerDown(t *testing.T) {
 		}
 	}
 	waitBalances(t, cl, &want, 90*time.Second)
+	// The views of both sides follow the tables again: every transfer's
+	// status is final through the read side, and the write side answers a
+	// re-post with the outcome.
+	for _, tr := range []wallet.Transfer{during, after} {
+		waitFinal(t, cl, tr.RequestID, wallet.Completed, "")
+	}
+	waiting := *cl
+	waiting.Wait = 10 * time.Second
+	postAndExpect(t, &waiting, after, wallet.Completed, "")
 }
