@@ -41,8 +41,12 @@ func newClient(emitter, view, broker string, conns int) (*client, error) {
 		return nil, fmt.Errorf("kafka client for %s: %w", broker, err)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 2 * conns
-	tr.MaxIdleConnsPerHost = 2 * conns
+	// Enough kept-alive connections for the workers and the outcome
+	// check's GETs: a GET that finds none idle opens a new one, and a
+	// million of them leave the ephemeral ports in TIME_WAIT.
+	idle := max(2*conns, conns+outcomeConc)
+	tr.MaxIdleConns = 2 * idle
+	tr.MaxIdleConnsPerHost = idle
 	return &client{
 		api: &api.Client{
 			// Above the emitter's 5 s wait for Kafka, which then answers 503.

@@ -42,11 +42,11 @@ func readOutcomes(ctx context.Context, cl *client, transfers []*transfer, timeou
 			pending = append(pending, t)
 		}
 	}
-	var gets atomic.Int64
+	var gets, failed atomic.Int64
 	for ctx.Err() == nil {
 		r.passes++
 		began := time.Now()
-		readAll(ctx, cl, pending, &gets)
+		readAll(ctx, cl, pending, &gets, &failed)
 		var next []*transfer
 		waiting := 0
 		for _, t := range pending {
@@ -61,7 +61,8 @@ func readOutcomes(ctx context.Context, cl *client, transfers []*transfer, timeou
 		if waiting == 0 || time.Now().After(deadline) {
 			break
 		}
-		slog.Info("waiting for outcomes", "not final", waiting, "pass", r.passes, "took", time.Since(began).Round(time.Millisecond))
+		slog.Info("waiting for outcomes", "not final", waiting, "pass", r.passes, "took", time.Since(began).Round(time.Millisecond),
+			"failed GETs", failed.Load())
 		sleep(ctx, max(500*time.Millisecond, time.Since(began)))
 	}
 	r.gets, r.took = gets.Load(), time.Since(start)
@@ -70,7 +71,7 @@ func readOutcomes(ctx context.Context, cl *client, transfers []*transfer, timeou
 
 // readAll reads the outcome of each of ts into it, outcomeConc at a time.
 // A failed GET leaves the transfer as it was.
-func readAll(ctx context.Context, cl *client, ts []*transfer, gets *atomic.Int64) {
+func readAll(ctx context.Context, cl *client, ts []*transfer, gets, failed *atomic.Int64) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range min(outcomeConc, len(ts)) {
@@ -84,7 +85,9 @@ func readAll(ctx context.Context, cl *client, ts []*transfer, gets *atomic.Int64
 				gets.Add(1)
 				got, found, err := cl.api.Transfer(ctx, t.id)
 				if err != nil {
-					slog.Debug("GET transfer", "request_id", t.id, "error", err)
+					if failed.Add(1) <= 5 {
+						slog.Warn("GET transfer failed", "request_id", t.id, "error", err)
+					}
 					continue
 				}
 				t.found = found
