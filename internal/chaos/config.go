@@ -16,6 +16,7 @@ type config struct {
 	Accounts     int           // accounts the transfers move money between
 	Claimants    int           // concurrent claims of each account name at signup
 	Repost       int           // percent of accepted transfers posted again
+	Conflict     int           // percent of accepted transfers whose request ID is re-used for another amount
 	Processors   int           // processor instances
 	Partitions   int           // partitions of every topic, passed to every command
 	KillEvery    time.Duration // period of processor kills
@@ -57,6 +58,7 @@ Flags:
 	fs.IntVar(&c.Accounts, "accounts", 200, "number of accounts (named acct-00000...) the transfers move money between")
 	fs.IntVar(&c.Claimants, "claimants", 3, "before the transfers, sign every account up with this many concurrent claims, spelled differently (acct-00042, ACCT-00042, full-width ａｃｃｔ-00042) with different request IDs, while processors are killed; exactly one must own it")
 	fs.IntVar(&c.Repost, "repost", 10, "percent of accepted transfers posted again with the same request_id and body, at once or later")
+	fs.IntVar(&c.Conflict, "conflict", 1, "percent of accepted transfers between two accounts whose request ID is posted again later with another amount: answered 409 request_id_conflict, or 201 if the API's view did not know the first yet, and never what moves money")
 	fs.IntVar(&c.Processors, "processors", 3, "number of processor instances, each with its own state directory")
 	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of every topic and table, passed to every command as -partitions")
 	fs.DurationVar(&c.KillEvery, "kill-every", 4*time.Second, "kill -9 a random processor this often during the sends (0: never)")
@@ -101,6 +103,7 @@ func (c config) validate() error {
 	check(c.Accounts >= 2, "-accounts must be >= 2, got %d", c.Accounts)
 	check(c.Claimants >= 1, "-claimants must be >= 1, got %d", c.Claimants)
 	check(c.Repost >= 0 && c.Repost <= 100, "-repost must be a percentage 0..100, got %d", c.Repost)
+	check(c.Conflict >= 0 && c.Conflict <= 100, "-conflict must be a percentage 0..100, got %d", c.Conflict)
 	check(c.Processors >= 1, "-processors must be >= 1, got %d", c.Processors)
 	check(c.Partitions >= 1, "-partitions must be >= 1, got %d", c.Partitions)
 	check(c.KillEvery >= 0, "-kill-every must be >= 0, got %s", c.KillEvery)

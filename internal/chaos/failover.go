@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/topology"
 )
@@ -40,6 +41,16 @@ func newProber(cl *client, l *journal, c config) *prober {
 	return pr
 }
 
+// funded records a deposit into a probe account, if t is one.
+func (pr *prober) funded(t wallet.Transfer) {
+	for _, a := range append(append([]int32(nil), pr.from...), pr.to...) {
+		if pr.l.name(a) == t.To {
+			pr.want.Apply(t)
+			return
+		}
+	}
+}
+
 // accountIn returns the first name prefix-K that hashes to partition p.
 func accountIn(p, partitions int, prefix string) string {
 	for k := 0; ; k++ {
@@ -65,7 +76,7 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 		pr.l.addProbe(t)
 		pr.count++
 		body := pr.l.body(t)
-		t.outcome = pr.cl.send(ctx, body, time.Now().Add(pr.deadline))
+		t.outcome = pr.cl.send(ctx, body, ordinary, time.Now().Add(pr.deadline))
 		if t.outcome != accepted {
 			return nil, fmt.Errorf("probe transfer %s on partition %d was not accepted", t.id, p)
 		}

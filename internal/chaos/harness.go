@@ -8,12 +8,15 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/audit"
+	"github.com/wallet/wallet/kafka"
 )
 
 // errSetup is a failure to set the run up, as opposed to a check that
@@ -67,17 +70,21 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
 	}
+	client, err := newClient(cl.emitterURL, cl.viewURL, cl.brokerAddr, c.Concurrency)
+	if err != nil {
+		return s, fmt.Errorf("%w: %w", errSetup, err)
+	}
 	h = &harness{
 		c:       c,
 		dir:     dir,
 		cluster: cl,
-		client:  newClient(cl.emitterURL, cl.viewURL, c.Concurrency),
+		client:  client,
 		journal: newJournal(rand.New(rand.NewPCG(c.Seed, 0)), c.N, c.Accounts),
 	}
 	defer h.client.close()
 	h.prober = newProber(h.client, h.journal, c)
-	names, _ := h.journal.snapshot() // the probes' accounts included
-	h.signups = newSignups(rand.New(rand.NewPCG(c.Seed, 5)), names, c.Claimants)
+	// The probes' accounts included; World and the ghosts left out.
+	h.signups = newSignups(rand.New(rand.NewPCG(c.Seed, 5)), h.journal.signupNames(), h.journal.limit, c.Claimants)
 
 	// Every child stops when run returns, whatever happened.
 	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
@@ -102,6 +109,9 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 		s.fail("processes not back up after the signups: %v", err)
 		return s, nil
 	}
+	if err := h.fund(ctx, s); err != nil {
+		return s, fmt.Errorf("%w: funding: %w", errSetup, err)
+	}
 	// End to end: a transfer through every partition is applied.
 	if took, err := h.prober.probe(ctx, time.Now(), 3*time.Minute); err != nil {
 		return s, fmt.Errorf("%w: first transfers through every partition: %w", errSetup, err)
@@ -118,19 +128,143 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 		s.fail("processes not back up after the chaos: %v", err)
 		return s, nil
 	}
-	slog.Info("sends done; waiting for the balances", "timeout", c.DrainTimeout)
+	slog.Info("sends done; waiting for the outcomes and the balances", "timeout", c.DrainTimeout)
+	drainStart := time.Now()
+	h.outcomes(ctx, s, c.DrainTimeout)
 	r := h.check(ctx, s, c.DrainTimeout)
-	s.drain = r.took
+	s.drain = time.Since(drainStart)
 	h.checkSignups(ctx, s)
 	if !r.drained || ctx.Err() != nil {
 		return s, nil
 	}
 	h.measureFailovers(ctx, s)
 	if len(s.failover) > 0 {
-		slog.Info("checking the balances again after the failover measurements")
+		slog.Info("checking the outcomes and balances again after the failover measurements")
+		h.outcomes(ctx, s, time.Minute)
 		h.check(ctx, s, time.Minute)
 	}
+	h.audit(ctx, s)
 	return s, nil
+}
+
+// fund deposits into every account signed up, 0.00..200.00 each (the
+// probes' senders 1000.00), and waits until the view shows every deposit:
+// the transfers that follow find the money there.
+func (h *harness) fund(ctx context.Context, s *summary) error {
+	start := time.Now()
+	deposits := h.journal.fund(rand.New(rand.NewPCG(h.c.Seed, 7)), h.prober.from)
+	slog.Info("funding", "deposits", len(deposits))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range h.c.Concurrency {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(deposits) {
+					return
+				}
+				t := deposits[i]
+				t.sent = true
+				t.outcome = h.client.send(ctx, h.journal.body(t), deposit, time.Now().Add(h.c.TransferWait))
+			}
+		})
+	}
+	wg.Wait()
+	var cents int64
+	for _, t := range deposits {
+		if t.outcome != accepted {
+			return fmt.Errorf("deposit %s was not accepted (%v)", t.id, t.outcome)
+		}
+		cents += t.cents
+		h.prober.funded(h.journal.body(t))
+	}
+	names, _ := h.journal.snapshot()
+	want := make([]int64, len(names))
+	for _, t := range deposits {
+		want[t.from] -= t.cents
+		want[t.to] += t.cents
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		got, err := readBalances(ctx, h.client, names, h.journal.isGhost)
+		if err == nil && slices.Equal(got, want) {
+			break
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("the view did not show the deposits within 3m (last error: %v)", err)
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
+	s.Funding = len(deposits)
+	s.FundingAmount = wallet.Cents(cents).String()
+	s.fundTime = time.Since(start)
+	slog.Info("funded", "deposits", len(deposits), "amount", s.FundingAmount, "took", s.fundTime.Round(time.Millisecond))
+	return nil
+}
+
+// outcomes reads every transfer's outcome through GET
+// /api/v1/transfers/{id} until each accepted one is final, checks them,
+// and records the verdict in s.
+func (h *harness) outcomes(ctx context.Context, s *summary, timeout time.Duration) {
+	names, transfers := h.journal.snapshot()
+	o := readOutcomes(ctx, h.client, transfers, timeout)
+	o.check(names, transfers, h.journal.isGhost)
+	s.Conflicts409, s.Conflicts201 = o.checkConflicts(h.journal.conflictsSnapshot())
+	s.Outcomes, s.NotFinal = o.counts, len(o.lost)
+	s.UnconfCompleted, s.UnconfRejected = o.unconfirmed[0], o.unconfirmed[1]
+	s.OutcomeGets += o.gets
+	s.outcomeTime += o.took
+	slog.Info("outcomes read", "outcomes", countsText(o.counts), "not final", len(o.lost), "GETs", o.gets,
+		"passes", o.passes, "took", o.took.Round(time.Millisecond))
+	if len(o.lost) > 0 {
+		var ids []string
+		for _, t := range o.lost[:min(len(o.lost), 5)] {
+			ids = append(ids, fmt.Sprintf("%s (%s, found %v, %s)", t.id, t.kind, t.found, t.status))
+		}
+		s.fail("%d accepted transfers not final after %s (lost), e.g. %s", len(o.lost), timeout, strings.Join(ids, ", "))
+	}
+	path := filepath.Join(h.dir, "outcome-violations.txt")
+	s.OutcomeViolations = len(o.violations)
+	reportViolations(o.violations, path)
+	if n := len(o.violations); n > 0 {
+		s.fail("outcomes: %d violations, e.g. %s (all in %s)", n, o.violations[0], path)
+	}
+}
+
+// audit checks the books with the auditor, against the run's Kafka, and
+// records its verdict in s; the full report goes to audit.txt.
+func (h *harness) audit(ctx context.Context, s *summary) {
+	if ctx.Err() != nil {
+		return
+	}
+	start := time.Now()
+	kc := kafka.Config{Brokers: kafka.ParseBrokers(h.cluster.brokerAddr), Partitions: h.c.Partitions}
+	rep, err := audit.Run(ctx, kc, h.c.DrainTimeout)
+	if err != nil {
+		s.Audit = "error: " + err.Error()
+		s.fail("audit: %v", err)
+		return
+	}
+	var b strings.Builder
+	rep.Print(&b)
+	path := filepath.Join(h.dir, "audit.txt")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		slog.Error("write audit report", "path", path, "error", err)
+	}
+	verdict := "OK"
+	if !rep.OK() {
+		verdict = "FAIL"
+		for i, v := range rep.Violations {
+			if i == 20 {
+				break
+			}
+			slog.Error("audit violation", "violation", v)
+		}
+		s.fail("audit: %d violations, drained %v, sum %s, pending %d (report in %s)", len(rep.Violations), rep.Drained, rep.Sum, rep.Transfers[string(wallet.Pending)], path)
+	}
+	s.Audit = fmt.Sprintf("%s (%d accounts, %d usernames, transfers: %s; %d account versions in the changelog; sum %s; %d dead letters; %.1fs)",
+		verdict, rep.Accounts, rep.Owners, countsText(rep.Transfers), rep.ChangelogRecords, rep.Sum, rep.DeadLetters, time.Since(start).Seconds())
+	s.AuditViolations = rep.Violations[:min(len(rep.Violations), 20)]
 }
 
 // sendWithChaos sends the transfers while the chaos runs, then stops it.
@@ -146,6 +280,11 @@ func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
 	stopChaos()
 	wg.Wait()
 	s.Sent, s.Accepted, s.Unconfirmed, s.Rejected, s.Reposts = ls.sent, ls.accepted, ls.unconfirmed, ls.rejected, ls.reposts
+	s.Conflicts = ls.conflicts
+	s.ByKind = map[string]int{}
+	for k, n := range ls.byKind {
+		s.ByKind[kind(k).String()] = n
+	}
 	s.ProcessorKills += cs.processorKills
 	s.BrokerRestarts = cs.brokerKills
 	s.sendTime = ls.elapsed
@@ -259,7 +398,7 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { h.watchLag(watchCtx) })
-	r := drain(ctx, h.client, names, transfers, timeout, h.idle)
+	r := drain(ctx, h.client, names, transfers, timeout, h.idle, h.journal.isGhost)
 	stopWatch()
 	wg.Wait()
 	var behind string
@@ -275,9 +414,9 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 			}
 		}
 	}
-	s.Lost, s.Doubled, s.AccountsWrong = r.lost, r.doubled, len(r.wrong)
+	s.Lost, s.Doubled, s.AccountsWrong = s.NotFinal+r.lost, r.doubled, len(r.wrong)
 	s.Sum = wallet.Cents(r.sum).String()
-	s.UnconfApplied = r.applied
+	s.UnconfApplied = s.UnconfCompleted + r.applied
 	s.Wrong = r.wrong
 	if n, err := h.client.staleRecords(ctx); err != nil {
 		slog.Warn("stale table records not readable from the view", "error", err)
@@ -304,11 +443,11 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 	return r
 }
 
-// countMaybe counts the transfers sent but never answered 201.
+// countMaybe counts the transfers sent whose outcome is not known.
 func countMaybe(transfers []*transfer) int {
 	n := 0
 	for _, t := range transfers {
-		if t.sent && t.outcome != accepted {
+		if t.maybe() {
 			n++
 		}
 	}

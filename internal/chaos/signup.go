@@ -66,8 +66,9 @@ type claimant struct {
 type signupName struct {
 	name      string // as the journal names it
 	claimants []*claimant
-	found     bool   // GET /api/v1/accounts/{name} answered 200
-	shown     string // the "account" it showed: the owner's display name
+	found     bool         // GET /api/v1/accounts/{name} answered 200
+	shown     string       // the "account" it showed: the owner's display name
+	limit     wallet.Money // the overdraft limit it showed
 }
 
 // signups is the signup phase of a run: every account name claimed by
@@ -83,15 +84,15 @@ type signups struct {
 }
 
 // newSignups makes perName claims of every name, spelled in turn as in
-// spellings, with request IDs and the order in which they are posted
-// drawn from rng.
-func newSignups(rng *rand.Rand, names []string, perName int) *signups {
+// spellings, all with the name's overdraft limit, with request IDs and the
+// order in which they are posted drawn from rng.
+func newSignups(rng *rand.Rand, names []string, limit func(string) wallet.Money, perName int) *signups {
 	s := &signups{}
 	for _, name := range names {
 		sn := &signupName{name: name}
 		for k := range perName {
 			sn.claimants = append(sn.claimants, &claimant{claim: wallet.Claim{
-				RequestID: randomUUID(rng), Username: spellings[k%len(spellings)](name),
+				RequestID: randomUUID(rng), Username: spellings[k%len(spellings)](name), OverdraftLimit: limit(name),
 			}})
 		}
 		rng.Shuffle(len(sn.claimants), func(i, j int) { sn.claimants[i], sn.claimants[j] = sn.claimants[j], sn.claimants[i] })
@@ -181,6 +182,9 @@ func (s *signups) readShown(ctx context.Context, cl *client, conc int) error {
 					continue
 				}
 				sn.found, sn.shown = found, acct.Account
+				if acct.OverdraftLimit != nil {
+					sn.limit = *acct.OverdraftLimit
+				}
 			}
 		})
 	}
@@ -253,6 +257,8 @@ func checkSignups(names []*signupName) signupResult {
 				bad(sn, "owned by %s (%q), but the view answers 404", owners[0].claim.RequestID, owner)
 			case sn.shown != owner:
 				bad(sn, "owned by %s (%q), but the view shows the account as %q", owners[0].claim.RequestID, owner, sn.shown)
+			case !sn.limit.Equal(owners[0].claim.OverdraftLimit):
+				bad(sn, "owned by %s with overdraft limit %s, but the view shows %s", owners[0].claim.RequestID, owners[0].claim.OverdraftLimit, sn.limit)
 			}
 		case 0:
 			if !anyUndecided(sn) { // an undecided claim is reported already

@@ -11,7 +11,7 @@ import (
 )
 
 func TestSpellingsAreOneAccount(t *testing.T) {
-	s := newSignups(rand.New(rand.NewPCG(1, 1)), []string{"acct-00042", "probe-from-3"}, 3)
+	s := newSignups(rand.New(rand.NewPCG(1, 1)), []string{"acct-00042", "probe-from-3"}, func(string) wallet.Money { return wallet.Cents(1234) }, 3)
 	for _, sn := range s.names {
 		seen := map[string]bool{}
 		ids := map[uuid.UUID]bool{}
@@ -21,6 +21,9 @@ func TestSpellingsAreOneAccount(t *testing.T) {
 				t.Errorf("claim %q: key %q, %v; want %q", c.claim.Username, key, err, sn.name)
 			}
 			seen[c.claim.Username], ids[c.claim.RequestID] = true, true
+			if !c.claim.OverdraftLimit.Equal(wallet.Cents(1234)) {
+				t.Errorf("claim %q: limit %s, want 12.34", c.claim.Username, c.claim.OverdraftLimit)
+			}
 		}
 		if len(seen) != 3 || len(ids) != 3 {
 			t.Errorf("%s: spellings %v, %d request IDs; want 3 of each", sn.name, seen, len(ids))

@@ -12,41 +12,57 @@ import (
 
 // summary is what a run prints.
 type summary struct {
-	Signups        *signupSummary `json:"signups,omitempty"`
-	Sent           int            `json:"transfers_sent"`
-	Accepted       int            `json:"accepted"`
-	Unconfirmed    int            `json:"unconfirmed"`
-	Reposts        int            `json:"reposts"`
-	Rejected       int            `json:"rejected"`
-	ProcessorKills int            `json:"processor_kills"`
-	BrokerRestarts int            `json:"broker_restarts"`
-	Exits          int            `json:"process_exits"`
-	Lost           int            `json:"lost"`
-	Doubled        int            `json:"doubled"`
-	AccountsWrong  int            `json:"accounts_wrong"`
-	Sum            string         `json:"sum_of_balances"`
-	Posts          int64          `json:"posts"`
-	Unavailable    int64          `json:"answers_503"`
-	ConnErrors     int64          `json:"connection_errors"`
-	Errors         map[string]int `json:"unexpected_answers,omitempty"`
-	UnconfApplied  int            `json:"unconfirmed_applied"`
-	StaleRecords   int64          `json:"stale_table_records"`
-	Throughput     float64        `json:"accepted_per_second"`
-	Elapsed        float64        `json:"elapsed_seconds"`
-	SendTime       float64        `json:"send_seconds"`
-	DrainTime      float64        `json:"drain_seconds"`
-	Failover       []failoverJSON `json:"failover,omitempty"`
-	Wrong          []accountDiff  `json:"wrong_accounts,omitempty"`
-	Revision       string         `json:"revision,omitempty"`
-	Seed           uint64         `json:"seed"`
-	Dir            string         `json:"dir"`
-	Pass           bool           `json:"pass"`
-	Reason         string         `json:"reason,omitempty"`
+	Signups           *signupSummary `json:"signups,omitempty"`
+	Funding           int            `json:"funding_deposits"`
+	FundingAmount     string         `json:"funding_amount,omitempty"`
+	Sent              int            `json:"transfers_sent"`
+	ByKind            map[string]int `json:"sent_by_kind,omitempty"`
+	Accepted          int            `json:"accepted"`
+	Unconfirmed       int            `json:"unconfirmed"`
+	Reposts           int            `json:"reposts"`
+	Conflicts         int            `json:"conflicting_reuses"`
+	Conflicts409      int            `json:"conflicts_answered_409"`
+	Conflicts201      int            `json:"conflicts_answered_201"`
+	Outcomes          map[string]int `json:"outcomes,omitempty"`
+	NotFinal          int            `json:"accepted_not_final"`
+	OutcomeGets       int64          `json:"outcome_gets"`
+	OutcomeViolations int            `json:"outcome_violations"`
+	UnconfCompleted   int            `json:"unconfirmed_completed"`
+	UnconfRejected    int            `json:"unconfirmed_rejected"`
+	Audit             string         `json:"audit,omitempty"`
+	AuditViolations   []string       `json:"audit_violations,omitempty"`
+	Rejected          int            `json:"rejected"`
+	ProcessorKills    int            `json:"processor_kills"`
+	BrokerRestarts    int            `json:"broker_restarts"`
+	Exits             int            `json:"process_exits"`
+	Lost              int            `json:"lost"`
+	Doubled           int            `json:"doubled"`
+	AccountsWrong     int            `json:"accounts_wrong"`
+	Sum               string         `json:"sum_of_balances"`
+	Posts             int64          `json:"posts"`
+	Unavailable       int64          `json:"answers_503"`
+	ConnErrors        int64          `json:"connection_errors"`
+	Errors            map[string]int `json:"unexpected_answers,omitempty"`
+	UnconfApplied     int            `json:"unconfirmed_applied"`
+	StaleRecords      int64          `json:"stale_table_records"`
+	Throughput        float64        `json:"accepted_per_second"`
+	Elapsed           float64        `json:"elapsed_seconds"`
+	SendTime          float64        `json:"send_seconds"`
+	DrainTime         float64        `json:"drain_seconds"`
+	Failover          []failoverJSON `json:"failover,omitempty"`
+	Wrong             []accountDiff  `json:"wrong_accounts,omitempty"`
+	Revision          string         `json:"revision,omitempty"`
+	Seed              uint64         `json:"seed"`
+	Dir               string         `json:"dir"`
+	Pass              bool           `json:"pass"`
+	Reason            string         `json:"reason,omitempty"`
 
-	failover []failover
-	elapsed  time.Duration
-	sendTime time.Duration
-	drain    time.Duration
+	failover    []failover
+	elapsed     time.Duration
+	sendTime    time.Duration
+	drain       time.Duration
+	fundTime    time.Duration
+	outcomeTime time.Duration
 }
 
 type failoverJSON struct {
@@ -97,8 +113,13 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 	if s.Signups != nil {
 		fmt.Fprintf(&b, "%s\n", s.Signups)
 	}
-	fmt.Fprintf(&b, "transfers sent: %d\n", s.Sent)
-	fmt.Fprintf(&b, "accepted: %d  unconfirmed: %d  re-posts: %d\n", s.Accepted, s.Unconfirmed, s.Reposts)
+	fmt.Fprintf(&b, "funding: %d deposits, %s in %s\n", s.Funding, s.FundingAmount, s.fundTime.Round(100*time.Millisecond))
+	fmt.Fprintf(&b, "transfers sent: %d (%d transfers, %d deposits, %d withdrawals, %d to unknown names via Kafka)\n", s.Sent,
+		s.ByKind[ordinary.String()], s.ByKind[deposit.String()], s.ByKind[withdrawal.String()], s.ByKind[viaKafka.String()])
+	fmt.Fprintf(&b, "accepted: %d  unconfirmed: %d  re-posts: %d  conflicting re-uses: %d (409: %d, 201: %d)\n", s.Accepted, s.Unconfirmed, s.Reposts,
+		s.Conflicts, s.Conflicts409, s.Conflicts201)
+	fmt.Fprintf(&b, "outcomes: %s  (not final: %d; unconfirmed shown completed %d, rejected %d; %d GETs in %s)\n", outcomesText(s.Outcomes), s.NotFinal,
+		s.UnconfCompleted, s.UnconfRejected, s.OutcomeGets, s.outcomeTime.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "processor kills: %d  broker restarts: %d  process exits: %d\n", s.ProcessorKills, s.BrokerRestarts, s.Exits)
 	fmt.Fprintf(&b, "lost: %d  doubled: %d  accounts wrong: %d\n", s.Lost, s.Doubled, s.AccountsWrong)
 	fmt.Fprintf(&b, "sum of balances: %s\n", s.Sum)
@@ -106,6 +127,14 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		s.elapsed.Round(100*time.Millisecond), s.sendTime.Round(100*time.Millisecond), s.drain.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "posts: %d  503s: %d  connection errors: %d  unconfirmed applied: %d\n", s.Posts, s.Unavailable, s.ConnErrors, s.UnconfApplied)
 	fmt.Fprintf(&b, "old account versions written after newer ones (skipped by the view): %d\n", s.StaleRecords)
+	if s.Audit != "" {
+		fmt.Fprintf(&b, "audit: %s\n", s.Audit)
+		for _, v := range s.AuditViolations {
+			fmt.Fprintf(&b, "  audit violation: %s\n", v)
+		}
+	} else {
+		b.WriteString("audit: not run\n")
+	}
 	if len(s.Errors) > 0 {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
@@ -131,4 +160,21 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
+}
+
+// outcomesText formats the outcome counts, the usual ones first in a fixed
+// order: "completed 10, rejected insufficient_funds 3, rejected
+// account_not_found 1".
+func outcomesText(counts map[string]int) string {
+	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
+	var parts []string
+	for _, k := range fixed {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if !slices.Contains(fixed, k) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // accounts names the accounts of a run and picks the two sides of each
@@ -80,19 +82,49 @@ func (a *accounts) pairIndex() (from, to int) {
 	return f, t
 }
 
-// plan is the two sides of every transfer of a load, drawn before it, so
-// that the accounts the transfers use, and only those, are signed up
-// first: with -accounts 1000000 and -n 100000, about 181,000 of them.
+// unknown returns the name of a recipient never signed up, for transfer i.
+func (a *accounts) unknown(i int) string { return a.prefix + "-unknown-" + strconv.Itoa(i) }
+
+// kind is what a transfer of the load is.
+type kind uint8
+
+const (
+	ordinary   kind = iota // between two accounts, always affordable
+	overdraft              // more than the sender can ever have: rejected insufficient_funds
+	unknownTo              // to a name never signed up: answered 404 account_not_found
+	withdrawal             // POST /api/v1/withdrawals: to wallet.World
+)
+
+// plan is the two sides and the kind of every transfer of a load, drawn
+// before it, so that the accounts the transfers use, and only those, are
+// signed up first (with -accounts 1000000 and -n 100000, about 181,000 of
+// them) and funded with what they will send.
 type plan struct {
 	from, to []int32 // per transfer; to is merchantIndex for the merchant
+	kinds    []kind  // per transfer; to is not used for unknownTo and withdrawal
+
+	// Set by the funding phase: the deposits, and an overdraft attempt's
+	// amount, more than all of them together, so more than any account
+	// can ever have.
+	deposits       ledger.Ledger
+	overdraftCents int64
 }
 
 func newPlan(c config, seed uint64) *plan {
 	a := newAccounts(c, rand.New(rand.NewPCG(seed, 1<<34)))
-	p := &plan{from: make([]int32, c.n), to: make([]int32, c.n)}
+	kinds := rand.New(rand.NewPCG(seed, 1<<35))
+	p := &plan{from: make([]int32, c.n), to: make([]int32, c.n), kinds: make([]kind, c.n)}
 	for i := range c.n {
 		f, t := a.pairIndex()
 		p.from[i], p.to[i] = int32(f), int32(t)
+		switch r := kinds.IntN(100); {
+		case r < c.overdraft:
+			p.kinds[i] = overdraft
+		case r < c.overdraft+c.unknown:
+			p.kinds[i] = unknownTo
+		case r < c.overdraft+c.unknown+c.withdraw:
+			p.kinds[i] = withdrawal
+		}
 	}
 	return p
 }
@@ -107,13 +139,29 @@ func (p *plan) pair(a *accounts, i int) (from, to string) {
 func (p *plan) names(a *accounts) []string {
 	seen := map[int32]bool{}
 	var names []string
-	for _, side := range [][]int32{p.from, p.to} {
-		for _, i := range side {
-			if !seen[i] {
-				seen[i] = true
-				names = append(names, a.nameOf(int(i)))
+	for s, side := range [][]int32{p.from, p.to} {
+		for i, acct := range side {
+			if s == 1 && (p.kinds[i] == unknownTo || p.kinds[i] == withdrawal) {
+				continue
+			}
+			if !seen[acct] {
+				seen[acct] = true
+				names = append(names, a.nameOf(int(acct)))
 			}
 		}
 	}
 	return names
+}
+
+// funding returns what each account needs to afford every transfer and
+// withdrawal the plan has it send, at the largest amount: the
+// deposits before the load.
+func (p *plan) funding(a *accounts, maxCents int64) map[string]int64 {
+	f := map[string]int64{}
+	for i, acct := range p.from {
+		if p.kinds[i] != overdraft {
+			f[a.nameOf(int(acct))] += maxCents
+		}
+	}
+	return f
 }

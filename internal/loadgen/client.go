@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 )
 
@@ -54,9 +57,20 @@ func (a answer) ambiguous() bool {
 	return a.err != nil || a.status == http.StatusServiceUnavailable || a.status >= 500
 }
 
-// post sends one transfer body.
-func post(ctx context.Context, cl *api.Client, body []byte) answer {
-	a, err := cl.PostTransferJSON(ctx, body)
+// post sends one transfer: its body to POST /api/v1/transfers, or a
+// withdrawal to POST /api/v1/withdrawals.
+func post(ctx context.Context, cl *api.Client, t transfer) answer {
+	var a api.Answer
+	var err error
+	if t.kind == withdrawal {
+		id, perr := uuid.Parse(t.id)
+		if perr != nil {
+			return answer{err: perr}
+		}
+		a, err = cl.Withdraw(ctx, id, t.from, wallet.Cents(t.cents))
+	} else {
+		a, err = cl.PostTransferJSON(ctx, t.body)
+	}
 	if err != nil {
 		return answer{err: err}
 	}

@@ -37,8 +37,13 @@ type config struct {
 	zipfS    float64
 	hotShare int // percent of transfers paying the hot merchant
 	repost   int // percent of POSTs re-posting an accepted transfer
-	maxCents int64
-	seed     uint64
+	// Special shares, percent of the new transfers (conflict: of the POSTs).
+	overdraft int // more than the sender can have: rejected insufficient_funds
+	unknown   int // to a name never signed up: 404 account_not_found
+	withdraw  int // withdrawals
+	conflict  int // an accepted transfer's request ID re-used for another amount: 409
+	maxCents  int64
+	seed      uint64
 
 	probeEvery   int  // a probe is sent every this many transfers
 	probeOnly    bool // -probe: serial probes only, every one measured
@@ -72,6 +77,10 @@ func defaultConfig() config {
 		zipfS:        1.1,
 		maxCents:     10000,
 		probeEvery:   100,
+		overdraft:    2,
+		unknown:      1,
+		withdraw:     2,
+		conflict:     1,
 		drainTimeout: 5 * time.Minute,
 		drainConc:    16,
 		boundN:       200000,
@@ -102,6 +111,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.Float64Var(&c.zipfS, "zipf-s", c.zipfS, "Zipf exponent s (> 1) with -skew zipf")
 	fs.IntVar(&c.hotShare, "hot-share", 0, "percent of transfers that pay the one hot merchant account <prefix>-merchant")
 	fs.IntVar(&c.repost, "repost", 0, "percent of POSTs that re-post an already accepted transfer (same body)")
+	fs.IntVar(&c.overdraft, "overdraft", c.overdraft, "percent of new transfers that ask for more than the sender can ever have (expected: rejected insufficient_funds)")
+	fs.IntVar(&c.unknown, "unknown", c.unknown, "percent of new transfers to a name never signed up (expected: 404 account_not_found from the API)")
+	fs.IntVar(&c.withdraw, "withdraw", c.withdraw, "percent of new transfers that are withdrawals (POST /api/v1/withdrawals)")
+	fs.IntVar(&c.conflict, "conflict", c.conflict, "percent of POSTs that re-use an accepted transfer's request ID for another amount (expected: 409 request_id_conflict; never what moves money)")
 	fs.Int64Var(&c.maxCents, "max-cents", c.maxCents, "largest transfer amount, in cents (amounts are uniform in 1..max)")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed; 0 picks one")
 	fs.IntVar(&c.probeEvery, "probe-every", c.probeEvery, "send an apply-latency probe every this many transfers (at most one in flight)")
@@ -167,6 +180,10 @@ func (c config) validate() error {
 		return fmt.Errorf("-hot-share must be a percentage")
 	case c.repost < 0 || c.repost >= 100:
 		return fmt.Errorf("-repost must be a percentage below 100")
+	case c.overdraft < 0 || c.unknown < 0 || c.withdraw < 0 || c.overdraft+c.unknown+c.withdraw > 100:
+		return fmt.Errorf("-overdraft, -unknown and -withdraw must be percentages summing to at most 100")
+	case c.conflict < 0 || c.repost+c.conflict >= 100:
+		return fmt.Errorf("-conflict must be a percentage, below 100 with -repost")
 	case c.maxCents < 1:
 		return fmt.Errorf("-max-cents must be at least 1")
 	case c.probeEvery <= 0:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"runtime"
 	"sync"
@@ -55,6 +56,15 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		return err
 	}
 	slog.Info("signed up", "accounts", su.accounts, "took", su.took.Round(time.Millisecond), "posts", su.posts, "202s", su.pending)
+	// Transfers go debit first: fund every sender with what its load
+	// transfers can take, outside the figures.
+	fr, err := fund(ctx, cfg, cl, fundingOf(cfg, pl))
+	if err != nil {
+		return err
+	}
+	if pl != nil {
+		pl.deposits, pl.overdraftCents = fr.ledger, fr.cents+1
+	}
 
 	stopCPU, err := startCPUProfile(cfg.cpuProfile)
 	if err != nil {
@@ -71,6 +81,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 
 	rep := &report{Scenario: newScenario(cfg), Revision: revision(), NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
 	rep.Signups, rep.SignupSeconds, rep.SignupPosts, rep.SignupPending = su.accounts, su.took.Seconds(), su.posts, su.pending
+	rep.Deposits, rep.DepositSeconds, rep.Deposited = fr.deposits, fr.took.Seconds(), wallet.Cents(fr.cents).String()
 	prog := newProgress(cfg.quiet, cfg.n)
 	prog.start()
 	pr := newProber(cfg, cl, seed)
@@ -113,10 +124,17 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 			}
 		}
 	}
+	write := rep.writeText
 	if cfg.jsonOut {
-		return rep.writeJSON(out)
+		write = rep.writeJSON
 	}
-	return rep.writeText(out)
+	if err := write(out); err != nil {
+		return err
+	}
+	if n := len(rep.OutcomeViolations); n > 0 {
+		return fmt.Errorf("%d transfers did not end as they must, e.g. %s", n, rep.OutcomeViolations[0])
+	}
+	return nil
 }
 
 // loadRun sends the load with probes alongside, then waits until the view
@@ -154,7 +172,15 @@ func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *p
 		slog.Warn("last probe", "error", err)
 	}
 
-	want := res.ledger.Expected(res.uncertain)
+	// The funding deposits count; the probes' sender is the prober's
+	// business, and World only this run's when it has the wallet to itself.
+	res.ledger.Merge(&pl.deposits)
+	skip := maps.Clone(res.uncertain)
+	skip[pr.from] = true
+	if !cfg.embedded {
+		skip[wallet.World] = true
+	}
+	want := res.ledger.Expected(skip)
 	if s := res.ledger.Sum(); s != 0 {
 		return fmt.Errorf("loadgen bug: expected balances sum to %s, not zero", wallet.Cents(s).String())
 	}
@@ -168,6 +194,7 @@ func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *p
 	t.merge(pr.tally)
 	rep.Posts, rep.Created, rep.Errors = t.posts, t.created, t.errorCounts()
 	rep.Accepted, rep.Reposts, rep.Rejected, rep.Lost = res.accepted, res.reposts, res.rejected, res.lost
+	rep.Special = res.special
 	rep.Probes = int(pr.expected / probeCents)
 	rep.Moved = wallet.Cents(res.moved).String()
 	rep.Uncertain, rep.Checked = len(res.uncertain), dr.accounts
@@ -188,7 +215,33 @@ func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *p
 	rep.AppliedSeconds = applied.Seconds()
 	rep.AppliedPerS = perSecond(res.accepted, applied)
 	rep.VerifySeconds = dr.done.Sub(res.end).Seconds()
+
+	// The balances are right, so every transfer between two accounts and
+	// every withdrawal completed (each was affordable); read the outcomes of
+	// the special shares and of a sample of the rest.
+	slog.Info("reading outcomes", "transfers", len(res.checks))
+	or, err := readOutcomes(ctx, cl, res.checks, cfg.drainConc, time.Now().Add(cfg.drainTimeout))
+	if err != nil {
+		return err
+	}
+	rep.Outcomes, rep.OutcomesRead, rep.OutcomeGets, rep.OutcomeViolations = or.counts, or.read, or.gets, or.violations
+	if n := len(or.violations); n > 0 {
+		slog.Error("outcomes not as they must be", "violations", n, "first", or.violations[0])
+	}
 	return nil
+}
+
+// fundingOf returns the deposits a run makes before its load: each
+// account of the plan what it will send, and the probes' sender what
+// every probe will take.
+func fundingOf(cfg config, pl *plan) map[string]int64 {
+	a := &accounts{prefix: cfg.prefix}
+	amounts := map[string]int64{}
+	if pl != nil {
+		amounts = pl.funding(a, cfg.maxCents)
+	}
+	amounts[a.probeFrom()] = probeCents * int64(cfg.n+16)
+	return amounts
 }
 
 // probeRun sends cfg.n probes one after the other and measures every one,

@@ -67,7 +67,7 @@ func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.D
 		return 0, p.broken
 	}
 	t := newTransfer(p.rng, p.from, p.to, probeCents)
-	ok, ambiguous := p.tally.send(ctx, p.cl, t.body, p.retries, prog)
+	ok, ambiguous := p.tally.send(ctx, p.cl, t, p.retries, prog)
 	if !ok {
 		if ambiguous {
 			// The recipient's balance is unknown from now on.

@@ -20,6 +20,10 @@ type report struct {
 	SignupSeconds float64 `json:"signup_s"`
 	SignupPosts   int64   `json:"signup_posts"`
 	SignupPending int64   `json:"signup_202s"` // answered 202: posted again
+	// The funding phase, after it: a deposit into every sender, applied.
+	Deposits       int     `json:"deposits"`
+	DepositSeconds float64 `json:"deposit_s"`
+	Deposited      string  `json:"deposited"`
 
 	Posts      int64          `json:"posts"`
 	Created    int64          `json:"created"`  // 201 answers, re-posts and probes included
@@ -34,6 +38,15 @@ type report struct {
 	Checked    int            `json:"checked_accounts"`
 	Drained    bool           `json:"drained"`
 	Mismatches []string       `json:"mismatches,omitempty"`
+
+	// The special shares of the load, and the outcomes read with GET after
+	// it: every overdraft attempt, withdrawal, transfer to an unknown name
+	// answered 201 and re-used request ID, and a sample of the rest.
+	Special           specialCounts  `json:"special"`
+	Outcomes          map[string]int `json:"outcomes"`
+	OutcomesRead      int            `json:"outcomes_read"`
+	OutcomeGets       int64          `json:"outcome_gets"`
+	OutcomeViolations []string       `json:"outcome_violations,omitempty"`
 
 	SendSeconds    float64 `json:"send_s"`
 	AcceptedPerS   float64 `json:"accepted_per_s"` // 201s over the send time
@@ -80,6 +93,10 @@ type scenario struct {
 	ZipfS       string `json:"zipf_s,omitempty"`
 	HotShare    int    `json:"hot_share"`
 	Repost      int    `json:"repost"`
+	Overdraft   int    `json:"overdraft"`
+	Unknown     int    `json:"unknown"`
+	Withdraw    int    `json:"withdraw"`
+	Conflict    int    `json:"conflict"`
 	Prefix      string `json:"prefix"`
 }
 
@@ -87,6 +104,7 @@ func newScenario(c config) scenario {
 	s := scenario{
 		Mode: "load", Embedded: c.embedded, N: c.n, Concurrency: c.concurrency, Rate: c.rate,
 		Accounts: c.accounts, Skew: c.skew, HotShare: c.hotShare, Repost: c.repost, Prefix: c.prefix,
+		Overdraft: c.overdraft, Unknown: c.unknown, Withdraw: c.withdraw, Conflict: c.conflict,
 	}
 	if c.embedded || c.processing {
 		s.Partitions = c.partitions
@@ -116,7 +134,8 @@ func (r *report) writeText(w io.Writer) error {
 	if s.ZipfS != "" {
 		fmt.Fprintf(&b, " (s=%s)", s.ZipfS)
 	}
-	fmt.Fprintf(&b, " hot-share=%d%% repost=%d%% prefix=%s", s.HotShare, s.Repost, s.Prefix)
+	fmt.Fprintf(&b, " hot-share=%d%% repost=%d%% overdraft=%d%% unknown=%d%% withdraw=%d%% conflict=%d%% prefix=%s",
+		s.HotShare, s.Repost, s.Overdraft, s.Unknown, s.Withdraw, s.Conflict, s.Prefix)
 	if s.Embedded {
 		fmt.Fprintf(&b, " embedded partitions=%d", s.Partitions)
 	}
@@ -128,6 +147,17 @@ func (r *report) writeText(w io.Writer) error {
 		r.Signups, r.SignupSeconds, perSecond(int64(r.Signups), time.Duration(r.SignupSeconds*float64(time.Second))), r.SignupPosts, r.SignupPending)
 	fmt.Fprintf(&b, "totals        %d POSTs, %d answered 201 (%d distinct transfers, %d re-posts, %d probes), %d rejected, %d unconfirmed; $%s moved\n",
 		r.Posts, r.Created, r.Accepted, r.Reposts, r.Probes, r.Rejected, r.Lost, r.Moved)
+	fmt.Fprintf(&b, "funding       %d deposits of $%s in %.2fs before the load, each waited for (Prefer: wait)\n", r.Deposits, r.Deposited, r.DepositSeconds)
+	sp := r.Special
+	fmt.Fprintf(&b, "outcomes      %s (%d read with GET: every overdraft, withdrawal and re-used ID, a sample of the rest; the balances check all); %d withdrawals, %d overdraft attempts, %d to unknown names answered 404 (%d 201), %d conflicting re-uses answered 409 (%d 201)\n",
+		outcomesText(r.Outcomes), r.OutcomesRead, sp.Withdrawals, sp.Overdrafts, sp.UnknownRefused, sp.UnknownStored, sp.Conflicts409, sp.Conflicts201)
+	for i, v := range r.OutcomeViolations {
+		if i == 10 {
+			fmt.Fprintf(&b, "              ... %d more\n", len(r.OutcomeViolations)-10)
+			break
+		}
+		fmt.Fprintf(&b, "VIOLATION     %s\n", v)
+	}
 	fmt.Fprintf(&b, "errors        %s\n", errorsText(r.Errors))
 	fmt.Fprintf(&b, "accepted      %.0f/s (201s over %.2fs of sending)\n", r.AcceptedPerS, r.SendSeconds)
 	if r.Drained {
@@ -184,4 +214,20 @@ func orNA(s string) string {
 		return "n/a"
 	}
 	return s
+}
+
+// outcomesText formats outcome counts, the usual ones first:
+// "completed 10, rejected insufficient_funds 3, rejected account_not_found 0".
+func outcomesText(m map[string]int) string {
+	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
+	var parts []string
+	for _, k := range fixed {
+		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(fixed, k) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

@@ -3,9 +3,11 @@ package loadgen
 import (
 	"context"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/internal/ledger"
 )
@@ -21,6 +23,29 @@ type sendResult struct {
 	moved      int64 // cents moved by the accepted transfers
 	ledger     *ledger.Ledger
 	uncertain  map[string]bool // accounts touched by a lost transfer
+	special    specialCounts
+	checks     []check // transfers whose outcome is read with GET after the load
+}
+
+// specialCounts counts the special shares of the load.
+type specialCounts struct {
+	Overdrafts     int64 `json:"overdrafts"`      // overdraft attempts answered 201
+	Withdrawals    int64 `json:"withdrawals"`     // withdrawals answered 201
+	UnknownRefused int64 `json:"unknown_refused"` // transfers to unknown names answered 404 account_not_found
+	UnknownStored  int64 `json:"unknown_201"`     // transfers to unknown names answered 201: the saga rejects them
+	Conflicts      int64 `json:"conflicts"`       // conflicting re-uses of a request ID posted
+	Conflicts409   int64 `json:"conflicts_409"`
+	Conflicts201   int64 `json:"conflicts_201"` // the API's view did not know the first one yet
+}
+
+func (c *specialCounts) add(o specialCounts) {
+	c.Overdrafts += o.Overdrafts
+	c.Withdrawals += o.Withdrawals
+	c.UnknownRefused += o.UnknownRefused
+	c.UnknownStored += o.UnknownStored
+	c.Conflicts += o.Conflicts
+	c.Conflicts409 += o.Conflicts409
+	c.Conflicts201 += o.Conflicts201
 }
 
 // worker is one sender's state: no field is shared.
@@ -33,13 +58,17 @@ type worker struct {
 	tally     *tally
 	ledger    ledger.Ledger
 	uncertain map[string]bool
-	recent    [][]byte // accepted bodies, for re-posts
-	next      int      // where the next accepted body goes in recent, once full
+	recent    []transfer // accepted transfers between two accounts, for re-posts and conflicts
+	next      int        // where the next accepted one goes in recent, once full
 	accepted  int64
 	reposts   int64
 	rejected  int64
 	lost      int64
 	moved     int64
+	special   specialCounts
+	checks    []check
+	overdraft int64 // cents of an overdraft attempt: more than any account can have
+	sample    int   // per mille of accepted transfers between two accounts whose outcome is read
 }
 
 const recentBodies = 1024
@@ -57,6 +86,8 @@ func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *
 			cfg: cfg, cl: cl, rng: rng, acc: &accounts{prefix: cfg.prefix}, plan: pl,
 			tally:     newTally(cfg.n/cfg.concurrency + 16),
 			uncertain: map[string]bool{},
+			overdraft: pl.overdraftCents,
+			sample:    sampleRate(cfg.n),
 		}
 	}
 	res := sendResult{start: time.Now()}
@@ -80,8 +111,21 @@ func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *
 		res.rejected += w.rejected
 		res.lost += w.lost
 		res.moved += w.moved
+		res.special.add(w.special)
+		res.checks = append(res.checks, w.checks...)
 	}
 	return res
+}
+
+// sampledChecks is about how many accepted transfers between two accounts
+// have their outcome read with GET after the load; the balances check
+// the rest.
+const sampledChecks = 1000
+
+// sampleRate returns the per mille of accepted transfers between two
+// accounts to read: all of them up to sampledChecks.
+func sampleRate(n int) int {
+	return min(1000, max(1, sampledChecks*1000/max(n, 1)))
 }
 
 // dispatch hands out the indices 0..n-1: as fast as the workers take them,
@@ -130,10 +174,13 @@ func (w *worker) run(ctx context.Context, jobs <-chan int, prog *progress, kick 
 			default: // a probe is in flight: skip this one
 			}
 		}
-		if len(w.recent) > 0 && w.rng.IntN(100) < w.cfg.repost {
+		switch r := w.rng.IntN(100); {
+		case len(w.recent) > 0 && r < w.cfg.repost:
 			w.reposts++
 			w.tally.send(ctx, w.cl, w.recent[w.rng.IntN(len(w.recent))], w.cfg.retries, prog)
-		} else {
+		case len(w.recent) > 0 && r < w.cfg.repost+w.cfg.conflict:
+			w.sendConflict(ctx, prog)
+		default:
 			w.sendNew(ctx, i, prog)
 		}
 		prog.done.Add(1)
@@ -143,31 +190,90 @@ func (w *worker) run(ctx context.Context, jobs <-chan int, prog *progress, kick 
 func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
 	from, to := w.plan.pair(w.acc, seq)
 	cents := w.rng.Int64N(w.cfg.maxCents) + 1
-	t := newTransfer(w.rng, from, to, cents)
-	ok, ambiguous := w.tally.send(ctx, w.cl, t.body, w.cfg.retries, prog)
+	var t transfer
+	expect := ""
+	switch w.plan.kinds[seq] {
+	case overdraft:
+		t = newTransfer(w.rng, from, to, w.overdraft)
+		t.kind = overdraft
+	case unknownTo:
+		t = newTransfer(w.rng, from, w.acc.unknown(seq), cents)
+		t.kind, expect = unknownTo, "404 "+string(wallet.EAccountNotFound)
+	case withdrawal:
+		t = newWithdrawal(w.rng, from, cents)
+	default:
+		t = newTransfer(w.rng, from, to, cents)
+	}
+	a, ok, ambiguous := w.tally.sendExpecting(ctx, w.cl, t, w.cfg.retries, prog, expect)
 	switch {
+	case ok && t.kind == overdraft:
+		w.accepted++
+		w.special.Overdrafts++
+		w.checks = append(w.checks, check{t: t, want: wallet.Rejected, reason: wallet.ReasonInsufficientFunds})
+	case ok && t.kind == unknownTo:
+		// The API's view did not know the name was never signed up: the
+		// saga debits, finds no recipient, refunds.
+		w.accepted++
+		w.special.UnknownStored++
+		w.checks = append(w.checks, check{t: t, want: wallet.Rejected, reason: wallet.ReasonAccountNotFound})
 	case ok:
 		w.accepted++
-		w.moved += cents
-		w.ledger.Add(seq, from, to, cents)
-		if w.cfg.repost > 0 {
-			w.remember(t.body)
+		w.moved += t.cents
+		w.ledger.Add(seq, t.from, t.to, t.cents)
+		if t.kind == withdrawal {
+			w.special.Withdrawals++
+			w.checks = append(w.checks, check{t: t, want: wallet.Completed})
+			break
 		}
+		if w.rng.IntN(1000) < w.sample {
+			w.checks = append(w.checks, check{t: t, want: wallet.Completed})
+		}
+		if w.cfg.repost > 0 || w.cfg.conflict > 0 {
+			w.remember(t)
+		}
+	case a.key() == expect:
+		w.special.UnknownRefused++
+	case ambiguous && t.kind != ordinary && t.kind != withdrawal:
+		// Moves nothing either way.
+		w.lost++
 	case ambiguous:
 		// Stored or not, nobody knows: leave both accounts out of the check.
 		w.lost++
-		w.uncertain[from], w.uncertain[to] = true, true
+		w.uncertain[t.from], w.uncertain[t.to] = true, true
 	default:
 		w.rejected++
 	}
 }
 
-// remember keeps body for re-posts, replacing the oldest once full.
-func (w *worker) remember(body []byte) {
+// sendConflict re-uses an accepted transfer's request ID for another
+// amount: the API must answer 409 request_id_conflict, or 201 when its
+// view did not know the first one yet (paymentd then keeps the first and
+// dead-letters this one). Either way the first is what counts: its
+// outcome is read after the load.
+func (w *worker) sendConflict(ctx context.Context, prog *progress) {
+	orig := w.recent[w.rng.IntN(len(w.recent))]
+	t := orig.reused(orig.cents%w.cfg.maxCents + 1)
+	if t.cents == orig.cents {
+		t = orig.reused(orig.cents + 1)
+	}
+	w.special.Conflicts++
+	a, ok, _ := w.tally.sendExpecting(ctx, w.cl, t, w.cfg.retries, prog, "409 "+string(wallet.ERequestIDConflict))
+	switch {
+	case ok:
+		w.special.Conflicts201++
+	case a.status == http.StatusConflict:
+		w.special.Conflicts409++
+	}
+	w.checks = append(w.checks, check{t: orig, want: wallet.Completed, conflict: true})
+}
+
+// remember keeps t for re-posts and conflicts, replacing the oldest once
+// full.
+func (w *worker) remember(t transfer) {
 	if len(w.recent) < recentBodies {
-		w.recent = append(w.recent, body)
+		w.recent = append(w.recent, t)
 		return
 	}
-	w.recent[w.next] = body
+	w.recent[w.next] = t
 	w.next = (w.next + 1) % recentBodies
 }

@@ -22,31 +22,42 @@ func newTally(capacity int) *tally {
 	return &tally{latencies: make([]int64, 0, capacity), errors: map[string]int{}}
 }
 
-// send posts body until it is answered 201, re-posting the same body after
+// send posts tr until it is answered 201, re-posting the same body after
 // an ambiguous answer (503, 5xx, no answer) at most retries times, as the
 // API asks. ok is whether it was accepted; ambiguous whether, if not, it
 // may have been stored anyway.
-func (t *tally) send(ctx context.Context, cl *api.Client, body []byte, retries int, prog *progress) (ok, ambiguous bool) {
+func (t *tally) send(ctx context.Context, cl *api.Client, tr transfer, retries int, prog *progress) (ok, ambiguous bool) {
+	_, ok, ambiguous = t.sendExpecting(ctx, cl, tr, retries, prog, "")
+	return ok, ambiguous
+}
+
+// sendExpecting is send for a transfer that may be refused on purpose: an
+// answer whose key is expect ("404 account_not_found") ends it without
+// counting as an error, and is returned.
+func (t *tally) sendExpecting(ctx context.Context, cl *api.Client, tr transfer, retries int, prog *progress, expect string) (a answer, ok, ambiguous bool) {
 	backoff := 50 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
-		a := post(ctx, cl, body)
+		a = post(ctx, cl, tr)
 		t.latencies = append(t.latencies, int64(time.Since(start)))
 		t.posts++
 		if a.status == http.StatusCreated {
 			t.created++
-			return true, false
+			return a, true, false
 		}
 		if ctx.Err() != nil {
-			return false, true
+			return a, false, true
+		}
+		if expect != "" && a.key() == expect {
+			return a, false, false
 		}
 		t.errors[a.key()]++
 		prog.errors.Add(1)
 		if !a.ambiguous() || attempt >= retries {
-			return false, a.ambiguous()
+			return a, false, a.ambiguous()
 		}
 		if !sleep(ctx, backoff) {
-			return false, true
+			return a, false, true
 		}
 		backoff *= 2
 	}

@@ -12,7 +12,9 @@ import (
 // transfer is one transfer as loadgen sends it: the exact body, kept for
 // re-posts, and what it does to the two balances.
 type transfer struct {
-	body  []byte
+	id    string
+	kind  kind
+	body  []byte // of POST /api/v1/transfers; none for a withdrawal
 	from  string
 	to    string
 	cents int64
@@ -20,7 +22,19 @@ type transfer struct {
 
 // newTransfer builds a transfer with a fresh request ID from rng.
 func newTransfer(rng *rand.Rand, from, to string, cents int64) transfer {
-	return transfer{body: appendBody(nil, requestID(rng), from, to, cents), from: from, to: to, cents: cents}
+	id := requestID(rng)
+	return transfer{id: id, body: appendBody(nil, id, from, to, cents), from: from, to: to, cents: cents}
+}
+
+// newWithdrawal builds a withdrawal from an account with a fresh request
+// ID from rng: a transfer to wallet.World.
+func newWithdrawal(rng *rand.Rand, from string, cents int64) transfer {
+	return transfer{id: requestID(rng), kind: withdrawal, from: from, to: wallet.World, cents: cents}
+}
+
+// reused returns t's request ID with another amount: a conflicting re-use.
+func (t transfer) reused(cents int64) transfer {
+	return transfer{id: t.id, body: appendBody(nil, t.id, t.from, t.to, cents), from: t.from, to: t.to, cents: cents}
 }
 
 // requestID returns a random version 4 UUID drawn from rng: cheaper than

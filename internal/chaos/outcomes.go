@@ -1,0 +1,194 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wallet/wallet"
+)
+
+// outcomeConc is how many GET /api/v1/transfers/{id} the outcome check
+// sends at once: about 1,000,000 transfers in a few minutes on 2 cores.
+const outcomeConc = 32
+
+// outcomeResult is what the outcome check found.
+type outcomeResult struct {
+	counts      map[string]int // final outcomes by "completed", "rejected <reason>"
+	lost        []*transfer    // accepted, but not found or not final at the deadline
+	unconfirmed [2]int         // unconfirmed transfers shown by GET: [0] completed, [1] rejected
+	gets        int64
+	passes      int
+	took        time.Duration
+	violations  []string
+}
+
+// readOutcomes reads the outcome of every transfer sent with GET
+// /api/v1/transfers/{id}, in passes over those not final yet, until every
+// accepted one is final or the timeout. Unconfirmed transfers are read
+// in every pass but not waited for: Kafka may never have stored them.
+func readOutcomes(ctx context.Context, cl *client, transfers []*transfer, timeout time.Duration) outcomeResult {
+	start := time.Now()
+	deadline := start.Add(timeout)
+	var r outcomeResult
+	var pending []*transfer
+	for _, t := range transfers {
+		if (t.sent || t.outcome == accepted) && !t.final() {
+			pending = append(pending, t)
+		}
+	}
+	var gets, failed atomic.Int64
+	for ctx.Err() == nil {
+		r.passes++
+		began := time.Now()
+		readAll(ctx, cl, pending, &gets, &failed)
+		var next []*transfer
+		waiting := 0
+		for _, t := range pending {
+			if !t.final() {
+				next = append(next, t)
+				if t.outcome == accepted {
+					waiting++
+				}
+			}
+		}
+		pending = next
+		if waiting == 0 || time.Now().After(deadline) {
+			break
+		}
+		slog.Info("waiting for outcomes", "not final", waiting, "pass", r.passes, "took", time.Since(began).Round(time.Millisecond),
+			"failed GETs", failed.Load())
+		sleep(ctx, max(500*time.Millisecond, time.Since(began)))
+	}
+	r.gets, r.took = gets.Load(), time.Since(start)
+	return r.tally(transfers)
+}
+
+// readAll reads the outcome of each of ts into it, outcomeConc at a time.
+// A failed GET leaves the transfer as it was.
+func readAll(ctx context.Context, cl *client, ts []*transfer, gets, failed *atomic.Int64) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(outcomeConc, len(ts)) {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= len(ts) {
+					return
+				}
+				t := ts[i]
+				gets.Add(1)
+				got, found, err := cl.api.Transfer(ctx, t.id)
+				if err != nil {
+					if failed.Add(1) <= 5 {
+						slog.Warn("GET transfer failed", "request_id", t.id, "error", err)
+					}
+					continue
+				}
+				t.found = found
+				if found {
+					t.status, t.reason, t.shown = got.Status, got.Reason, got.Transfer
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// tally counts the outcomes and checks each against what was sent: the
+// body shown is the one posted first, deposits complete, and nothing sent
+// to a name never signed up completes.
+func (r outcomeResult) tally(transfers []*transfer) outcomeResult {
+	r.counts = map[string]int{}
+	for _, t := range transfers {
+		if !t.sent && t.outcome != accepted {
+			continue
+		}
+		if !t.final() {
+			if t.outcome == accepted {
+				r.lost = append(r.lost, t)
+			}
+			continue
+		}
+		r.counts[strings.TrimSpace(string(t.status)+" "+t.reason)]++
+		if t.outcome != accepted {
+			if t.status == wallet.Completed {
+				r.unconfirmed[0]++
+			} else {
+				r.unconfirmed[1]++
+			}
+		}
+	}
+	return r
+}
+
+// check adds a violation for every transfer whose outcome breaks a rule.
+func (r *outcomeResult) check(names []string, transfers []*transfer, ghost func(int32) bool) {
+	bad := func(t *transfer, format string, args ...any) {
+		r.violations = append(r.violations, fmt.Sprintf("%s %s %s -> %s %s: ", t.kind, t.id, names[t.from], names[t.to], wallet.Cents(t.cents))+fmt.Sprintf(format, args...))
+	}
+	for _, t := range transfers {
+		if !t.final() {
+			continue
+		}
+		want := wallet.Transfer{RequestID: t.id, From: names[t.from], To: names[t.to], Amount: wallet.Cents(t.cents)}
+		if t.shown.RequestID != want.RequestID || t.shown.From != want.From || t.shown.To != want.To || !t.shown.Amount.Equal(want.Amount) {
+			bad(t, "shown as %s %s -> %s %s, not as first posted", t.shown.RequestID, t.shown.From, t.shown.To, t.shown.Amount)
+		}
+		switch {
+		case t.status == wallet.Rejected && t.reason != wallet.ReasonInsufficientFunds && t.reason != wallet.ReasonAccountNotFound:
+			bad(t, "rejected with reason %q", t.reason)
+		case t.kind == deposit && t.status != wallet.Completed:
+			bad(t, "a deposit to an open account ended %s %s", t.status, t.reason)
+		case ghost(t.to) && t.status == wallet.Completed:
+			bad(t, "completed: money reached a name never signed up")
+		case ghost(t.to) && t.reason == wallet.ReasonInsufficientFunds:
+		case ghost(t.to) && t.reason != wallet.ReasonAccountNotFound:
+			bad(t, "rejected %s, want account_not_found", t.reason)
+		}
+	}
+}
+
+// checkConflicts adds a violation for every conflicting re-use of a
+// request ID that was answered otherwise than 409 or 201, or whose
+// request ID shows its amount instead of the first one's.
+func (r *outcomeResult) checkConflicts(cs []*conflict) (answered409, answered201 int) {
+	for _, c := range cs {
+		switch c.code {
+		case 409:
+			answered409++
+		case 201:
+			answered201++
+		case 0: // no answer before the deadline: it may be in the log, and must not count either
+		default:
+			r.violations = append(r.violations, fmt.Sprintf("conflicting re-use of %s answered %d", c.orig.id, c.code))
+		}
+		if c.orig.final() && c.orig.shown.Amount.Equal(wallet.Cents(c.cents)) {
+			r.violations = append(r.violations, fmt.Sprintf("request %s shows the amount %s of a conflicting re-use, not the first one's %s",
+				c.orig.id, wallet.Cents(c.cents), wallet.Cents(c.orig.cents)))
+		}
+	}
+	return answered409, answered201
+}
+
+// countsText formats outcome counts: "completed 10, rejected insufficient_funds 3".
+func countsText(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,132 @@
+package loadgen
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+)
+
+// check is a transfer whose outcome is read with GET
+// /api/v1/transfers/{id} after the load, and the outcome it must have.
+type check struct {
+	t        transfer
+	want     wallet.Status
+	reason   string
+	conflict bool // its request ID was re-used for another amount
+
+	found bool
+	got   api.TransferResponse
+}
+
+// outcomeResult is what reading the outcomes found.
+type outcomeResult struct {
+	counts     map[string]int // by "completed", "rejected insufficient_funds", ...
+	read       int            // transfers read
+	gets       int64
+	violations []string
+}
+
+// readOutcomes reads the outcome of every check, conc at a time, in passes
+// over those not final yet, until all are final or the deadline; then
+// compares each with what it must be.
+func readOutcomes(ctx context.Context, cl *api.Client, checks []check, conc int, deadline time.Time) (outcomeResult, error) {
+	var r outcomeResult
+	checks = dedupe(checks)
+	pending := make([]*check, 0, len(checks))
+	for i := range checks {
+		pending = append(pending, &checks[i])
+	}
+	var gets atomic.Int64
+	for len(pending) > 0 {
+		began := time.Now()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range min(conc, len(pending)) {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					i := int(next.Add(1) - 1)
+					if i >= len(pending) {
+						return
+					}
+					c := pending[i]
+					gets.Add(1)
+					id, err := uuid.Parse(c.t.id)
+					if err != nil {
+						continue
+					}
+					if got, found, err := cl.Transfer(ctx, id); err == nil {
+						c.found, c.got = found, got
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if ctx.Err() != nil {
+			return r, ctx.Err()
+		}
+		var left []*check
+		for _, c := range pending {
+			if !c.found || !c.got.Status.Final() {
+				left = append(left, c)
+			}
+		}
+		pending = left
+		if len(pending) == 0 || time.Now().After(deadline) {
+			break
+		}
+		if !sleep(ctx, max(100*time.Millisecond, time.Since(began))) {
+			return r, ctx.Err()
+		}
+	}
+	r.gets, r.read, r.counts = gets.Load(), len(checks), map[string]int{}
+	for i := range checks {
+		c := &checks[i]
+		got := strings.TrimSpace(string(c.got.Status) + " " + c.got.Reason)
+		want := strings.TrimSpace(string(c.want) + " " + c.reason)
+		what := fmt.Sprintf("%s %s -> %s %s", c.t.id, c.t.from, c.t.to, wallet.Cents(c.t.cents))
+		switch {
+		case !c.found:
+			r.violations = append(r.violations, what+": not found")
+			continue
+		case !c.got.Status.Final():
+			r.violations = append(r.violations, what+": still "+got)
+			continue
+		}
+		r.counts[got]++
+		if got != want {
+			r.violations = append(r.violations, fmt.Sprintf("%s: %s, want %s", what, got, want))
+		}
+		if !c.got.Amount.Equal(wallet.Cents(c.t.cents)) || c.got.From != c.t.from || c.got.To != c.t.to {
+			kind := "shown"
+			if c.conflict {
+				kind = "request ID re-used for another amount; shown"
+			}
+			r.violations = append(r.violations, fmt.Sprintf("%s: %s as %s -> %s %s", what, kind, c.got.From, c.got.To, c.got.Amount))
+		}
+	}
+	return r, nil
+}
+
+// dedupe keeps one check per request ID: a transfer sampled and re-used,
+// or re-used twice, is read once.
+func dedupe(checks []check) []check {
+	at := make(map[string]int, len(checks))
+	out := checks[:0:0]
+	for _, c := range checks {
+		if i, ok := at[c.t.id]; ok {
+			out[i].conflict = out[i].conflict || c.conflict
+			continue
+		}
+		at[c.t.id] = len(out)
+		out = append(out, c)
+	}
+	return out
+}
