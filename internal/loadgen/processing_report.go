@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 )
 
@@ -91,15 +89,4 @@ func (r *processingReport) writeText(w io.Writer) error {
 		r.CPUSeconds, r.CPUMicrosPerTransfer, r.CPUCores, r.NumCPU, orNA(r.LoadBefore), orNA(r.LoadAfter))
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func outcomesText(m map[string]int64) string {
-	if len(m) == 0 {
-		return "no outcomes"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
 }

@@ -218,7 +218,7 @@ func orNA(s string) string {
 
 // outcomesText formats outcome counts, the usual ones first:
 // "completed 10, rejected insufficient_funds 3, rejected account_not_found 0".
-func outcomesText(m map[string]int) string {
+func outcomesText[N int | int64](m map[string]N) string {
 	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
 	var parts []string
 	for _, k := range fixed {
