@@ -58,6 +58,20 @@ type Config struct {
 	Ready chan<- string
 }
 
+// prepare opens the state directory c.State for this process and
+// connects to Kafka: what every service with local tables does first.
+func prepare(c Config) (release func() error, err error) {
+	release, err = openState(c.State)
+	if err != nil {
+		return nil, err
+	}
+	if err := connect(c); err != nil {
+		release()
+		return nil, err
+	}
+	return release, nil
+}
+
 // connect checks that Kafka answers and holds no topics of version 1, and
 // creates the wallet's topics.
 func connect(c Config) error {
@@ -77,14 +91,11 @@ func connect(c Config) error {
 // they are started again after a pause, so that a broker restart does not
 // become a crash loop of the process.
 func Processors(ctx context.Context, c Config) error {
-	release, err := openState(c.State)
+	release, err := prepare(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := connect(c); err != nil {
-		return err
-	}
 	const maxPause = 10 * time.Second
 	pause := time.Second
 	for {
@@ -142,14 +153,11 @@ func runProcessors(ctx context.Context, c Config) error {
 // deposits, withdrawals and signups, with views of the signup and transfer
 // tables in c.State to answer with the decisions.
 func Emitter(ctx context.Context, c Config) error {
-	release, err := openState(c.State)
+	release, err := prepare(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := connect(c); err != nil {
-		return err
-	}
 	s, err := writeSide(c)
 	if err != nil {
 		return err
@@ -169,14 +177,11 @@ func Emitter(ctx context.Context, c Config) error {
 // View serves the read side of the API until ctx is done: accounts and
 // transfers, from views of the three tables kept in c.State.
 func View(ctx context.Context, c Config) error {
-	release, err := openState(c.State)
+	release, err := prepare(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := connect(c); err != nil {
-		return err
-	}
 	s, run, err := readSide(c)
 	if err != nil {
 		return err

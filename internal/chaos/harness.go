@@ -16,6 +16,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/audit"
+	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 )
 
@@ -214,7 +215,7 @@ func (h *harness) outcomes(ctx context.Context, s *summary, timeout time.Duratio
 	s.UnconfCompleted, s.UnconfRejected = o.unconfirmed[0], o.unconfirmed[1]
 	s.OutcomeGets += o.gets
 	s.outcomeTime += o.took
-	slog.Info("outcomes read", "outcomes", countsText(o.counts), "not final", len(o.lost), "GETs", o.gets,
+	slog.Info("outcomes read", "outcomes", ledger.OutcomesText(o.counts), "not final", len(o.lost), "GETs", o.gets,
 		"passes", o.passes, "took", o.took.Round(time.Millisecond))
 	if len(o.lost) > 0 {
 		var ids []string
@@ -263,7 +264,7 @@ func (h *harness) audit(ctx context.Context, s *summary) {
 		s.fail("audit: %d violations, drained %v, sum %s, pending %d (report in %s)", len(rep.Violations), rep.Drained, rep.Sum, rep.Transfers[string(wallet.Pending)], path)
 	}
 	s.Audit = fmt.Sprintf("%s (%d accounts, %d usernames, transfers: %s; %d account versions in the changelog; sum %s; %d dead letters; %.1fs)",
-		verdict, rep.Accounts, rep.Owners, countsText(rep.Transfers), rep.ChangelogRecords, rep.Sum, rep.DeadLetters, time.Since(start).Seconds())
+		verdict, rep.Accounts, rep.Owners, ledger.OutcomesText(rep.Transfers), rep.ChangelogRecords, rep.Sum, rep.DeadLetters, time.Since(start).Seconds())
 	s.AuditViolations = rep.Violations[:min(len(rep.Violations), 20)]
 }
 

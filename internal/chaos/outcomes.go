@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -174,21 +173,4 @@ func (r *outcomeResult) checkConflicts(cs []*conflict) (answered409, answered201
 		}
 	}
 	return answered409, answered201
-}
-
-// countsText formats outcome counts: "completed 10, rejected insufficient_funds 3".
-func countsText(counts map[string]int) string {
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // summary is what a run prints.
@@ -118,7 +120,7 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		s.ByKind[ordinary.String()], s.ByKind[deposit.String()], s.ByKind[withdrawal.String()], s.ByKind[viaKafka.String()])
 	fmt.Fprintf(&b, "accepted: %d  unconfirmed: %d  re-posts: %d  conflicting re-uses: %d (409: %d, 201: %d)\n", s.Accepted, s.Unconfirmed, s.Reposts,
 		s.Conflicts, s.Conflicts409, s.Conflicts201)
-	fmt.Fprintf(&b, "outcomes: %s  (not final: %d; unconfirmed shown completed %d, rejected %d; %d GETs in %s)\n", outcomesText(s.Outcomes), s.NotFinal,
+	fmt.Fprintf(&b, "outcomes: %s  (not final: %d; unconfirmed shown completed %d, rejected %d; %d GETs in %s)\n", ledger.OutcomesText(s.Outcomes), s.NotFinal,
 		s.UnconfCompleted, s.UnconfRejected, s.OutcomeGets, s.outcomeTime.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "processor kills: %d  broker restarts: %d  process exits: %d\n", s.ProcessorKills, s.BrokerRestarts, s.Exits)
 	fmt.Fprintf(&b, "lost: %d  doubled: %d  accounts wrong: %d\n", s.Lost, s.Doubled, s.AccountsWrong)
@@ -160,21 +162,4 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		return fmt.Errorf("write summary: %w", err)
 	}
 	return nil
-}
-
-// outcomesText formats the outcome counts, the usual ones first in a fixed
-// order: "completed 10, rejected insufficient_funds 3, rejected
-// account_not_found 1".
-func outcomesText(counts map[string]int) string {
-	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
-	var parts []string
-	for _, k := range fixed {
-		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-	}
-	for _, k := range slices.Sorted(maps.Keys(counts)) {
-		if !slices.Contains(fixed, k) {
-			parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
-		}
-	}
-	return strings.Join(parts, ", ")
 }

@@ -6,7 +6,10 @@ package ledger
 
 import (
 	"cmp"
+	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/wallet/wallet"
 )
@@ -119,4 +122,21 @@ func (l *Ledger) Expected(skip map[string]bool) []Expectation {
 		out[i] = r.Expectation
 	}
 	return out
+}
+
+// OutcomesText formats counts of transfers' outcomes, keyed "completed"
+// or "rejected <reason>", the usual ones first in a fixed order:
+// "completed 10, rejected insufficient_funds 3, rejected account_not_found 1".
+func OutcomesText[N int | int64](counts map[string]N) string {
+	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
+	var parts []string
+	for _, k := range fixed {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if !slices.Contains(fixed, k) {
+			parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+		}
+	}
+	return strings.Join(parts, ", ")
 }

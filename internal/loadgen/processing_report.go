@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // processingReport is what a -processing run measured; -json prints it as
@@ -81,7 +83,7 @@ func (r *processingReport) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "processed     %.0f/s (%d transfers, processors' start to zero lag in %.2fs; first commit after %.2fs)\n",
 		r.PerS, r.N, r.ElapsedSeconds, r.FirstCommitSeconds)
 	fmt.Fprintf(&b, "outcomes      %d completed, %d rejected (%s); %d dead letters; %d payment messages (%.2f per transfer)\n",
-		r.Completed, r.Rejected, outcomesText(r.Outcomes), r.DeadLetters, r.PaymentMessages, float64(r.PaymentMessages)/float64(max(r.N, 1)))
+		r.Completed, r.Rejected, ledger.OutcomesText(r.Outcomes), r.DeadLetters, r.PaymentMessages, float64(r.PaymentMessages)/float64(max(r.N, 1)))
 	for _, c := range r.Changelogs {
 		fmt.Fprintf(&b, "changelog     %s: %d records, %d bytes (%.2f records, %.0f B per transfer)\n", c.Topic, c.Records, c.Bytes, c.RecordsPerTransfer, c.BytesPerTransfer)
 	}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/wallet/wallet/internal/ledger"
 )
 
 // report is everything a run measured; -json prints it as is.
@@ -150,7 +152,7 @@ func (r *report) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "funding       %d deposits of $%s in %.2fs before the load, each waited for (Prefer: wait)\n", r.Deposits, r.Deposited, r.DepositSeconds)
 	sp := r.Special
 	fmt.Fprintf(&b, "outcomes      %s (%d read with GET: every overdraft, withdrawal and re-used ID, a sample of the rest; the balances check all); %d withdrawals, %d overdraft attempts, %d to unknown names answered 404 (%d 201), %d conflicting re-uses answered 409 (%d 201)\n",
-		outcomesText(r.Outcomes), r.OutcomesRead, sp.Withdrawals, sp.Overdrafts, sp.UnknownRefused, sp.UnknownStored, sp.Conflicts409, sp.Conflicts201)
+		ledger.OutcomesText(r.Outcomes), r.OutcomesRead, sp.Withdrawals, sp.Overdrafts, sp.UnknownRefused, sp.UnknownStored, sp.Conflicts409, sp.Conflicts201)
 	for i, v := range r.OutcomeViolations {
 		if i == 10 {
 			fmt.Fprintf(&b, "              ... %d more\n", len(r.OutcomeViolations)-10)
@@ -214,20 +216,4 @@ func orNA(s string) string {
 		return "n/a"
 	}
 	return s
-}
-
-// outcomesText formats outcome counts, the usual ones first:
-// "completed 10, rejected insufficient_funds 3, rejected account_not_found 0".
-func outcomesText[N int | int64](m map[string]N) string {
-	fixed := []string{"completed", "rejected insufficient_funds", "rejected account_not_found"}
-	var parts []string
-	for _, k := range fixed {
-		parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-	}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if !slices.Contains(fixed, k) {
-			parts = append(parts, fmt.Sprintf("%s %d", k, m[k]))
-		}
-	}
-	return strings.Join(parts, ", ")
 }
