@@ -192,14 +192,18 @@ func (l *lockedBuffer) reset() {
 	l.b.Reset()
 }
 
-// partitions returns the payment partitions a processor printed lines for.
+// partitions returns the payment partitions a processor printed the
+// accountant's lines for.
 func (l *lockedBuffer) partitions() map[string]bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seen := map[string]bool{}
 	for _, line := range strings.Split(l.b.String(), "\n") {
+		// Only the accountant's lines name a payment partition: the
+		// signup group's end in a mark, paymentd's show the transfer.
 		signup := strings.HasSuffix(line, "✅") || strings.HasSuffix(line, "❌")
-		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") && !signup {
+		paymentd := strings.Contains(line, " -> ")
+		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") && !signup && !paymentd {
 			seen[p] = true
 		}
 	}
