@@ -18,13 +18,10 @@ type Claim struct {
 	OverdraftLimit Money
 }
 
-// Validate checks a claim, with maxOverdraft the largest limit allowed
-// (the zero Money means DefaultMaxOverdraft), and returns the account
-// key the claim is for.
-func (c Claim) Validate(maxOverdraft Money) (string, error) {
-	if maxOverdraft.IsZero() {
-		maxOverdraft = DefaultMaxOverdraft
-	}
+// Key checks what any claim must be, whatever the configured maximum
+// overdraft (a request ID, a name that can be signed up, a limit not
+// below zero), and returns the account key the claim is for.
+func (c Claim) Key() (string, error) {
 	if c.RequestID == uuid.Nil {
 		return "", Errorf(ERequestIDInvalid, "signup request ID must be a valid UUID")
 	}
@@ -32,7 +29,24 @@ func (c Claim) Validate(maxOverdraft Money) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if c.OverdraftLimit.IsNegative() || c.OverdraftLimit.GreaterThan(maxOverdraft) {
+	if c.OverdraftLimit.IsNegative() {
+		return "", Errorf(EOverdraftLimitInvalid, "overdraft limit must not be negative")
+	}
+	return key, nil
+}
+
+// Validate checks a claim as Key does and its limit against maxOverdraft,
+// the largest allowed (the zero Money means DefaultMaxOverdraft), and
+// returns the account key the claim is for.
+func (c Claim) Validate(maxOverdraft Money) (string, error) {
+	if maxOverdraft.IsZero() {
+		maxOverdraft = DefaultMaxOverdraft
+	}
+	key, err := c.Key()
+	if err != nil {
+		return "", err
+	}
+	if c.OverdraftLimit.GreaterThan(maxOverdraft) {
 		return "", Errorf(EOverdraftLimitInvalid, "overdraft limit must be from 0.00 to %s", maxOverdraft)
 	}
 	return key, nil

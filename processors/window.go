@@ -17,13 +17,13 @@ const DefaultWindow = 200_000
 // paymentWindow remembers the payments carried by the last window messages of one
 // partition of the payment topic.
 //
-// paymentd emits a transfer's payments again whenever the transfer is
-// redelivered, and after a crash the copies follow the originals by the
-// failover time (measured in the README's "Failures"). For an account
-// receiving more payments than its dedupe set holds in that time, the
-// original has been evicted when the copy
-// arrives, and the copy would be applied again. A partition-wide window
-// sized in messages covers the busiest account as well as the quietest.
+// paymentd emits a transfer's debit again when its request is delivered
+// again, and the accountant a credit or refund when the debit or credit
+// is, and after a crash the copies follow the originals by the failover
+// time (measured in the README's "Failures"), at later offsets. An
+// account's state keeps no history to recognise them by; a
+// partition-wide window sized in messages covers the busiest account as
+// well as the quietest.
 //
 // The window is exact: at each offset x it holds the payments at offsets
 // [x-window, x), so every instance that applies message x decides alike,
