@@ -5,6 +5,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -16,6 +17,7 @@ import (
 // Broker is a running embedded broker.
 type Broker struct {
 	cluster *kfake.Cluster
+	stop    context.CancelFunc
 }
 
 // Start starts a one-node broker on addr (host:port; kfake binds
@@ -40,14 +42,23 @@ func Start(addr, dataDir string) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start broker on %s with data in %s: %w (is another broker running there?)", addr, dataDir, err)
 	}
-	return &Broker{cluster: c}, nil
+	ctx, stop := context.WithCancel(context.Background())
+	if _, err := watchSessions(ctx, c, c.ListenAddrs()[0]); err != nil {
+		stop()
+		c.Close()
+		return nil, err
+	}
+	return &Broker{cluster: c, stop: stop}, nil
 }
 
 // Addr returns the address clients connect to.
 func (b *Broker) Addr() string { return b.cluster.ListenAddrs()[0] }
 
 // Close stops the broker, saving its state in order.
-func (b *Broker) Close() { b.cluster.Close() }
+func (b *Broker) Close() {
+	b.stop()
+	b.cluster.Close()
+}
 
 // logger passes kfake's warnings and errors to slog.
 type logger struct{}

@@ -1,0 +1,184 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// sessions expires group members that stopped talking to the broker, as
+// Kafka does when a member's session timeout passes without a heartbeat.
+//
+// kfake arms a member's session timer when it delivers the member's answer.
+// A member killed while its JoinGroup waits for the rebalance is still made
+// a member of the next generation; if its answer cannot be delivered, no
+// timer is armed and the member keeps the partitions the leader gives it
+// for ever, consumed by no one (broker/sessions_test.go shows it). So the
+// broker watches every member's requests itself and, when a member of a
+// stable group has been silent for longer than its session timeout, asks
+// the group to remove it with a LeaveGroup, which starts the rebalance
+// Kafka would have started.
+type sessions struct {
+	cluster *kfake.Cluster
+	client  *kgo.Client
+
+	mu      sync.Mutex
+	members map[member]*session
+}
+
+type member struct{ group, id string }
+
+type session struct {
+	timeout  time.Duration
+	lastSeen time.Time
+}
+
+// defaultSessionTimeout is Kafka's default, for members whose JoinGroup
+// this broker did not see (members restored after a restart).
+const defaultSessionTimeout = 45 * time.Second
+
+// sweepEvery is how often silent members are looked for: a dead member is
+// removed within its session timeout plus this.
+const sweepEvery = time.Second
+
+// watchSessions starts watching the cluster's group members until ctx ends.
+func watchSessions(ctx context.Context, c *kfake.Cluster, addr string) (*sessions, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return nil, fmt.Errorf("broker: client to expire silent group members: %w", err)
+	}
+	s := &sessions{cluster: c, client: cl, members: make(map[member]*session)}
+	observe := func(key kmsg.Key) {
+		c.ControlKey(int16(key), func(req kmsg.Request) (kmsg.Response, error, bool) {
+			s.seen(req)
+			return nil, nil, false // observed, not handled: kfake answers
+		})
+	}
+	observe(kmsg.JoinGroup)
+	observe(kmsg.SyncGroup)
+	observe(kmsg.Heartbeat)
+	observe(kmsg.OffsetCommit)
+	go s.sweep(ctx)
+	return s, nil
+}
+
+// seen records a request from a group member.
+func (s *sessions) seen(req kmsg.Request) {
+	var (
+		m       member
+		timeout time.Duration
+	)
+	switch r := req.(type) {
+	case *kmsg.JoinGroupRequest:
+		m, timeout = member{r.Group, r.MemberID}, time.Duration(r.SessionTimeoutMillis)*time.Millisecond
+	case *kmsg.SyncGroupRequest:
+		m = member{r.Group, r.MemberID}
+	case *kmsg.HeartbeatRequest:
+		m = member{r.Group, r.MemberID}
+	case *kmsg.OffsetCommitRequest:
+		m = member{r.Group, r.MemberID}
+	}
+	if m.id == "" {
+		return // a first join, which gets its member ID in the answer
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ss := s.members[m]
+	if ss == nil {
+		ss = &session{timeout: defaultSessionTimeout}
+		s.members[m] = ss
+	}
+	ss.lastSeen = time.Now()
+	if timeout > 0 {
+		ss.timeout = timeout
+	}
+}
+
+func (s *sessions) sweep(ctx context.Context) {
+	defer s.client.Close()
+	tick := time.NewTicker(sweepEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		for _, m := range s.silent() {
+			s.expire(ctx, m)
+		}
+	}
+}
+
+// silent returns the members of stable groups that have been silent for
+// longer than their session timeout, and forgets the members that are gone.
+// Only stable groups are looked at: a live member waiting in JoinGroup
+// sends nothing for as long as its rebalance timeout.
+func (s *sessions) silent() []member {
+	s.mu.Lock()
+	groups := make(map[string]bool)
+	for m := range s.members {
+		groups[m.group] = true
+	}
+	s.mu.Unlock()
+
+	var silent []member
+	now := time.Now()
+	for g := range groups {
+		info := s.cluster.GroupInfo(g)
+		s.mu.Lock()
+		current := make(map[member]bool)
+		if info != nil {
+			for _, gm := range info.Members {
+				m := member{g, gm.MemberID}
+				current[m] = true
+				if s.members[m] == nil {
+					s.members[m] = &session{timeout: defaultSessionTimeout, lastSeen: now}
+				}
+			}
+		}
+		for m, ss := range s.members {
+			switch {
+			case m.group != g:
+			case !current[m]:
+				delete(s.members, m)
+			case info.State == "Stable" && now.Sub(ss.lastSeen) > ss.timeout:
+				silent = append(silent, m)
+			}
+		}
+		s.mu.Unlock()
+	}
+	return silent
+}
+
+// expire asks the broker to remove a silent member from its group.
+func (s *sessions) expire(ctx context.Context, m member) {
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = m.group
+	lm := kmsg.NewLeaveGroupRequestMember()
+	lm.MemberID = m.id
+	lm.Reason = kmsg.StringPtr("session timeout: no request from the member within its session timeout")
+	req.Members = append(req.Members, lm)
+	resp, err := req.RequestWith(ctx, s.client)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err == nil && len(resp.Members) > 0 {
+		err = kerr.ErrorForCode(resp.Members[0].ErrorCode)
+	}
+	if err != nil {
+		slog.Warn("broker: could not expire a silent group member", "group", m.group, "member", m.id, "err", err)
+		return
+	}
+	s.mu.Lock()
+	delete(s.members, m)
+	s.mu.Unlock()
+	slog.Warn("broker: expired a group member silent for longer than its session timeout", "group", m.group, "member", m.id)
+}
