@@ -30,24 +30,6 @@ import (
 	"github.com/wallet/wallet/views"
 )
 
-// Lag is how many messages of one input partition a group has not
-// committed yet.
-type Lag struct {
-	Group     goka.Group
-	Topic     goka.Stream
-	Partition int32
-	Committed int64 // -1 if the group has committed nothing
-	End       int64
-}
-
-// Messages is the number of messages not yet committed.
-func (l Lag) Messages() int64 {
-	if l.Committed < 0 {
-		return l.End
-	}
-	return l.End - l.Committed
-}
-
 // Report is what the auditor found.
 type Report struct {
 	// Accounts is the number of accounts the accountant keeps state of,
@@ -60,7 +42,7 @@ type Report struct {
 	// ChangelogRecords is the number of account versions read from the
 	// accountant's changelog, ChangelogBytes their size.
 	ChangelogRecords, ChangelogBytes int64
-	Lag                              []Lag
+	Lag                              []kafka.Lag
 	DeadLetters                      int64
 	// Drained is true when no group had lag when the tables were read.
 	Drained bool
@@ -118,7 +100,7 @@ func Run(ctx context.Context, c kafka.Config, drainTimeout time.Duration) (Repor
 	var r Report
 	deadline := time.Now().Add(drainTimeout)
 	for {
-		r.Lag, err = lags(client)
+		r.Lag, err = kafka.Lags(client)
 		if err != nil {
 			return Report{}, err
 		}
@@ -262,38 +244,6 @@ func (r *Report) readVersions(client sarama.Client, c kafka.Config) error {
 		}
 	}
 	return nil
-}
-
-// lags returns the lag of every group on every partition of its inputs.
-func lags(client sarama.Client) ([]Lag, error) {
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		return nil, fmt.Errorf("create Kafka admin: %w", err)
-	}
-	// Closing the admin would close the shared client.
-	var all []Lag
-	for _, in := range topology.Inputs() {
-		parts, err := client.Partitions(string(in.Topic))
-		if err != nil {
-			return nil, fmt.Errorf("partitions of %s: %w", in.Topic, err)
-		}
-		committed, err := admin.ListConsumerGroupOffsets(string(in.Group), map[string][]int32{string(in.Topic): parts})
-		if err != nil {
-			return nil, fmt.Errorf("offsets of group %s: %w", in.Group, err)
-		}
-		for _, p := range parts {
-			end, err := client.GetOffset(string(in.Topic), p, sarama.OffsetNewest)
-			if err != nil {
-				return nil, fmt.Errorf("end offset of %s/%d: %w", in.Topic, p, err)
-			}
-			l := Lag{Group: in.Group, Topic: in.Topic, Partition: p, Committed: -1, End: end}
-			if b := committed.GetBlock(string(in.Topic), p); b != nil {
-				l.Committed = b.Offset
-			}
-			all = append(all, l)
-		}
-	}
-	return all, nil
 }
 
 // endOffsets sums the end offsets of a topic's partitions.
