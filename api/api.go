@@ -12,6 +12,7 @@ import (
 	"errors"
 	"expvar"
 	"log/slog"
+	"maps"
 	"net/http"
 	"time"
 
@@ -72,7 +73,18 @@ type Server struct {
 	// DecisionTimeout bounds the wait for the signup group's decision;
 	// zero means DefaultDecisionTimeout.
 	DecisionTimeout time.Duration
+	// Checks are the other things the server depends on (Kafka, the
+	// processors of the same process), reported by GET /readyz beside its
+	// views.
+	Checks map[string]Check
 }
+
+// A Check reports the state of something a server depends on: "ready", or
+// what it is doing instead ("recovering", "restarting: ...").
+type Check func() string
+
+// Ready is the state of a check that is ready.
+const Ready = "ready"
 
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
@@ -91,11 +103,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Signups != nil && s.Accounts != nil {
 		mux.HandleFunc("/api/v1/accounts/{name}", s.getAccount)
 	}
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("/readyz", s.ready)
-	mux.Handle("/debug/vars", expvar.Handler())
+	Probes(mux, s.checks())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(ENotFound, "no such endpoint: %s", r.URL.Path))
 	})
@@ -123,13 +131,61 @@ func (s *Server) sendTimeout() time.Duration {
 	return s.SendTimeout
 }
 
-func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
-	if s.Accounts != nil && !s.Accounts.Recovered() || s.Signups != nil && !s.Signups.Recovered() ||
-		s.States != nil && !s.States.Recovered() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "recovering"})
-		return
+// checks returns the server's views' checks and its other checks.
+func (s *Server) checks() map[string]Check {
+	checks := maps.Clone(s.Checks)
+	if checks == nil {
+		checks = map[string]Check{}
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	view := func(v interface{ Recovered() bool }) Check {
+		return func() string {
+			if v.Recovered() {
+				return Ready
+			}
+			return "recovering"
+		}
+	}
+	if s.Accounts != nil {
+		checks["accounts view"] = view(s.Accounts)
+	}
+	if s.Signups != nil {
+		checks["signups view"] = view(s.Signups)
+	}
+	if s.States != nil {
+		checks["transfers view"] = view(s.States)
+	}
+	return checks
+}
+
+// Probes adds the probes of a process to mux: GET /healthz (the process
+// answers), GET /readyz (200 when every check is ready, else 503; the body
+// gives each check's state either way) and GET /debug/vars.
+func Probes(mux *http.ServeMux, checks map[string]Check) {
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		body := Readiness{Status: Ready, Checks: make(map[string]string, len(checks))}
+		for name, check := range checks {
+			state := check()
+			body.Checks[name] = state
+			if state != Ready {
+				body.Status = "not_ready"
+			}
+		}
+		code := http.StatusOK
+		if body.Status != Ready {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, body)
+	})
+	mux.Handle("/debug/vars", expvar.Handler())
+}
+
+// Readiness is the body of GET /readyz.
+type Readiness struct {
+	Status string            `json:"status"` // "ready" or "not_ready"
+	Checks map[string]string `json:"checks"`
 }
 
 // ErrorResponse is the body of every error answer.

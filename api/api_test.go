@@ -198,7 +198,7 @@ func TestGetAccount(t *testing.T) {
 		{"/api/v1/accounts/%20Bob", 400, `"code":"account_invalid"`},
 		{"/nowhere", 404, `"code":"not_found"`},
 		{"/healthz", 200, `{"status":"ok"}`},
-		{"/readyz", 200, `{"status":"ready"}`},
+		{"/readyz", 200, `{"status":"ready","checks":{"accounts view":"ready","signups view":"ready"}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/disk"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
@@ -31,6 +32,9 @@ func Defaults() Config {
 		MaxAmount:       wallet.DefaultMaxAmount,
 		MaxOverdraft:    wallet.DefaultMaxOverdraft,
 		DecisionTimeout: api.DefaultDecisionTimeout,
+		StallAfter:      DefaultStallAfter,
+		GiveUpAfter:     DefaultGiveUpAfter,
+		MinFree:         disk.DefaultFloor,
 		Out:             os.Stdout,
 	}
 }
@@ -68,6 +72,9 @@ func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
 // BindProcessor declares the accountant's flags.
 func (c *Config) BindProcessor(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of an instruction is recognised within this many messages of its partition (the copies emitted again after a crash); the same on every processor")
+	fs.DurationVar(&c.StallAfter, "stall-after", c.StallAfter, "report a partition stalled (GET /readyz 503) when its lag stands still this long")
+	fs.DurationVar(&c.GiveUpAfter, "give-up-after", c.GiveUpAfter, "exit with an error when a group keeps failing this long without a healthy run")
+	fs.Uint64Var(&c.MinFree, "min-free", c.MinFree, "stop consuming while the free space under -state is below this many bytes")
 	fs.BoolFunc("quiet", "do not print a line for every decision", func(string) error {
 		c.Out = nil
 		return nil

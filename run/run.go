@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,9 +26,7 @@ import (
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/emitter"
 	"github.com/wallet/wallet/kafka"
-	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
-	"github.com/wallet/wallet/topology"
 	"github.com/wallet/wallet/views"
 )
 
@@ -52,6 +51,15 @@ type Config struct {
 	// DecisionTimeout is how long POST /api/v1/accounts waits for the
 	// signup group's decision.
 	DecisionTimeout time.Duration
+	// StallAfter is how long a partition's lag may stand still before the
+	// processors report it stalled.
+	StallAfter time.Duration
+	// GiveUpAfter is how long a processor group may keep failing before
+	// the process exits.
+	GiveUpAfter time.Duration
+	// MinFree is the free space, in bytes, under State below which the
+	// processors stop consuming.
+	MinFree uint64
 	// Out receives the accountant's primer lines; nil for none.
 	Out io.Writer
 	// Ready, if set, receives the HTTP address once the server listens.
@@ -84,68 +92,27 @@ func connect(c Config) error {
 	return c.Kafka.EnsureTopics()
 }
 
-// Processors runs paymentd and the accountant until ctx is done. Start
-// several with their own State to scale out: consumer-group rebalancing
-// splits the partitions between them. Kafka must answer at start; after
-// that, when the processors stop on an error (the broker went away, say)
-// they are started again after a pause, so that a broker restart does not
-// become a crash loop of the process.
+// Processors runs the processor groups until ctx is done, and serves
+// their probes on c.HTTP unless it is empty. Start several with their own
+// State to scale out: consumer-group rebalancing splits the partitions
+// between them. Kafka must answer at start; after that a group that stops
+// on an error (the broker went away, say) is started again after a pause,
+// so that a broker restart does not become a crash loop of the process,
+// until it has failed for longer than c.GiveUpAfter.
 func Processors(ctx context.Context, c Config) error {
 	release, err := prepare(c)
 	if err != nil {
 		return err
 	}
 	defer release()
-	const maxPause = 10 * time.Second
-	pause := time.Second
-	for {
-		started := time.Now()
-		err := runProcessors(ctx, c)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if time.Since(started) > time.Minute {
-			pause = time.Second
-		}
-		slog.Error("processors stopped; starting them again", "error", err, "in", pause)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(pause):
-		}
-		pause = min(2*pause, maxPause)
-	}
-}
-
-// runProcessors runs every group once, until ctx is done or one fails.
-func runProcessors(ctx context.Context, c Config) error {
-	acked := kafka.NewAcked()
-	opts := append(c.Kafka.ProcessorOptions(acked), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
-	signup, err := processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Out: c.Out}, opts...)
-	if err != nil {
-		return fmt.Errorf("create signup: %w", err)
-	}
-	pay, err := processors.NewPayments(c.Kafka.Brokers, processors.Payments{Out: c.Out}, opts...)
-	if err != nil {
-		return fmt.Errorf("create paymentd: %w", err)
-	}
-	acc, err := processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
-		Acked: func(partition int32) int64 {
-			return acked.Offset(string(topology.Payments), partition)
-		},
-		Window: c.Window,
-		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
-			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
-		},
-		Out: c.Out,
-	}, opts...)
-	if err != nil {
-		return fmt.Errorf("create accountant: %w", err)
-	}
+	p := newProcessing(c)
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return wrap("signup", signup.Run(ctx)) })
-	g.Go(func() error { return wrap("paymentd", pay.Run(ctx)) })
-	g.Go(func() error { return wrap("accountant", acc.Run(ctx)) })
+	if c.HTTP != "" {
+		mux := http.NewServeMux()
+		api.Probes(mux, p.checks())
+		g.Go(func() error { return serve(ctx, c, mux) })
+	}
+	g.Go(func() error { return p.run(ctx) })
 	return g.Wait()
 }
 
@@ -168,9 +135,12 @@ func Emitter(ctx context.Context, c Config) error {
 		return err
 	}
 	s.Signups, s.States = v.signups, v.transfers
+	kafkaState := newStates()
+	s.Checks = map[string]api.Check{"kafka": kafkaState.check("kafka")}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { watchKafka(ctx, c, kafkaState); return nil })
 	g.Go(func() error { return v.run(ctx) })
-	g.Go(func() error { return serve(ctx, c, &s.Server) })
+	g.Go(func() error { return serve(ctx, c, s.Handler()) })
 	return g.Wait()
 }
 
@@ -186,9 +156,12 @@ func View(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
+	kafkaState := newStates()
+	s.Checks = map[string]api.Check{"kafka": kafkaState.check("kafka")}
 	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { watchKafka(ctx, c, kafkaState); return nil })
 	g.Go(func() error { return run(ctx) })
-	g.Go(func() error { return serve(ctx, c, s) })
+	g.Go(func() error { return serve(ctx, c, s.Handler()) })
 	return g.Wait()
 }
 
@@ -228,10 +201,19 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 	s.Transfers, s.Claims, s.MaxAmount = w.Transfers, w.Claims, w.MaxAmount
 	procState := c
 	procState.State = filepath.Join(c.State, "processor")
+	releaseProc, err := openState(procState.State)
+	if err != nil {
+		return err
+	}
+	defer releaseProc()
+	p := newProcessing(procState)
+	s.Checks = p.checks()
+	s.Checks["kafka"] = p.states.check("kafka")
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return Processors(ctx, procState) })
+	g.Go(func() error { watchKafka(ctx, c, p.states); return nil })
+	g.Go(func() error { return p.run(ctx) })
 	g.Go(func() error { return runViews(ctx) })
-	g.Go(func() error { return serve(ctx, c, s) })
+	g.Go(func() error { return serve(ctx, c, s.Handler()) })
 	return g.Wait()
 }
 
@@ -326,13 +308,13 @@ func Broker(ctx context.Context, addr, dir string) error {
 	return nil
 }
 
-// serve runs the API on c.HTTP until ctx is done, then shuts down.
-func serve(ctx context.Context, c Config, s *api.Server) error {
+// serve serves h on c.HTTP until ctx is done, then shuts down.
+func serve(ctx context.Context, c Config, h http.Handler) error {
 	ln, err := net.Listen("tcp", c.HTTP)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", c.HTTP, err)
 	}
-	srv := api.NewHTTPServer(c.HTTP, s.Handler())
+	srv := api.NewHTTPServer(c.HTTP, h)
 	slog.Info("serving HTTP", "addr", ln.Addr().String())
 	if c.Ready != nil {
 		c.Ready <- ln.Addr().String()

@@ -1,5 +1,6 @@
 // Command processor runs every processor group: signup, paymentd and the
 // accountant. Start several, each with its own -state, to scale out.
+// With -http it serves GET /healthz, /readyz and /debug/vars.
 package main
 
 import (
@@ -14,6 +15,7 @@ func main() {
 	run.Main("processor", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindState(fs, "./data/processor")
+		c.BindHTTP(fs, "")
 		c.BindProcessor(fs)
 		c.BindOverdraft(fs)
 	}, func(ctx context.Context) error {

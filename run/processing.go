@@ -1,0 +1,367 @@
+package run
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/IBM/sarama"
+	"github.com/lovoo/goka"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/disk"
+	"github.com/wallet/wallet/kafka"
+	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/rocksdb"
+	"github.com/wallet/wallet/topology"
+)
+
+// Defaults of the processors' failure handling.
+const (
+	// DefaultStallAfter is how long a partition's lag may stand still
+	// before the processors report it stalled.
+	DefaultStallAfter = time.Minute
+	// DefaultGiveUpAfter is how long a group may keep failing before the
+	// process exits, so that its supervisor sees it.
+	DefaultGiveUpAfter = 5 * time.Minute
+)
+
+// healthyRun is how long a group must have run to end a series of
+// failures: its pause and its time to give up start again.
+const healthyRun = time.Minute
+
+// processing runs the processor groups, each in its own loop, and knows
+// the state of each: what the processor's /readyz reports.
+type processing struct {
+	c      Config
+	states *states
+	// full is set while the state directory's free space is below the
+	// floor; the groups stop consuming until it is back.
+	mu   sync.Mutex
+	full bool
+}
+
+func newProcessing(c Config) *processing {
+	return &processing{c: c, states: newStates()}
+}
+
+// checks returns the state of each group, of the lag and of the disk.
+func (p *processing) checks() map[string]api.Check {
+	checks := map[string]api.Check{}
+	for _, name := range []string{string(topology.SignupGroup), string(topology.PaymentGroup), string(topology.AccountantGroup), "lag", "disk"} {
+		checks["processor "+name] = p.states.check(name)
+	}
+	return checks
+}
+
+// run runs every group until ctx is done or one of them gives up.
+func (p *processing) run(ctx context.Context) error {
+	c := p.c
+	signup := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Out: c.Out}, opts...)
+	}
+	payments := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{Out: c.Out}, opts...)
+	}
+	p.states.set("lag", api.Ready)
+	p.states.set("disk", api.Ready)
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return p.loop(ctx, topology.SignupGroup, signup) })
+	g.Go(func() error { return p.loop(ctx, topology.PaymentGroup, payments) })
+	g.Go(func() error { return p.loop(ctx, topology.AccountantGroup, p.accountant) })
+	g.Go(func() error { p.watchDisk(ctx); return nil })
+	g.Go(func() error { p.watchLag(ctx); return nil })
+	return g.Wait()
+}
+
+func (p *processing) accountant(acked *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
+	c := p.c
+	return processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
+		Acked: func(partition int32) int64 {
+			return acked.Offset(string(topology.Payments), partition)
+		},
+		Window: c.Window,
+		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
+			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
+		},
+		Out: c.Out,
+	}, opts...)
+}
+
+// groupBuilder creates a group's processor with opts, which commit
+// through acked.
+type groupBuilder func(acked *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error)
+
+// loop runs one group until ctx is done. When the group stops on an error
+// (the broker went away, a table could not be read) it is started again
+// after a pause, alone: the other groups go on. goka stops a processor
+// whole when one of its partitions fails, so a bad partition stops its
+// group's partitions in this process, and no more. A group failing for
+// longer than GiveUpAfter without a healthy run in between ends the
+// process with the last error, so that its supervisor sees it.
+func (p *processing) loop(ctx context.Context, group goka.Group, create groupBuilder) error {
+	name := string(group)
+	const maxPause = 10 * time.Second
+	pause := time.Second
+	var failingSince time.Time
+	for {
+		if !p.waitForDisk(ctx, name) {
+			return nil
+		}
+		started := time.Now()
+		healthy, err := p.runOnce(ctx, group, create)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err == nil { // stopped for the disk floor
+			continue
+		}
+		if healthy {
+			pause, failingSince = time.Second, time.Time{}
+		}
+		if failingSince.IsZero() {
+			failingSince = started
+		}
+		if failing := time.Since(failingSince); failing > p.c.GiveUpAfter {
+			p.states.set(name, "failed")
+			return fmt.Errorf("%s has failed for %s without a healthy run (-give-up-after %s); last error: %w",
+				name, failing.Round(time.Second), p.c.GiveUpAfter, err)
+		}
+		p.states.set(name, "restarting after an error: "+err.Error())
+		slog.Error("processor group stopped; starting it again", "group", name, "error", err, "in", pause)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, maxPause)
+	}
+}
+
+// runOnce runs one processor of the group until ctx is done, it fails, or
+// the disk reaches its floor (then it returns a nil error). healthy says
+// whether it processed for long enough to end a series of failures.
+func (p *processing) runOnce(ctx context.Context, group goka.Group, create groupBuilder) (healthy bool, err error) {
+	c := p.c
+	acked := kafka.NewAcked()
+	opts := append(c.Kafka.ProcessorOptions(acked), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
+	proc, err := create(acked, opts)
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", group, err)
+	}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- wrap(string(group), proc.Run(ctx)) }()
+	var runningSince time.Time
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			return !runningSince.IsZero() && time.Since(runningSince) > healthyRun, err
+		case <-tick.C:
+		}
+		state := processorState(proc.StateReader().State())
+		if state == api.Ready && runningSince.IsZero() {
+			runningSince = time.Now()
+		}
+		p.states.set(string(group), state)
+		if p.diskFull() {
+			stop()
+			<-done
+			return false, nil
+		}
+	}
+}
+
+// processorState says what a goka processor is doing.
+func processorState(s goka.State) string {
+	switch s {
+	case goka.ProcStateRunning:
+		return api.Ready
+	case goka.ProcStateSetup:
+		return "recovering its tables"
+	case goka.ProcStateStopping, goka.ProcStateStopped:
+		return "stopping"
+	}
+	return "starting"
+}
+
+func (p *processing) diskFull() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.full
+}
+
+// waitForDisk returns once the state directory has room, or false when
+// ctx is done first.
+func (p *processing) waitForDisk(ctx context.Context, group string) bool {
+	for p.diskFull() {
+		p.states.set(group, "stopped: the disk is full")
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+	return ctx.Err() == nil
+}
+
+// watchDisk measures the free space under the state directory every
+// second: below the floor the groups stop consuming, before RocksDB fails
+// on a full disk (Debian's build aborts the process on an assertion), and
+// start again by themselves when space is back.
+func (p *processing) watchDisk(ctx context.Context) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		below, free, err := disk.Below(p.c.State, p.c.MinFree)
+		switch {
+		case err != nil:
+			p.states.set("disk", "unknown: "+err.Error())
+		case below:
+			p.states.set("disk", fmt.Sprintf("full: %d bytes free under %s, below the floor of %d (-min-free); consuming stopped until space is freed", free, p.c.State, p.c.MinFree))
+		default:
+			p.states.set("disk", api.Ready)
+		}
+		p.mu.Lock()
+		p.full = below
+		p.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// watchLag reads every group's lag every few seconds and reports the
+// partitions whose lag stood still for longer than StallAfter: processing
+// has stopped there, whatever the processes' states say (a member that
+// holds partitions and is gone, a callback that never returns).
+func (p *processing) watchLag(ctx context.Context) {
+	every := min(p.c.StallAfter/4, 10*time.Second)
+	w := stallWatch{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		lags, err := p.lags()
+		if err != nil {
+			p.states.set("lag", "unknown: "+err.Error())
+			continue
+		}
+		if stalled := w.update(lags, time.Now(), p.c.StallAfter); len(stalled) > 0 {
+			p.states.set("lag", "stalled: "+strings.Join(stalled, "; "))
+		} else {
+			p.states.set("lag", api.Ready)
+		}
+	}
+}
+
+func (p *processing) lags() ([]kafka.Lag, error) {
+	client, err := sarama.NewClient(p.c.Kafka.Brokers, p.c.Kafka.Sarama())
+	if err != nil {
+		return nil, fmt.Errorf("connect to Kafka: %w", err)
+	}
+	defer client.Close()
+	return kafka.Lags(client)
+}
+
+// stallWatch remembers, for each input partition, the committed offset
+// last seen and since when it has not moved.
+type stallWatch map[kafka.Lag]time.Time
+
+// update takes the lags read at now and returns the partitions whose lag
+// has been above zero with the same committed offset for longer than
+// after, described for a person.
+func (w stallWatch) update(lags []kafka.Lag, now time.Time, after time.Duration) []string {
+	seen := map[kafka.Lag]bool{}
+	var stalled []string
+	for _, l := range lags {
+		if l.Messages() == 0 {
+			continue
+		}
+		key := l
+		key.End = 0 // the end moves on while the committed offset stands still
+		seen[key] = true
+		since, ok := w[key]
+		if !ok {
+			w[key] = now
+			continue
+		}
+		if now.Sub(since) > after {
+			stalled = append(stalled, fmt.Sprintf("%s %s/%d at offset %d with %d behind for %s",
+				l.Group, l.Topic, l.Partition, l.Committed, l.Messages(), now.Sub(since).Round(time.Second)))
+		}
+	}
+	for key := range w {
+		if !seen[key] {
+			delete(w, key)
+		}
+	}
+	sort.Strings(stalled)
+	return stalled
+}
+
+// states holds a state for each named part of a process, and logs one
+// line when one changes, not one per retry.
+type states struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (s *states) set(name, state string) {
+	s.mu.Lock()
+	old, ok := s.m[name]
+	s.m[name] = state
+	s.mu.Unlock()
+	if ok && old == state {
+		return
+	}
+	if state == api.Ready {
+		slog.Info("ready", "part", name)
+	} else {
+		slog.Warn("not ready", "part", name, "state", state)
+	}
+}
+
+func newStates() *states { return &states{m: map[string]string{}} }
+
+// check returns the check of the state of name: "starting" until one is
+// set.
+func (s *states) check(name string) api.Check {
+	return func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if state, ok := s.m[name]; ok {
+			return state
+		}
+		return "starting"
+	}
+}
+
+// watchKafka pings Kafka every few seconds until ctx is done and keeps the
+// answer as the state "kafka" in s: what an API's /readyz reports of it.
+func watchKafka(ctx context.Context, c Config, s *states) {
+	for {
+		if err := c.Kafka.Ping(); err != nil {
+			s.set("kafka", "unreachable: "+err.Error())
+		} else {
+			s.set("kafka", api.Ready)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Second):
+		}
+	}
+}
