@@ -252,9 +252,13 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 		return paymentKey{}, false
 	}
 	key := keyOf(in)
+	value, ok := stored[wallet.Account](ctx, func() ([]byte, error) { return topology.InstructionCodec.Encode(in) })
+	if !ok {
+		return paymentKey{}, false
+	}
 	var acct wallet.Account
-	if v := ctx.Value(); v != nil {
-		acct = v.(wallet.Account)
+	if value != nil {
+		acct = *value
 	}
 	d := Delivery{Instruction: in, Offset: ctx.Offset(), Copy: window != nil && window.has(key)}
 	if a.Acked != nil {

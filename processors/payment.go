@@ -93,16 +93,15 @@ func (p Payments) route(ctx goka.Context, msg any) {
 		deadLetter(ctx, poisoned)
 		return
 	}
-	var stored *wallet.TransferState
-	if v := ctx.Value(); v != nil {
-		s := v.(wallet.TransferState)
-		stored = &s
+	state, ok := stored[wallet.TransferState](ctx, func() ([]byte, error) { return topology.TransferLogCodec.Encode(msg) })
+	if !ok {
+		return
 	}
 	switch m := msg.(type) {
 	case wallet.Transfer:
-		p.request(ctx, stored, m)
+		p.request(ctx, state, m)
 	case wallet.Outcome:
-		p.outcome(ctx, stored, m)
+		p.outcome(ctx, state, m)
 	}
 }
 

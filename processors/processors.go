@@ -28,6 +28,7 @@ var (
 	copies      = new(expvar.Int)
 	recovered   = new(expvar.Int)
 	stale       = new(expvar.Int)
+	undecodable = new(expvar.Int)
 )
 
 func init() {
@@ -38,6 +39,7 @@ func init() {
 	Stats.Set("instruction_copies", copies)
 	Stats.Set("recovered_table_records", recovered)
 	Stats.Set("stale_table_records", stale)
+	Stats.Set("undecodable_table_records", undecodable)
 }
 
 // RecoveredRecords returns the number of table records this process has
@@ -59,7 +61,9 @@ func counted(update goka.UpdateCallback) goka.UpdateCallback {
 // changelog, by a processor recovering a partition and by every view: a
 // record is stored unless the stored value is newer (version, which reads
 // the NextOffset of an encoded value, gives a higher number), and then it
-// is counted as stale.
+// is counted as stale. A record that does not decode is stored and
+// counted: it poisons its key rather than letting an older version, or
+// none, be taken for the newest.
 //
 // goka does not fence a processor instance that has lost its partition:
 // one whose session expired while it was stalled, or whose producer
@@ -76,11 +80,14 @@ func StoreNewest(version func([]byte) (int64, error)) goka.UpdateCallback {
 		}
 		incoming, err := version(value)
 		if err != nil {
-			// Not a value at all: it cannot be a newer version, and
-			// storing it would fail the next message for the key.
-			slog.Warn("ignored a changelog record that does not decode",
+			// Not a value at all, and perhaps the newest version
+			// damaged: neither it nor an older version can be trusted.
+			// It is stored, so that the key's inputs go to the dead
+			// letters (see stored) until a good record repairs it.
+			undecodable.Add(1)
+			slog.Warn("stored a changelog record that does not decode: the key's inputs go to the dead letters until it is repaired",
 				"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
-			return nil
+			return goka.DefaultUpdate(ctx, s, key, value)
 		}
 		old, err := s.Get(key)
 		if err != nil {
@@ -105,6 +112,11 @@ var (
 // StaleRecords returns the number of changelog records of versioned tables
 // this process has ignored because it held a newer version.
 func StaleRecords() int64 { return stale.Value() }
+
+// UndecodableRecords returns the number of table values this process has
+// met that do not decode: changelog records ignored in recovery, and
+// stored values whose key's input went to the dead letters.
+func UndecodableRecords() int64 { return undecodable.Value() }
 
 // DeadLetters returns the number of inputs sent to the dead-letter topic by
 // this process.
@@ -136,6 +148,30 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 		topology.HeaderPartition: []byte(strconv.Itoa(int(ctx.Partition()))),
 		topology.HeaderOffset:    []byte(strconv.FormatInt(ctx.Offset(), 10)),
 	}))
+}
+
+// stored returns the table value of the input's key as a T: nil if there
+// is none, ok false if it does not decode. Such a value is poison in the
+// table: no decision can be made from it, so the input, encoded again by
+// raw, goes to the dead letters with the reason, and the value is counted.
+// The operator repairs the record and sends the input again (README,
+// "Failures").
+func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok bool) {
+	switch v := ctx.Value().(type) {
+	case nil:
+		return nil, true
+	case T:
+		return &v, true
+	case codecs.Poison:
+		undecodable.Add(1)
+		input, _ := raw()
+		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
+			"the %s value of key %q does not decode, so this input was not applied: %w", goka.GroupTable(ctx.Group()), ctx.Key(), v.Err)})
+		return nil, false
+	default:
+		ctx.Fail(fmt.Errorf("%s value of key %q is a %T", goka.GroupTable(ctx.Group()), ctx.Key(), v))
+		return nil, false
+	}
 }
 
 // options puts the wallet's processor defaults, with update as the

@@ -3,6 +3,7 @@ package processors_test
 import (
 	"context"
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -64,4 +65,53 @@ func balance(t *testing.T, tt *tester.Tester, account string) string {
 		return "<none>"
 	}
 	return v.(wallet.Account).Balance.String()
+}
+
+// A table value that does not decode is poison in the table: the input
+// that meets it goes to the dead letters with the reason and the value is
+// counted, instead of a panic in the callback and a restart loop. The
+// group goes on with the other keys.
+func TestUndecodableTableValueDeadLettersTheInput(t *testing.T) {
+	claim := wallet.Claim{RequestID: uuid.MustParse(otherID), Username: "carol"}
+	credit := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Credit, Account: "bob", From: "alice", To: "bob", Amount: wallet.Cents(50)}
+	tests := []struct {
+		name  string
+		run   func(t *testing.T, tt *tester.Tester)
+		table goka.Table
+		input goka.Stream
+		key   string
+		value any
+		// output is where the group would have emitted its decision.
+		output goka.Stream
+	}{
+		{"signup", func(t *testing.T, tt *tester.Tester) { runSignup(t, tt, nil) }, topology.SignupTable, topology.SignupRequests, "carol", claim, topology.Payments},
+		{"paymentd", func(t *testing.T, tt *tester.Tester) { runPayments(t, tt, nil) }, topology.TransferTable, topology.TransferRequests, primerID, primer, topology.Payments},
+		{"accountant", func(t *testing.T, tt *tester.Tester) { runAccountant(t, tt, processors.Accountant{}) }, topology.AccountTable, topology.Payments, "bob", credit, topology.TransferRequests},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tt := tester.New(t)
+			tc.run(t, tt)
+			dead := tt.NewQueueTracker(string(topology.DeadLetters))
+			out := tt.NewQueueTracker(string(tc.output))
+			before := processors.UndecodableRecords()
+
+			tt.SetTableValue(tc.table, tc.key, []byte("\x00garbage"))
+			tt.Consume(string(tc.input), tc.key, tc.value)
+
+			headers, key, _, ok := dead.NextWithHeaders()
+			if !ok || key != tc.key {
+				t.Fatalf("dead letter %q, %v; want one keyed %s", key, ok, tc.key)
+			}
+			if reason := string(headers[topology.HeaderError]); !strings.Contains(reason, "does not decode, so this input was not applied") {
+				t.Errorf("dead letter reason %q", reason)
+			}
+			if _, v, ok := out.Next(); ok {
+				t.Errorf("emitted %+v", v)
+			}
+			if got := processors.UndecodableRecords() - before; got != 1 {
+				t.Errorf("undecodable records counted: %d, want 1", got)
+			}
+		})
+	}
 }

@@ -85,12 +85,11 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
 		return
 	}
-	var stored *wallet.Signup
-	if v := ctx.Value(); v != nil {
-		s := v.(wallet.Signup)
-		stored = &s
+	signup, ok := stored[wallet.Signup](ctx, func() ([]byte, error) { return topology.ClaimCodec.Encode(c) })
+	if !ok {
+		return
 	}
-	d := DecideClaim(stored, c, key, ctx.Offset())
+	d := DecideClaim(signup, c, key, ctx.Offset())
 	if d.Store != nil {
 		ctx.SetValue(*d.Store)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/internal/ledger"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
@@ -86,4 +88,82 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 				d.Value, h, p.Topic, p.Partition, p.Offset)
 		}
 	}
+}
+
+// A changelog record that does not decode (here a paymentd-table value of
+// random bytes) is poison in the table, in recovery and in processing: a
+// processor recovering the partition stores and counts it, the transfer
+// that meets it goes to the dead letters with the reason, and the others
+// go on. No panic, no restart loop.
+func TestUndecodableTableValueIsPoison(t *testing.T) {
+	brokers := brokers(t)
+	c := config(t, brokers, 2)
+	_, stop := start(t, c, run.Processors)
+	cl := startAPIs(t, c)
+	signUp(t, cl, maxOverdraft, "garbled-alice", "garbled-bob")
+	stop()
+
+	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	garbled := wallet.Transfer{RequestID: uuid.New(), From: "garbled-alice", To: "garbled-bob", Amount: wallet.Cents(100)}
+	record := &kgo.Record{Topic: string(topology.TransferTable), Key: []byte(garbled.RequestID.String()), Value: []byte("\x00\xffrandom bytes")}
+	if err := raw.ProduceSync(ctx, record).FirstErr(); err != nil {
+		t.Fatalf("produce garbage: %v", err)
+	}
+
+	// A processor with a fresh state directory recovers the partition.
+	before := processors.UndecodableRecords()
+	start(t, withState(t, c), run.Processors)
+	if status, body := post(t, cl, garbled); status != http.StatusCreated {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+	tr := wallet.Transfer{RequestID: uuid.New(), From: "garbled-alice", To: "garbled-bob", Amount: wallet.Cents(200)}
+	if status, body := post(t, cl, tr); status != http.StatusCreated {
+		t.Fatalf("POST = %d %s", status, body)
+	}
+	var want ledger.Ledger
+	want.Apply(tr)
+	waitBalances(t, cl, &want, time.Minute) // only the second transfer moved money
+
+	d := deadLetter(ctx, t, brokers, garbled.RequestID.String())
+	h := map[string]string{}
+	for _, kv := range d.Headers {
+		h[kv.Key] = string(kv.Value)
+	}
+	if !strings.Contains(h[topology.HeaderError], "paymentd-table value of key") || h[topology.HeaderTopic] != string(topology.TransferRequests) {
+		t.Errorf("dead letter with headers %v, want the transfer with the reason", h)
+	}
+	if got := processors.UndecodableRecords() - before; got < 2 {
+		t.Errorf("undecodable table records counted: %d, want at least 2 (recovered, met)", got)
+	}
+}
+
+// deadLetter returns the first dead letter keyed key.
+func deadLetter(ctx context.Context, t *testing.T, brokers []string, key string) *kgo.Record {
+	t.Helper()
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+		kgo.ConsumeTopics(string(topology.DeadLetters)),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	for ctx.Err() == nil {
+		var found *kgo.Record
+		consumer.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if found == nil && string(r.Key) == key {
+				found = r
+			}
+		})
+		if found != nil {
+			return found
+		}
+	}
+	t.Fatalf("no dead letter keyed %s", key)
+	return nil
 }

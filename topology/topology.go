@@ -74,7 +74,10 @@ const (
 
 // Codecs of the topics. The streams' codecs are Lenient, so that an input
 // that fails to decode reaches the callback as a Poison instead of stopping
-// the processor; writers use the same codec as readers.
+// the processor; writers use the same codec as readers. The tables' codecs
+// are strict, for the views and the auditor, which report a value that
+// does not decode as an error; the groups persist through Lenient (see the
+// graphs), so that such a value reaches the callback as a Poison too.
 var (
 	ClaimCodec         = codecs.Lenient{Codec: codecs.Claim{}}
 	TransferLogCodec   = codecs.Lenient{Codec: codecs.TransferLog{}}
@@ -90,7 +93,7 @@ var (
 func SignupGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(SignupGroup,
 		goka.Input(SignupRequests, ClaimCodec, cb),
-		goka.Persist(SignupCodec),
+		goka.Persist(codecs.Lenient{Codec: SignupCodec}),
 		goka.Output(Payments, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
@@ -101,7 +104,7 @@ func SignupGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(PaymentGroup,
 		goka.Input(TransferRequests, TransferLogCodec, cb),
-		goka.Persist(TransferStateCodec),
+		goka.Persist(codecs.Lenient{Codec: TransferStateCodec}),
 		goka.Output(Payments, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
@@ -113,7 +116,7 @@ func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(AccountantGroup,
 		goka.Input(Payments, InstructionCodec, cb),
-		goka.Persist(AccountCodec),
+		goka.Persist(codecs.Lenient{Codec: AccountCodec}),
 		goka.Output(Payments, InstructionCodec),
 		goka.Output(TransferRequests, TransferLogCodec),
 		goka.Output(DeadLetters, RawCodec),
