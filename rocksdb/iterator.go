@@ -112,7 +112,7 @@ func (i *iterator) Err() error {
 		return nil
 	}
 	if err := i.it.Err(); err != nil {
-		return fmt.Errorf("rocksdb iterator: %w", err)
+		return fmt.Errorf("rocksdb iterator: %w", i.s.checked(err))
 	}
 	return nil
 }

@@ -104,6 +104,17 @@ func newDBOptions(o Options, cache *grocksdb.Cache) *grocksdb.Options {
 	opts.SetCreateIfMissingColumnFamilies(true)
 	opts.SetBlockBasedTableFactory(table)
 
+	// Damage is found early enough to be cheap (rocksdb/quarantine.go
+	// moves a damaged database aside). Open checks that every table file
+	// is there with the size recorded for it (RocksDB's default), which
+	// finds a truncated or deleted file. Paranoid checks (the default too,
+	// set here for the reader) make damage met by a flush or compaction
+	// stop writes, which then fail with RocksDB's Corruption error, rather
+	// than go on. A garbled block is found by its checksum when it is
+	// read. Reading every block at open would find it earlier, but costs
+	// 0.7 s per million keys against 13 ms for the open itself.
+	opts.SetParanoidChecks(true)
+
 	// Recovery writes without the write-ahead log. Atomic flush makes every
 	// automatic flush persist both column families at the same point, so
 	// what survives a crash is a prefix of the writes and the stored offset

@@ -27,11 +27,14 @@
 package rocksdb
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/linxGnu/grocksdb"
 	"github.com/lovoo/goka/storage"
@@ -73,6 +76,12 @@ type Storage struct {
 	recoverWO *grocksdb.WriteOptions
 	normalWO  *grocksdb.WriteOptions
 	fo        *grocksdb.FlushOptions
+
+	// corrupt is set, once, by the first operation that finds the
+	// database damaged; every operation after it fails with it, so that
+	// nothing more is read from or written to a database that will be
+	// moved aside, the values in recent and the offset included.
+	corrupt atomic.Pointer[corruptError]
 
 	// offsetMu guards the offset as last set, or as loaded when opening,
 	// and the number of SetOffset calls not yet written. Writes of the
@@ -127,7 +136,25 @@ func Open(path string, opts Options) (*Storage, error) {
 	return open(path, opts, newSharedCache(opts.BlockCacheBytes))
 }
 
+// open opens the database in path. A database found damaged, at open or
+// by an earlier storage (the marker it left), is moved aside and replaced
+// by an empty one, which has no offset: goka then recovers the partition
+// from the oldest offset of its changelog.
 func open(path string, opts Options, cache *sharedCache) (*Storage, error) {
+	st, err := openDB(path, opts, cache)
+	var corrupt *corruptError
+	if !errors.As(err, &corrupt) {
+		return st, err
+	}
+	if err := quarantine(path, corrupt.cause); err != nil {
+		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
+	}
+	return openDB(path, opts, cache)
+}
+
+// openDB opens the database in path, or returns a *corruptError if it is
+// damaged.
+func openDB(path string, opts Options, cache *sharedCache) (*Storage, error) {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return nil, fmt.Errorf("rocksdb open: %w", err)
 	}
@@ -142,17 +169,37 @@ func open(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		if isLockError(err) {
 			return nil, &lockedError{dir: path, cause: err}
 		}
+		if isCorruption(err) {
+			return nil, &corruptError{dir: path, cause: err}
+		}
 		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
 	}
 
 	ro := grocksdb.NewDefaultReadOptions()
-	offset, hasOffset, err := loadOffset(db, ro, handles[1])
-	if err != nil {
+	closeAll := func() {
 		ro.Destroy()
 		handles[0].Destroy()
 		handles[1].Destroy()
 		db.Close()
 		cache.release()
+	}
+	// The marker is read only now that RocksDB holds the directory's lock,
+	// so that a directory in use elsewhere is never moved.
+	cause, marked, err := readMarker(path)
+	if err != nil {
+		closeAll()
+		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
+	}
+	if marked {
+		closeAll()
+		return nil, &corruptError{dir: path, cause: errors.New(strings.TrimSpace(cause))}
+	}
+	offset, hasOffset, err := loadOffset(db, ro, handles[1])
+	if err != nil {
+		closeAll()
+		if isCorruption(errors.Unwrap(err)) {
+			return nil, &corruptError{dir: path, cause: err}
+		}
 		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
 	}
 
@@ -203,8 +250,8 @@ func loadOffset(db *grocksdb.DB, ro *grocksdb.ReadOptions, cf *grocksdb.ColumnFa
 func (s *Storage) Open() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("rocksdb open %s: %w", s.path, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb open %s: %w", s.path, err)
 	}
 	return nil
 }
@@ -229,10 +276,14 @@ func (s *Storage) Close() error {
 	s.itersMu.Unlock()
 
 	// RocksDB would flush on close too, but silently; flushing here reports
-	// errors and keeps the table-before-offset order.
-	err := s.writePendingOffset()
-	if err == nil && !s.recovered {
-		err = s.flush()
+	// errors and keeps the table-before-offset order. A corrupt database
+	// gets nothing more: it is moved aside when next opened.
+	var err error
+	if s.corrupt.Load() == nil {
+		err = s.writePendingOffset()
+		if err == nil && !s.recovered {
+			err = s.flush()
+		}
 	}
 
 	s.table.Destroy()
@@ -246,14 +297,45 @@ func (s *Storage) Close() error {
 	return err
 }
 
+// unusable returns why the storage may not be used, or nil: it is closed,
+// or its database was found damaged. The caller holds s.mu.
+func (s *Storage) unusable() error {
+	if s.closed {
+		return ErrClosed
+	}
+	if c := s.corrupt.Load(); c != nil {
+		return c
+	}
+	return nil
+}
+
+// checked returns err, an error of RocksDB. If err says that the database
+// is damaged, checked marks the storage corrupt, and its directory too, so
+// that the next open moves it aside (goka fails the processor on the
+// error, and the processor's restart opens the partition again); it then
+// returns the *corruptError, which wraps ErrCorrupt.
+func (s *Storage) checked(err error) error {
+	if err == nil || !isCorruption(err) {
+		return err
+	}
+	c := &corruptError{dir: s.path, cause: err}
+	if !s.corrupt.CompareAndSwap(nil, c) {
+		return s.corrupt.Load()
+	}
+	if err := markCorrupt(s.path, err); err != nil {
+		return errors.Join(c, err)
+	}
+	return c
+}
+
 // flush writes the memtables to disk, the table before the offset, so that
 // a crash between the two leaves the offset behind the table, never ahead.
 func (s *Storage) flush() error {
 	if err := s.db.FlushCF(s.table, s.fo); err != nil {
-		return fmt.Errorf("rocksdb flush %s: %w", s.path, err)
+		return fmt.Errorf("rocksdb flush %s: %w", s.path, s.checked(err))
 	}
 	if err := s.db.FlushCF(s.offset, s.fo); err != nil {
-		return fmt.Errorf("rocksdb flush %s: %w", s.path, err)
+		return fmt.Errorf("rocksdb flush %s: %w", s.path, s.checked(err))
 	}
 	return nil
 }
@@ -265,8 +347,8 @@ func (s *Storage) flush() error {
 func (s *Storage) MarkRecovered() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return fmt.Errorf("rocksdb mark recovered %s: %w", s.path, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb mark recovered %s: %w", s.path, err)
 	}
 	if s.recovered {
 		return nil
@@ -289,15 +371,15 @@ func (s *Storage) MarkRecovered() error {
 func (s *Storage) Has(key string) (bool, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return false, fmt.Errorf("rocksdb has %q: %w", key, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return false, fmt.Errorf("rocksdb has %q: %w", key, err)
 	}
 	if _, ok := s.recent.get(key); ok {
 		return true, nil
 	}
 	v, err := s.get(s.table, []byte(key))
 	if err != nil {
-		return false, fmt.Errorf("rocksdb has %q: %w", key, err)
+		return false, fmt.Errorf("rocksdb has %q: %w", key, s.checked(err))
 	}
 	return v != nil, nil
 }
@@ -308,15 +390,15 @@ func (s *Storage) Has(key string) (bool, error) {
 func (s *Storage) Get(key string) ([]byte, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, fmt.Errorf("rocksdb get %q: %w", key, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return nil, fmt.Errorf("rocksdb get %q: %w", key, err)
 	}
 	if v, ok := s.recent.get(key); ok {
 		return v, nil
 	}
 	v, err := s.get(s.table, []byte(key))
 	if err != nil {
-		return nil, fmt.Errorf("rocksdb get %q: %w", key, err)
+		return nil, fmt.Errorf("rocksdb get %q: %w", key, s.checked(err))
 	}
 	return v, nil
 }
@@ -344,12 +426,12 @@ func (s *Storage) get(cf *grocksdb.ColumnFamilyHandle, key []byte) ([]byte, erro
 func (s *Storage) Set(key string, value []byte) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("rocksdb set %q: %w", key, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb set %q: %w", key, err)
 	}
 	if err := s.db.PutCF(s.wo, s.table, []byte(key), value); err != nil {
 		s.recent.delete(key)
-		return fmt.Errorf("rocksdb set %q: %w", key, err)
+		return fmt.Errorf("rocksdb set %q: %w", key, s.checked(err))
 	}
 	s.recent.set(key, value)
 	return nil
@@ -360,12 +442,12 @@ func (s *Storage) Set(key string, value []byte) error {
 func (s *Storage) Delete(key string) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("rocksdb delete %q: %w", key, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb delete %q: %w", key, err)
 	}
 	s.recent.delete(key)
 	if err := s.db.DeleteCF(s.wo, s.table, []byte(key)); err != nil {
-		return fmt.Errorf("rocksdb delete %q: %w", key, err)
+		return fmt.Errorf("rocksdb delete %q: %w", key, s.checked(err))
 	}
 	return nil
 }
@@ -374,8 +456,8 @@ func (s *Storage) Delete(key string) error {
 func (s *Storage) GetOffset(def int64) (int64, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return 0, fmt.Errorf("rocksdb get offset: %w", ErrClosed)
+	if err := s.unusable(); err != nil {
+		return 0, fmt.Errorf("rocksdb get offset: %w", err)
 	}
 	s.offsetMu.Lock()
 	defer s.offsetMu.Unlock()
@@ -391,8 +473,8 @@ func (s *Storage) GetOffset(def int64) (int64, error) {
 func (s *Storage) SetOffset(offset int64) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return fmt.Errorf("rocksdb set offset %d: %w", offset, ErrClosed)
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb set offset %d: %w", offset, err)
 	}
 	s.offsetMu.Lock()
 	defer s.offsetMu.Unlock()
@@ -419,7 +501,7 @@ func (s *Storage) writePendingOffset() error {
 func (s *Storage) writeOffset() error {
 	v := strconv.AppendInt(nil, s.offsetVal, 10)
 	if err := s.db.PutCF(s.wo, s.offset, []byte(offsetKey), v); err != nil {
-		return fmt.Errorf("rocksdb set offset %d: %w", s.offsetVal, err)
+		return fmt.Errorf("rocksdb set offset %d: %w", s.offsetVal, s.checked(err))
 	}
 	s.unsaved = 0
 	return nil
@@ -470,8 +552,8 @@ func prefixLimit(prefix []byte) []byte {
 func (s *Storage) newIterator(start, limit []byte, fillCache bool) (*iterator, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.closed {
-		return nil, ErrClosed
+	if err := s.unusable(); err != nil {
+		return nil, err
 	}
 	it := &iterator{
 		s: s,
