@@ -40,6 +40,12 @@ type Options struct {
 	// process, so this is in effect a process-wide setting. Default 2,
 	// one per core.
 	BackgroundJobs int
+
+	// OnCorrupt, if set, is called with a partition's directory when a
+	// storage in use finds its database damaged. Processors need not set
+	// it (goka stops a processor whose storage fails, and the next open
+	// heals); a view does, to open itself again (views.Rebuild).
+	OnCorrupt func(dir string)
 }
 
 // DefaultOptions returns the options used for zero fields.

@@ -82,6 +82,8 @@ type Storage struct {
 	// nothing more is read from or written to a database that will be
 	// moved aside, the values in recent and the offset included.
 	corrupt atomic.Pointer[corruptError]
+	// onCorrupt is Options.OnCorrupt.
+	onCorrupt func(dir string)
 
 	// offsetMu guards the offset as last set, or as loaded when opening,
 	// and the number of SetOffset calls not yet written. Writes of the
@@ -223,6 +225,7 @@ func openDB(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		fo:        fo,
 		offsetVal: offset,
 		hasOffset: hasOffset,
+		onCorrupt: opts.OnCorrupt,
 		recent:    newRecent(),
 		iters:     make(map[*iterator]struct{}),
 	}, nil
@@ -324,6 +327,12 @@ func (s *Storage) checked(err error) error {
 	}
 	if err := markCorrupt(s.path, err); err != nil {
 		return errors.Join(c, err)
+	}
+	if s.onCorrupt != nil {
+		// After the marker, which the next open acts on; and not under
+		// the caller's locks: the callback stops whatever holds this
+		// storage, which closes it.
+		go s.onCorrupt(s.path)
 	}
 	return c
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/internal/damage"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/rocksdb"
@@ -112,4 +113,52 @@ func quarantined(t *testing.T, dir string) int {
 		}
 	}
 	return len(moved)
+}
+
+// A view that finds its local copy damaged while it runs (a garbled data
+// block, read by a GET) opens itself again, which moves the partition
+// aside and recovers it from the changelog: the GETs that met the damage
+// fail, and the balances come back right with no restart by hand.
+func TestDamagedViewIsRebuiltWhileRunning(t *testing.T) {
+	brokers := brokers(t)
+	c := config(t, brokers, 2)
+	start(t, c, run.Processors)
+	view := withState(t, c)
+	ready, stopView := start(t, view, run.View)
+	cl := &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + <-ready}
+	names := []string{"view-heal-0", "view-heal-1", "view-heal-2", "view-heal-3"}
+	signUp(t, cl, maxOverdraft, names...)
+	var want ledger.Ledger
+	for i := range 20 {
+		tr := wallet.Transfer{RequestID: uuid.New(), From: names[i%len(names)], To: names[(i+1)%len(names)], Amount: wallet.Cents(int64(100 + i))}
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+		want.Apply(tr)
+	}
+	waitBalances(t, cl, &want, 60*time.Second)
+	stopView()
+
+	damaged := 0
+	for p := range int32(c.Kafka.Partitions) {
+		dir := filepath.Join(view.State, fmt.Sprintf("%s.%d", topology.AccountTable, p))
+		flush(t, dir)
+		if _, err := damage.TableFile(dir); err != nil {
+			continue // no account in this partition
+		}
+		if err := damage.Garble(dir); err != nil {
+			t.Fatal(err)
+		}
+		damaged++
+	}
+	if damaged == 0 {
+		t.Fatal("no partition of the view's accountant table has a table file to damage")
+	}
+
+	ready, _ = start(t, view, run.View)
+	cl.ViewURL = "http://" + <-ready
+	waitBalances(t, cl, &want, 90*time.Second)
+	if got := quarantined(t, view.State); got != damaged {
+		t.Errorf("%d partitions moved aside, want the %d damaged", got, damaged)
+	}
 }

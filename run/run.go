@@ -268,8 +268,14 @@ type viewSet struct {
 }
 
 func newViews(c Config, accounts bool) (*viewSet, error) {
-	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
 	var v viewSet
+	// A view that finds its local copy damaged while it runs is opened
+	// again, which moves the damaged partition aside and recovers it from
+	// the changelog. All views of the set are: the others reopen their
+	// undamaged copies where they were.
+	storage := c.Storage
+	storage.OnCorrupt = func(string) { v.rebuild() }
+	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, storage)))
 	var err error
 	if v.signups, err = views.NewSignups(c.Kafka.Brokers, opts...); err != nil {
 		return nil, err
@@ -283,6 +289,15 @@ func newViews(c Config, accounts bool) (*viewSet, error) {
 		}
 	}
 	return &v, nil
+}
+
+// rebuild opens every view of the set again.
+func (v *viewSet) rebuild() {
+	v.signups.Rebuild()
+	v.transfers.Rebuild()
+	if v.accounts != nil {
+		v.accounts.Rebuild()
+	}
 }
 
 // run keeps the views up to date until ctx is done.

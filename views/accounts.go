@@ -4,7 +4,6 @@
 package views
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/lovoo/goka"
@@ -16,7 +15,7 @@ import (
 
 // Accounts serves account state from a local copy of the accountant table.
 type Accounts struct {
-	view *goka.View
+	*table
 }
 
 // NewAccounts returns a view of the accountant table. opts must say how to
@@ -25,28 +24,17 @@ type Accounts struct {
 // does when it recovers (processors.StoreNewest).
 func NewAccounts(brokers []string, opts ...goka.ViewOption) (*Accounts, error) {
 	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.NewestAccount)}, opts...)
-	v, err := goka.NewView(brokers, topology.AccountTable, topology.AccountCodec, opts...)
+	t, err := newTable(brokers, topology.AccountTable, topology.AccountCodec, opts)
 	if err != nil {
-		return nil, fmt.Errorf("create view of %s: %w", topology.AccountTable, err)
+		return nil, err
 	}
-	return &Accounts{view: v}, nil
+	return &Accounts{table: t}, nil
 }
-
-// Run keeps the view up to date until ctx is done.
-func (a *Accounts) Run(ctx context.Context) error {
-	if err := a.view.Run(ctx); err != nil {
-		return fmt.Errorf("view of %s: %w", topology.AccountTable, err)
-	}
-	return nil
-}
-
-// Recovered reports whether the view has caught up with the table once.
-func (a *Accounts) Recovered() bool { return a.view.Recovered() }
 
 // Account returns the state of the named account; ok is false for an
 // account that has never had a payment.
 func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error) {
-	v, err := a.view.Get(name)
+	v, err := a.current().Get(name)
 	if err != nil {
 		return wallet.Account{}, false, fmt.Errorf("get account %q: %w", name, err)
 	}
@@ -58,7 +46,7 @@ func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error
 
 // Each calls fn for every account in the view, stopping at the first error.
 func (a *Accounts) Each(fn func(name string, acct wallet.Account) error) error {
-	it, err := a.view.Iterator()
+	it, err := a.current().Iterator()
 	if err != nil {
 		return fmt.Errorf("iterate %s: %w", topology.AccountTable, err)
 	}

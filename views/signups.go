@@ -1,7 +1,6 @@
 package views
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/lovoo/goka"
@@ -13,34 +12,23 @@ import (
 // Signups serves who owns each account from a local copy of the signup
 // group's table: an account exists from the moment its claim is decided.
 type Signups struct {
-	view *goka.View
+	*table
 }
 
 // NewSignups returns a view of the signup table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
 func NewSignups(brokers []string, opts ...goka.ViewOption) (*Signups, error) {
-	v, err := goka.NewView(brokers, topology.SignupTable, topology.SignupCodec, opts...)
+	t, err := newTable(brokers, topology.SignupTable, topology.SignupCodec, opts)
 	if err != nil {
-		return nil, fmt.Errorf("create view of %s: %w", topology.SignupTable, err)
+		return nil, err
 	}
-	return &Signups{view: v}, nil
+	return &Signups{table: t}, nil
 }
-
-// Run keeps the view up to date until ctx is done.
-func (s *Signups) Run(ctx context.Context) error {
-	if err := s.view.Run(ctx); err != nil {
-		return fmt.Errorf("view of %s: %w", topology.SignupTable, err)
-	}
-	return nil
-}
-
-// Recovered reports whether the view has caught up with the table once.
-func (s *Signups) Recovered() bool { return s.view.Recovered() }
 
 // Signup returns the claim that won the account with the given key; ok is
 // false while no claim of it has been decided.
 func (s *Signups) Signup(key string) (signup wallet.Signup, ok bool, err error) {
-	v, err := s.view.Get(key)
+	v, err := s.current().Get(key)
 	if err != nil {
 		return wallet.Signup{}, false, fmt.Errorf("get signup %q: %w", key, err)
 	}
@@ -61,7 +49,7 @@ type Keyed struct {
 func (s *Signups) After(after string, limit int) ([]Keyed, error) {
 	// Keys are UTF-8, which never holds the byte 0xff: the range is every
 	// key above after.
-	it, err := s.view.IteratorWithRange(after+"\x00", "\xff")
+	it, err := s.current().IteratorWithRange(after+"\x00", "\xff")
 	if err != nil {
 		return nil, fmt.Errorf("iterate %s after %q: %w", topology.SignupTable, after, err)
 	}

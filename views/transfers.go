@@ -1,7 +1,6 @@
 package views
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -15,7 +14,7 @@ import (
 // Transfers serves each transfer as first requested and its status from a
 // local copy of paymentd's table.
 type Transfers struct {
-	view *goka.View
+	*table
 }
 
 // NewTransfers returns a view of paymentd's table. opts must say how to
@@ -24,28 +23,17 @@ type Transfers struct {
 // when it recovers (processors.NewestTransfer).
 func NewTransfers(brokers []string, opts ...goka.ViewOption) (*Transfers, error) {
 	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.NewestTransfer)}, opts...)
-	v, err := goka.NewView(brokers, topology.TransferTable, topology.TransferStateCodec, opts...)
+	t, err := newTable(brokers, topology.TransferTable, topology.TransferStateCodec, opts)
 	if err != nil {
-		return nil, fmt.Errorf("create view of %s: %w", topology.TransferTable, err)
+		return nil, err
 	}
-	return &Transfers{view: v}, nil
+	return &Transfers{table: t}, nil
 }
-
-// Run keeps the view up to date until ctx is done.
-func (t *Transfers) Run(ctx context.Context) error {
-	if err := t.view.Run(ctx); err != nil {
-		return fmt.Errorf("view of %s: %w", topology.TransferTable, err)
-	}
-	return nil
-}
-
-// Recovered reports whether the view has caught up with the table once.
-func (t *Transfers) Recovered() bool { return t.view.Recovered() }
 
 // Transfer returns the transfer stored under a request ID and its status;
 // ok is false while paymentd has stored none.
 func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err error) {
-	v, err := t.view.Get(id.String())
+	v, err := t.current().Get(id.String())
 	if err != nil {
 		return wallet.TransferState{}, false, fmt.Errorf("get transfer %s: %w", id, err)
 	}
@@ -58,7 +46,7 @@ func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err
 // Each calls fn for every transfer in the view, stopping at the first
 // error.
 func (t *Transfers) Each(fn func(s wallet.TransferState) error) error {
-	it, err := t.view.Iterator()
+	it, err := t.current().Iterator()
 	if err != nil {
 		return fmt.Errorf("iterate %s: %w", topology.TransferTable, err)
 	}
