@@ -3,6 +3,7 @@ package run_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -58,6 +59,12 @@ func TestProcessorReadinessAndGivingUp(t *testing.T) {
 // waitReadiness polls base/readyz until it answers code.
 func waitReadiness(t *testing.T, base string, code int, timeout time.Duration) api.Readiness {
 	t.Helper()
+	return waitReadyz(t, base, timeout, func(got int, _ api.Readiness) bool { return got == code })
+}
+
+// waitReadyz polls base/readyz until ok is true of its answer.
+func waitReadyz(t *testing.T, base string, timeout time.Duration, ok func(code int, r api.Readiness) bool) api.Readiness {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
 	for time.Now().Before(deadline) {
@@ -65,17 +72,17 @@ func waitReadiness(t *testing.T, base string, code int, timeout time.Duration) a
 		if err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			last = string(body)
-			if resp.StatusCode == code {
-				var r api.Readiness
-				if err := json.Unmarshal(body, &r); err != nil {
-					t.Fatalf("readyz body %s: %v", body, err)
-				}
+			last = fmt.Sprintf("%d %s", resp.StatusCode, body)
+			var r api.Readiness
+			if err := json.Unmarshal(body, &r); err != nil {
+				t.Fatalf("readyz body %s: %v", body, err)
+			}
+			if ok(resp.StatusCode, r) {
 				return r
 			}
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("%s/readyz did not answer %d within %s; last: %s", base, code, timeout, last)
+	t.Fatalf("%s/readyz did not answer as wanted within %s; last: %s", base, timeout, last)
 	return api.Readiness{}
 }

@@ -203,7 +203,7 @@ func (p *processing) diskFull() bool {
 // ctx is done first.
 func (p *processing) waitForDisk(ctx context.Context, group string) bool {
 	for p.diskFull() {
-		p.states.set(group, "stopped: the disk is full")
+		p.states.set(group, stoppedForDisk)
 		select {
 		case <-ctx.Done():
 			return false
@@ -218,27 +218,85 @@ func (p *processing) waitForDisk(ctx context.Context, group string) bool {
 // on a full disk (Debian's build aborts the process on an assertion), and
 // start again by themselves when space is back.
 func (p *processing) watchDisk(ctx context.Context) {
+	f := diskFloor{floor: p.c.MinFree}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		below, free, err := disk.Below(p.c.State, p.c.MinFree)
-		switch {
-		case err != nil:
+		free, err := disk.Free(p.c.State)
+		if err != nil {
 			p.states.set("disk", "unknown: "+err.Error())
-		case below:
-			p.states.set("disk", fmt.Sprintf("full: %d bytes free under %s, below the floor of %d (-min-free); consuming stopped until space is freed", free, p.c.State, p.c.MinFree))
-		default:
-			p.states.set("disk", api.Ready)
+		} else {
+			full := f.update(free, p.stopped())
+			switch {
+			case full:
+				// Not the free space of the moment: one line per
+				// change of state, not one a second.
+				p.states.set("disk", fmt.Sprintf("full: %d bytes free under %s, below the floor of %d (-min-free); consuming stopped until %d are free",
+					f.freeAtStop, p.c.State, f.floor, f.floor+f.reserve))
+			default:
+				p.states.set("disk", api.Ready)
+			}
+			p.mu.Lock()
+			p.full = full
+			p.mu.Unlock()
 		}
-		p.mu.Lock()
-		p.full = below
-		p.mu.Unlock()
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// stopped reports whether every group has stopped for the disk.
+func (p *processing) stopped() bool {
+	for _, g := range []goka.Group{topology.SignupGroup, topology.PaymentGroup, topology.AccountantGroup} {
+		if p.states.check(string(g))() != stoppedForDisk {
+			return false
+		}
+	}
+	return true
+}
+
+// stoppedForDisk is the state of a group stopped at the disk floor.
+const stoppedForDisk = "stopped: the disk is full"
+
+// diskFloor decides, from the free space measured, when the groups stop
+// and when they start again. Stopping closes the local tables, which gives
+// back the space RocksDB had allocated ahead for its logs, and starting
+// takes it again: resuming as soon as the free space is above the floor
+// would stop and start the groups every few seconds, each time consuming
+// a little more. So the space given back by the stop is counted as taken.
+type diskFloor struct {
+	floor uint64
+	full  bool
+	// freeAtStop is the free space when the groups were told to stop;
+	// reserve the space they gave back once stopped, measured is set
+	// once it has been.
+	freeAtStop uint64
+	reserve    uint64
+	measured   bool
+}
+
+// update takes the free space and whether every group has stopped, and
+// returns whether the groups must stop, or stay stopped.
+func (f *diskFloor) update(free uint64, stopped bool) bool {
+	switch {
+	case !f.full:
+		if free < f.floor {
+			f.full, f.freeAtStop, f.reserve, f.measured = true, free, 0, false
+		}
+	case !f.measured:
+		if stopped {
+			f.measured = true
+			if free > f.freeAtStop {
+				f.reserve = free - f.freeAtStop
+			}
+		}
+	case free >= f.floor+f.reserve:
+		f.full = false
+	}
+	return f.full
 }
 
 // watchLag reads every group's lag every few seconds and reports the
