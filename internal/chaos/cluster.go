@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -126,14 +127,16 @@ type cluster struct {
 	brokerAddr string
 	emitterURL string
 	viewURL    string
-	logs       string
+	// processorURLs serve each processor's probes.
+	processorURLs []string
+	logs          string
 
 	wg sync.WaitGroup
 }
 
 // newCluster lays out the processes in work, with binaries in bin.
 func newCluster(c config, work, bin string) (*cluster, error) {
-	ports, err := freePorts(3)
+	ports, err := freePorts(3 + c.Processors)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +165,8 @@ func newCluster(c config, work, bin string) (*cluster, error) {
 	for i := range c.Processors {
 		name := fmt.Sprintf("processor-%d", i)
 		cl.processors = append(cl.processors, mk(name, "processor",
-			"-brokers", cl.brokerAddr, "-partitions", parts, "-state", filepath.Join(work, name), "-quiet"))
+			"-brokers", cl.brokerAddr, "-partitions", parts, "-state", filepath.Join(work, name), "-http", addr(ports[3+i]), "-quiet"))
+		cl.processorURLs = append(cl.processorURLs, "http://"+addr(ports[3+i]))
 	}
 	// The emitter answers signups from its own copy of the signup table.
 	cl.emitter = mk("emitter", "emitter", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[1]), "-state", filepath.Join(work, "emitter"))
@@ -218,6 +222,44 @@ func (cl *cluster) ready(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("view (see %s): %w", cl.view.logPath, err)
 	}
 	return nil
+}
+
+// processorsNotReady returns, for each processor whose /readyz does not
+// answer 200, its name and what it answered: which group is not
+// processing, and why.
+func (cl *cluster) processorsNotReady(ctx context.Context) []string {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	var out []string
+	for i, u := range cl.processorURLs {
+		state, err := readyz(ctx, hc, u)
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s: %v", cl.processors[i].name, err))
+		} else if state != "" {
+			out = append(out, fmt.Sprintf("%s: %s", cl.processors[i].name, state))
+		}
+	}
+	return out
+}
+
+// readyz returns "" when base/readyz answers 200, else the answer.
+func readyz(ctx context.Context, hc *http.Client, base string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode == http.StatusOK {
+		return "", nil
+	}
+	return fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body))), nil
 }
 
 // exits returns how often processes exited on their own.

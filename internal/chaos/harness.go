@@ -115,7 +115,7 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	}
 	// End to end: a transfer through every partition is applied.
 	if took, err := h.prober.probe(ctx, time.Now(), 3*time.Minute); err != nil {
-		return s, fmt.Errorf("%w: first transfers through every partition: %w", errSetup, err)
+		return s, fmt.Errorf("%w: first transfers through every partition: %w (processors not ready: %v)", errSetup, err, cl.processorsNotReady(ctx))
 	} else {
 		slog.Info("pipeline ready", "first transfers applied after", slicesMax(took).Round(time.Millisecond))
 	}
@@ -145,7 +145,26 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 		h.check(ctx, s, time.Minute)
 	}
 	h.audit(ctx, s)
+	h.processorsReady(ctx, s, 2*time.Minute)
 	return s, nil
+}
+
+// processorsReady checks that every processor's /readyz answers 200 within
+// timeout once the run has drained: every group processing, no partition
+// stalled, the disk above its floor.
+func (h *harness) processorsReady(ctx context.Context, s *summary, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	for {
+		notReady := h.cluster.processorsNotReady(ctx)
+		if len(notReady) == 0 {
+			return
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			s.fail("processors not ready %s after the run: %s", timeout, strings.Join(notReady, "; "))
+			return
+		}
+		sleep(ctx, time.Second)
+	}
 }
 
 // fund deposits into every account signed up, 0.00..200.00 each (the
@@ -192,7 +211,7 @@ func (h *harness) fund(ctx context.Context, s *summary) error {
 			break
 		}
 		if ctx.Err() != nil || time.Now().After(deadline) {
-			return fmt.Errorf("the view did not show the deposits within 3m (last error: %v)", err)
+			return fmt.Errorf("the view did not show the deposits within 3m (last error: %v; processors not ready: %v)", err, h.cluster.processorsNotReady(ctx))
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
@@ -222,7 +241,7 @@ func (h *harness) outcomes(ctx context.Context, s *summary, timeout time.Duratio
 		for _, t := range o.lost[:min(len(o.lost), 5)] {
 			ids = append(ids, fmt.Sprintf("%s (%s, found %v, %s)", t.id, t.kind, t.found, t.status))
 		}
-		s.fail("%d accepted transfers not final after %s (lost), e.g. %s", len(o.lost), timeout, strings.Join(ids, ", "))
+		s.fail("%d accepted transfers not final after %s (lost), e.g. %s (processors not ready: %v)", len(o.lost), timeout, strings.Join(ids, ", "), h.cluster.processorsNotReady(ctx))
 	}
 	path := filepath.Join(h.dir, "outcome-violations.txt")
 	s.OutcomeViolations = len(o.violations)
