@@ -38,6 +38,9 @@ type Config struct {
 	// a write is acknowledged once this many replicas have it. Default 1;
 	// use 2 with a replication factor of 3.
 	MinInsyncReplicas int
+	// Security is how the client authenticates and protects the
+	// connection; the zero value is plaintext without authentication.
+	Security Security
 }
 
 // DefaultPartitions is the number of partitions of every topic unless
@@ -112,6 +115,7 @@ func (c Config) Sarama() *sarama.Config {
 	s.Consumer.Group.Session.Timeout = 6 * time.Second
 	s.Consumer.Group.Heartbeat.Interval = time.Second
 	s.Consumer.Group.Rebalance.Timeout = 20 * time.Second
+	c.Security.apply(s)
 	return s
 }
 

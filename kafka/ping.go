@@ -11,6 +11,12 @@ import (
 // Ping checks that Kafka answers, with an error that names the address and
 // how to start a broker.
 func (c Config) Ping() error {
+	if err := c.Security.Check(); err != nil {
+		return err
+	}
+	if _, err := c.Security.TLSConfig(); err != nil {
+		return err
+	}
 	s := c.Sarama()
 	s.ClientID = "wallet-ping"
 	client, err := sarama.NewClient(c.Brokers, s)
@@ -24,6 +30,12 @@ func (c Config) Ping() error {
 var ErrUnreachable = errors.New("cannot reach Kafka")
 
 func (c Config) unreachable(err error) error {
-	return fmt.Errorf("%w at %s (%v): start the embedded broker with `go run ./cmd/broker`, run everything with `make run`, or pass -brokers",
+	// A broker that does not accept a client's TLS or credentials closes
+	// the connection: the client sees an EOF, as from a broker going away.
+	if c.Security != (Security{}) {
+		return fmt.Errorf("%w at %s (%v): if it runs, check the security settings: -kafka-tls, -kafka-ca-file, -kafka-server-name, -kafka-sasl-mechanism, -kafka-username and the password",
+			ErrUnreachable, strings.Join(c.Brokers, ","), err)
+	}
+	return fmt.Errorf("%w at %s (%v): start the embedded broker with `go run ./cmd/broker`, run everything with `make run`, or pass -brokers (and, for a broker that requires TLS or SASL, -kafka-tls and -kafka-sasl-mechanism)",
 		ErrUnreachable, strings.Join(c.Brokers, ","), err)
 }

@@ -54,6 +54,30 @@ func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 	fs.IntVar(&c.Kafka.Replication, "replication", c.Kafka.Replication, "replication factor of new topics")
 	fs.IntVar(&c.Kafka.MinInsyncReplicas, "min-insync-replicas", 1, "min.insync.replicas of new topics (2 with -replication 3)")
 	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams")
+	c.bindSecurity(fs)
+}
+
+// bindSecurity declares the flags of TLS and SASL. The password has no
+// flag, whose value anyone could read in the process list: it comes from
+// -kafka-password-file or the environment variable WALLET_KAFKA_PASSWORD.
+func (c *Config) bindSecurity(fs *flag.FlagSet) {
+	s := &c.Kafka.Security
+	fs.BoolVar(&s.TLS, "kafka-tls", s.TLS, "connect to Kafka with TLS, checking its certificate against the system's roots or -kafka-ca-file")
+	fs.StringVar(&s.CAFile, "kafka-ca-file", s.CAFile, "PEM file of the certificate authorities Kafka's certificate must chain to")
+	fs.StringVar(&s.CertFile, "kafka-cert-file", s.CertFile, "PEM file of this client's certificate, for brokers that authenticate clients by TLS")
+	fs.StringVar(&s.KeyFile, "kafka-key-file", s.KeyFile, "PEM file of the key of -kafka-cert-file")
+	fs.StringVar(&s.ServerName, "kafka-server-name", s.ServerName, "name Kafka's certificate must carry, if not the host dialled")
+	fs.StringVar(&s.Mechanism, "kafka-sasl-mechanism", s.Mechanism, "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (none if empty)")
+	fs.StringVar(&s.Username, "kafka-username", s.Username, "SASL username")
+	s.Password = os.Getenv("WALLET_KAFKA_PASSWORD")
+	fs.Func("kafka-password-file", "file holding the SASL password (or set WALLET_KAFKA_PASSWORD)", func(name string) error {
+		p, err := kafka.ReadPassword(name)
+		if err != nil {
+			return err
+		}
+		s.Password = p
+		return nil
+	})
 }
 
 // BindState declares the flags of the local tables.
