@@ -11,6 +11,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
@@ -25,6 +26,7 @@ func Defaults() Config {
 			Replication: 1,
 			Retention:   kafka.DefaultRetention,
 		},
+		Broker:          broker.DefaultOptions(),
 		HTTP:            "127.0.0.1:8000",
 		Storage:         rocksdb.DefaultOptions(),
 		Window:          processors.DefaultWindow,
@@ -50,6 +52,11 @@ func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 	fs.IntVar(&c.Kafka.Replication, "replication", c.Kafka.Replication, "replication factor of new topics")
 	fs.IntVar(&c.Kafka.MinInsyncReplicas, "min-insync-replicas", 1, "min.insync.replicas of new topics (2 with -replication 3)")
 	fs.DurationVar(&c.Kafka.Retention, "retention", c.Kafka.Retention, "retention of the streams")
+}
+
+// BindBroker declares the embedded broker's flags.
+func (c *Config) BindBroker(fs *flag.FlagSet) {
+	fs.BoolVar(&c.Broker.Fsync, "fsync", c.Broker.Fsync, "embedded broker: fsync every batch before acknowledging it, so that an acknowledged write survives a power loss (-fsync=false: only a crash of the process)")
 }
 
 // BindState declares the flags of the local tables.
