@@ -79,7 +79,9 @@ func start(addr, dataDir string, o Options, free func(dir string) (uint64, error
 		c.Close()
 		return nil, err
 	}
-	_ = free
+	if o.MinFree > 0 {
+		guardFloor(ctx, c, dataDir, o.MinFree, free)
+	}
 	return &Broker{cluster: c, stop: stop}, nil
 }
 
