@@ -12,7 +12,29 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/wallet/wallet/disk"
 )
+
+// Options tune the embedded broker.
+type Options struct {
+	// Fsync makes the broker fsync every batch to its data directory
+	// before acknowledging it (kfake.SyncWrites), so that an acknowledged
+	// write survives a power loss, not only the death of the process.
+	// Without it the log is in the page cache until the next segment roll
+	// or a clean shutdown. Default true (docs/BENCHMARKS.md says what it
+	// costs).
+	Fsync bool
+	// MinFree is the free space, in bytes, under the data directory below
+	// which the broker refuses produce requests with KAFKA_STORAGE_ERROR,
+	// until space is freed. 0 never refuses. Default disk.DefaultFloor.
+	MinFree uint64
+}
+
+// DefaultOptions returns the options of a broker started without flags.
+func DefaultOptions() Options {
+	return Options{Fsync: true, MinFree: disk.DefaultFloor}
+}
 
 // Broker is a running embedded broker.
 type Broker struct {
@@ -24,7 +46,12 @@ type Broker struct {
 // 127.0.0.1) keeping its log in dataDir. Topics are not auto-created: the
 // wallet creates its topics explicitly, since a topic created implicitly
 // by a metadata request is lost if the broker is killed.
-func Start(addr, dataDir string) (*Broker, error) {
+func Start(addr, dataDir string, o Options) (*Broker, error) {
+	return start(addr, dataDir, o, disk.Free)
+}
+
+// start is Start measuring free space with free, which tests replace.
+func start(addr, dataDir string, o Options, free func(dir string) (uint64, error)) (*Broker, error) {
 	_, portText, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("broker address %q: %w", addr, err)
@@ -33,12 +60,16 @@ func Start(addr, dataDir string) (*Broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker address %q: port: %w", addr, err)
 	}
-	c, err := kfake.NewCluster(
+	opts := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.Ports(port),
 		kfake.DataDir(dataDir),
 		kfake.WithLogger(logger{}),
-	)
+	}
+	if o.Fsync {
+		opts = append(opts, kfake.SyncWrites())
+	}
+	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start broker on %s with data in %s: %w (is another broker running there?)", addr, dataDir, err)
 	}
@@ -47,6 +78,9 @@ func Start(addr, dataDir string) (*Broker, error) {
 		stop()
 		c.Close()
 		return nil, err
+	}
+	if o.MinFree > 0 {
+		guardFloor(ctx, c, dataDir, o.MinFree, free)
 	}
 	return &Broker{cluster: c, stop: stop}, nil
 }

@@ -22,7 +22,7 @@ import (
 // harmless: four groups at once make a broken broker pass by chance one
 // time in sixteen.
 func TestMemberKilledWhileJoiningIsExpired(t *testing.T) {
-	b, err := Start("127.0.0.1:0", t.TempDir())
+	b, err := Start("127.0.0.1:0", t.TempDir(), DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

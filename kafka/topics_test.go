@@ -13,7 +13,7 @@ import (
 // EnsureTopics creates every edge of the graphs, with the settings of its
 // kind, and nothing else.
 func TestEnsureTopicsCreatesEveryEdge(t *testing.T) {
-	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	b, err := broker.Start("127.0.0.1:0", t.TempDir(), broker.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

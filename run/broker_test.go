@@ -19,7 +19,7 @@ import (
 // transfer is applied once.
 func TestBrokerDown(t *testing.T) {
 	dir := t.TempDir()
-	b, err := broker.Start("127.0.0.1:0", dir)
+	b, err := broker.Start("127.0.0.1:0", dir, broker.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestBrokerDown(t *testing.T) {
 		t.Errorf("with the broker down the view shows down-bob at %q, want the last known 1.00", got)
 	}
 
-	b, err = broker.Start(addr, dir)
+	b, err = broker.Start(addr, dir, broker.DefaultOptions())
 	if err != nil {
 		t.Fatalf("restart broker: %v", err)
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/disk"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
@@ -26,6 +28,7 @@ func Defaults() Config {
 			Replication: 1,
 			Retention:   kafka.DefaultRetention,
 		},
+		Broker:          broker.DefaultOptions(),
 		HTTP:            "127.0.0.1:8000",
 		Storage:         rocksdb.DefaultOptions(),
 		Window:          processors.DefaultWindow,
@@ -80,6 +83,26 @@ func (c *Config) bindSecurity(fs *flag.FlagSet) {
 	})
 }
 
+// BindMinFree declares the free-space floor, below which the processors
+// stop consuming (free space under -state) and the embedded broker refuses
+// writes (under its data directory), before RocksDB or the broker's log
+// fail on a full disk. cmd/wallet runs both, with one floor.
+func (c *Config) BindMinFree(fs *flag.FlagSet) {
+	fs.Func("min-free", fmt.Sprintf("stop writing while the free space under the state or data directory is below this many bytes: processors stop consuming, the embedded broker refuses writes with KAFKA_STORAGE_ERROR (default %d; 0 never stops)", c.MinFree), func(v string) error {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		c.MinFree, c.Broker.MinFree = n, n
+		return nil
+	})
+}
+
+// BindBroker declares the embedded broker's flags.
+func (c *Config) BindBroker(fs *flag.FlagSet) {
+	fs.BoolVar(&c.Broker.Fsync, "fsync", c.Broker.Fsync, "embedded broker: fsync every batch before acknowledging it, so that an acknowledged write survives a power loss (-fsync=false: only a crash of the process)")
+}
+
 // BindState declares the flags of the local tables.
 func (c *Config) BindState(fs *flag.FlagSet, dir string) {
 	c.State = dir
@@ -98,7 +121,6 @@ func (c *Config) BindProcessor(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of an instruction is recognised within this many messages of its partition (the copies emitted again after a crash); the same on every processor")
 	fs.DurationVar(&c.StallAfter, "stall-after", c.StallAfter, "report a partition stalled (GET /readyz 503) when its lag stands still this long")
 	fs.DurationVar(&c.GiveUpAfter, "give-up-after", c.GiveUpAfter, "exit with an error when a group keeps failing this long without a healthy run")
-	fs.Uint64Var(&c.MinFree, "min-free", c.MinFree, "stop consuming while the free space under -state is below this many bytes")
 	fs.BoolFunc("quiet", "do not print a line for every decision", func(string) error {
 		c.Out = nil
 		return nil

@@ -20,7 +20,7 @@ import (
 // than GiveUpAfter ends the process with the diagnosis instead of
 // restarting quietly for ever.
 func TestProcessorReadinessAndGivingUp(t *testing.T) {
-	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	b, err := broker.Start("127.0.0.1:0", t.TempDir(), broker.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

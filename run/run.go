@@ -34,6 +34,8 @@ import (
 // needs.
 type Config struct {
 	Kafka kafka.Config
+	// Broker tunes the embedded broker, where this process starts one.
+	Broker broker.Options
 	// HTTP is the address the API listens on.
 	HTTP string
 	// State is the directory of the local tables (RocksDB).
@@ -172,7 +174,7 @@ func View(ctx context.Context, c Config) error {
 // c.State/processor.
 func All(ctx context.Context, c Config, brokerDir string) error {
 	if brokerDir != "" {
-		b, err := broker.Start(c.Kafka.Brokers[0], brokerDir)
+		b, err := broker.Start(c.Kafka.Brokers[0], brokerDir, c.Broker)
 		if err != nil {
 			return err
 		}
@@ -312,8 +314,8 @@ func (v *viewSet) run(ctx context.Context) error {
 }
 
 // Broker runs the embedded broker alone until ctx is done.
-func Broker(ctx context.Context, addr, dir string) error {
-	b, err := broker.Start(addr, dir)
+func Broker(ctx context.Context, addr, dir string, o broker.Options) error {
+	b, err := broker.Start(addr, dir, o)
 	if err != nil {
 		return err
 	}

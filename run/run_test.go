@@ -32,7 +32,7 @@ func brokers(t *testing.T) []string {
 	if env := os.Getenv("KAFKA_BROKERS"); env != "" {
 		return kafka.ParseBrokers(env)
 	}
-	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	b, err := broker.Start("127.0.0.1:0", t.TempDir(), broker.DefaultOptions())
 	if err != nil {
 		t.Fatalf("start broker: %v", err)
 	}

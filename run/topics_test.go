@@ -21,7 +21,7 @@ import (
 )
 
 func TestPartitionCountMismatchFails(t *testing.T) {
-	b, err := broker.Start("127.0.0.1:0", t.TempDir())
+	b, err := broker.Start("127.0.0.1:0", t.TempDir(), broker.DefaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestKcatPartitionerInterop(t *testing.T) {
 // state directory stops with one line saying to start afresh.
 func TestVersion1DataIsRefused(t *testing.T) {
 	t.Run("topics", func(t *testing.T) {
-		b, err := broker.Start("127.0.0.1:0", t.TempDir())
+		b, err := broker.Start("127.0.0.1:0", t.TempDir(), broker.DefaultOptions())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,11 +10,14 @@ import (
 )
 
 func main() {
+	c := run.Defaults()
 	var addr, data string
 	run.Main("broker", func(fs *flag.FlagSet) {
 		fs.StringVar(&addr, "addr", "127.0.0.1:9092", "address to listen on (kfake binds 127.0.0.1)")
 		fs.StringVar(&data, "data", "./data/broker", "directory of the broker's log")
+		c.BindBroker(fs)
+		c.BindMinFree(fs)
 	}, func(ctx context.Context) error {
-		return run.Broker(ctx, addr, data)
+		return run.Broker(ctx, addr, data, c.Broker)
 	})
 }

@@ -17,6 +17,7 @@ func main() {
 		c.BindState(fs, "./data/processor")
 		c.BindHTTP(fs, "")
 		c.BindProcessor(fs)
+		c.BindMinFree(fs)
 		c.BindOverdraft(fs)
 	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)

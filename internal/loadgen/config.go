@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
 )
@@ -24,6 +25,8 @@ type config struct {
 	keepData   string // directory for the embedded system's data; empty: a temporary one, removed afterwards
 	// partitions of the embedded system's topics.
 	partitions int
+	// fsync: the embedded broker fsyncs every batch (broker.Options.Fsync).
+	fsync bool
 
 	n           int // transfers to send
 	concurrency int // workers
@@ -68,6 +71,7 @@ func defaultConfig() config {
 	return config{
 		api:          "http://127.0.0.1:8000",
 		partitions:   kafka.DefaultPartitions,
+		fsync:        broker.DefaultOptions().Fsync,
 		n:            100000,
 		concurrency:  64,
 		timeout:      10 * time.Second,
@@ -100,6 +104,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.processing, "processing", false, "processing only: preload -n transfers into the request log (after signing up and funding every account, untimed) and time the processors from their start to zero lag; on a fresh embedded broker unless -brokers")
 	fs.StringVar(&c.keepData, "data", "", "with -embedded or -processing: keep the system's data in this directory instead of a temporary one")
 	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded or -processing: partitions of every topic")
+	fs.BoolVar(&c.fsync, "fsync", c.fsync, "with -embedded or -processing: the embedded broker fsyncs every batch before acknowledging it")
 	fs.IntVar(&c.n, "n", c.n, fmt.Sprintf("transfers to send (with -probe: probes, default %d)", defaultProbes))
 	fs.IntVar(&c.concurrency, "concurrency", c.concurrency, "concurrent senders")
 	fs.IntVar(&c.rate, "rate", 0, "transfers per second; 0 sends as fast as the senders can")

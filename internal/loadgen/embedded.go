@@ -48,6 +48,7 @@ func startEmbedded(ctx context.Context, c config) (*embedded, error) {
 	cfg := run.Defaults()
 	cfg.Kafka.Brokers = []string{brokerAddr}
 	cfg.Kafka.Partitions = c.partitions
+	cfg.Broker.Fsync = c.fsync
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.State = filepath.Join(dir, "state")
 	cfg.Out = nil

@@ -49,6 +49,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 
 	rc := run.Defaults()
 	rc.Kafka.Partitions = cfg.partitions
+	rc.Broker.Fsync = cfg.fsync
 	rc.State = filepath.Join(dir, "state")
 	rc.Out = nil
 	brokerName := "embedded"
@@ -59,7 +60,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		if err != nil {
 			return err
 		}
-		b, err := broker.Start(addr, filepath.Join(dir, "broker"))
+		b, err := broker.Start(addr, filepath.Join(dir, "broker"), rc.Broker)
 		if err != nil {
 			return err
 		}
