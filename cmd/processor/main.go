@@ -17,7 +17,7 @@ func main() {
 		c.BindState(fs, "./data/processor")
 		c.BindHTTP(fs, "")
 		c.BindProcessor(fs)
-		c.BindOverdraft(fs)
+		c.BindLimits(fs)
 	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)
 	})

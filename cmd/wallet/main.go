@@ -19,7 +19,7 @@ func main() {
 		c.BindHTTP(fs, "127.0.0.1:8000")
 		c.BindProcessor(fs)
 		c.BindAPI(fs)
-		c.BindOverdraft(fs)
+		c.BindLimits(fs)
 		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
 		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
 	}, func(ctx context.Context) error {
