@@ -124,6 +124,24 @@ func (in Instruction) Validate() error {
 	return nil
 }
 
+// Bounded reports an instruction that no processor could have written
+// under the configured maximums: a debit, credit or refund of more than
+// maxAmount (as CheckMaxAmount), or an open with an overdraft limit above
+// maxOverdraft (the zero Money means DefaultMaxOverdraft). Validate, which
+// the codec calls, cannot know the maximums: they are settings.
+func (in Instruction) Bounded(maxAmount, maxOverdraft Money) error {
+	if in.Kind != Open {
+		return CheckMaxAmount(in.Amount, maxAmount)
+	}
+	if maxOverdraft.IsZero() {
+		maxOverdraft = DefaultMaxOverdraft
+	}
+	if in.OverdraftLimit.GreaterThan(maxOverdraft) {
+		return Errorf(EOverdraftLimitInvalid, "overdraft limit must be from 0.00 to %s", maxOverdraft)
+	}
+	return nil
+}
+
 // String formats the instruction as the primer prints it:
 // "<request_id> Alice -$0.50", "+$0.50" for a credit.
 func (in Instruction) String() string {

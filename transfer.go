@@ -23,12 +23,36 @@ type Transfer struct {
 }
 
 // Validate reports the first problem with a transfer as an *Error, checking
-// the fields in the order the API documents. max is the largest amount
-// allowed; the zero Money means DefaultMaxAmount.
+// the fields in the order the API documents: as Check does, then the
+// amount against max, the largest allowed (the zero Money means
+// DefaultMaxAmount).
 func (t Transfer) Validate(max Money) error {
+	if err := t.Check(); err != nil {
+		return err
+	}
+	return CheckMaxAmount(t.Amount, max)
+}
+
+// CheckMaxAmount reports an amount above max, the largest a transfer may
+// move (the zero Money means DefaultMaxAmount), as amount_gt_max. The API
+// and the processors call it with the same configured maximum, so that
+// what one accepts the other does too, and the message states the limit
+// in force.
+func CheckMaxAmount(amount, max Money) error {
 	if max.IsZero() {
 		max = DefaultMaxAmount
 	}
+	if amount.GreaterThan(max) {
+		return Errorf(EAmountGtMax, "ensure this value is at most %s", max)
+	}
+	return nil
+}
+
+// Check checks what any transfer must be, whatever the configured maximum
+// amount: a request ID, two names of different accounts, an amount of at
+// least MinAmount. The codecs check this much; the maximum is a setting,
+// which the API and the processors check with Validate or CheckMaxAmount.
+func (t Transfer) Check() error {
 	if t.RequestID == uuid.Nil {
 		return Errorf(ERequestIDInvalid, "transfer request ID must be valid UUID")
 	}
@@ -51,9 +75,6 @@ func (t Transfer) Validate(max Money) error {
 	}
 	if t.Amount.LessThan(MinAmount) {
 		return Errorf(EAmountLtMin, "ensure this value is greater than 0.01")
-	}
-	if t.Amount.GreaterThan(max) {
-		return Errorf(EAmountGtMax, "ensure this value is at most %s", max)
 	}
 	return nil
 }

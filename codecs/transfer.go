@@ -13,7 +13,8 @@ import (
 
 // Transfer encodes a wallet.Transfer as the seed's JSON,
 // {"request_id":"…","from":"Alice","amount":"0.50","to":"Bob"}; Decode
-// rejects a transfer that fails validation.
+// rejects a transfer that fails wallet.Transfer.Check. The maximum amount
+// is a setting, which the processors check (the codec has none).
 type Transfer struct{}
 
 func (Transfer) Encode(value any) ([]byte, error) {
@@ -25,7 +26,7 @@ func (Transfer) Decode(data []byte) (any, error) {
 	if err := decode("transfer", data, &t); err != nil {
 		return nil, err
 	}
-	if err := t.Validate(wallet.Money{}); err != nil {
+	if err := t.Check(); err != nil {
 		return nil, fmt.Errorf("decode transfer: %w", err)
 	}
 	return t, nil
@@ -87,7 +88,7 @@ func (TransferLog) Decode(data []byte) (any, error) {
 		if m.Amount != nil {
 			t.Amount = *m.Amount
 		}
-		if err := t.Validate(wallet.Money{}); err != nil {
+		if err := t.Check(); err != nil {
 			return nil, fmt.Errorf("decode transfer: %w", err)
 		}
 		return t, nil
@@ -188,7 +189,7 @@ func (TransferState) Decode(data []byte) (any, error) {
 	if len(rest) != 0 || s.Status == "" || s.NextOffset <= s.RequestOffset || (s.Status == wallet.Rejected) != (s.Reason != "") {
 		return nil, fmt.Errorf("decode transfer state: not of a transfer (status %q, reason %q, offsets %d and %d)", s.Status, s.Reason, s.RequestOffset, s.NextOffset)
 	}
-	if err := s.Transfer.Validate(wallet.Money{}); err != nil {
+	if err := s.Transfer.Check(); err != nil {
 		return nil, fmt.Errorf("decode transfer state: %w", err)
 	}
 	return s, nil

@@ -52,3 +52,19 @@ func (c Config) ReadPartition(topic string, partition int32, from, to int64, tim
 		}
 	}
 }
+
+// EndOffset returns the end offset (high-water mark) of a partition of
+// topic: the offset its next message will have. Each call connects anew:
+// it is meant for once per partition recovery, not per message.
+func (c Config) EndOffset(topic string, partition int32) (int64, error) {
+	client, err := sarama.NewClient(c.Brokers, c.Sarama())
+	if err != nil {
+		return 0, c.unreachable(err)
+	}
+	defer client.Close()
+	end, err := client.GetOffset(topic, partition, sarama.OffsetNewest)
+	if err != nil {
+		return 0, fmt.Errorf("end offset of %s/%d: %w", topic, partition, err)
+	}
+	return end, nil
+}

@@ -206,6 +206,21 @@ type Accountant struct {
 	// "1:0 <request_id> Alice -$0.50" and "Alice balance: -0.50 USD", or
 	// the reason a transfer was refused.
 	Out io.Writer
+	// MaxAmount and MaxOverdraft are the largest transfer and overdraft
+	// limit the API and the signup group accept; zero means
+	// wallet.DefaultMaxAmount and wallet.DefaultMaxOverdraft. An
+	// instruction above them (written by someone else than a processor)
+	// is dead-lettered with the limit in force, so they must be at least
+	// the largest the API has accepted for any transfer not yet final.
+	MaxAmount, MaxOverdraft wallet.Money
+	// Partitions is the number of partitions of wallet.payment; an
+	// instruction or table record whose key belongs to another partition
+	// is refused. Zero checks nothing, for the tester's one partition.
+	Partitions int
+	// End returns the end offset of a partition of wallet.payment, read
+	// when the accountant recovers its table: a table record whose
+	// version is beyond it is refused. Nil checks nothing, for tests.
+	End func(partition int32) (int64, error)
 }
 
 // NewAccountant returns the accountant processor. opts must say how to
@@ -215,7 +230,8 @@ func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption)
 		a.Window = DefaultWindow
 	}
 	acc := &accountant{Accountant: a, windows: map[int32]*paymentWindow{}}
-	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(NewestAccount, opts)...)
+	newest := StoreNewest(codecs.AccountNextOffset, a.Partitions, a.End)
+	return goka.NewProcessor(brokers, topology.AccountantGraph(acc.apply), options(newest, opts)...)
 }
 
 // accountant is a running accountant: its configuration and the window of
@@ -246,9 +262,16 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 		return paymentKey{}, false
 	}
 	in := msg.(wallet.Instruction)
+	err := in.Bounded(a.MaxAmount, a.MaxOverdraft)
 	if in.Account != ctx.Key() {
+		err = fmt.Errorf("key %q is not the account %q", ctx.Key(), in.Account)
+	}
+	if err == nil {
+		err = misplaced(ctx.Key(), ctx.Partition(), a.Partitions)
+	}
+	if err != nil {
 		raw, _ := topology.InstructionCodec.Encode(in)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the account %q", ctx.Key(), in.Account)})
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
 		return paymentKey{}, false
 	}
 	key := keyOf(in)

@@ -2,6 +2,7 @@ package processors_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
@@ -378,16 +380,21 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 }
 
 // updateContext is the position of a changelog record being stored.
-type updateContext struct{ offset int64 }
+type updateContext struct {
+	partition int32
+	offset    int64
+}
 
 func (updateContext) Topic() goka.Stream    { return goka.Stream(topology.AccountTable) }
-func (updateContext) Partition() int32      { return 0 }
+func (u updateContext) Partition() int32    { return u.partition }
 func (u updateContext) Offset() int64       { return u.offset }
 func (updateContext) Headers() goka.Headers { return nil }
 func (updateContext) Timestamp() time.Time  { return time.Time{} }
 
 // StoreNewest keeps the newest version of an account whatever order the
-// changelog holds its versions in.
+// changelog holds its versions in, and ignores the records no processor
+// writes: tombstones, versions beyond the end of the input partition,
+// keys in another partition.
 func TestStoreNewest(t *testing.T) {
 	version := func(cents, next int64) []byte {
 		b, err := topology.AccountCodec.Encode(wallet.Account{Balance: wallet.Cents(cents), NextOffset: next})
@@ -396,27 +403,46 @@ func TestStoreNewest(t *testing.T) {
 		}
 		return b
 	}
+	const partitions, end = 4, 10
+	bobs := topology.Partition("bob", partitions)
 	tests := []struct {
-		name    string
-		records [][]byte
-		want    string // balance stored at the end; "" for none
+		name      string
+		partition int32 // of the records
+		records   [][]byte
+		want      string // balance stored at the end; "" for none
+		forged    int64
 	}{
-		{"in order", [][]byte{version(100, 1), version(300, 5)}, "3.00"},
-		{"a late old version", [][]byte{version(100, 1), version(300, 5), version(100, 1)}, "3.00"},
-		{"the same version twice", [][]byte{version(100, 1), version(100, 1)}, "1.00"},
-		{"a tombstone deletes", [][]byte{version(300, 5), nil}, ""},
+		{"in order", bobs, [][]byte{version(100, 1), version(300, 5)}, "3.00", 0},
+		{"a late old version", bobs, [][]byte{version(100, 1), version(300, 5), version(100, 1)}, "3.00", 0},
+		{"the same version twice", bobs, [][]byte{version(100, 1), version(100, 1)}, "1.00", 0},
+		{"a version at the end of the input", bobs, [][]byte{version(100, 1), version(300, end)}, "3.00", 0},
+		// No processor deletes: a tombstone would wipe the account.
+		{"a tombstone is ignored", bobs, [][]byte{version(300, 5), nil}, "3.00", 1},
+		// A huge version would win over every honest one for ever and
+		// freeze the account: the next honest version still wins.
+		{"a version beyond the end is ignored", bobs, [][]byte{version(300, 5), version(99999, 1<<62), version(400, 6)}, "4.00", 1},
+		{"a version one beyond the end is ignored", bobs, [][]byte{version(300, 5), version(99999, end+1)}, "3.00", 1},
+		{"a key in another partition is ignored", (bobs + 1) % partitions, [][]byte{version(300, 5)}, "", 1},
 		// A record that does not decode may be the newest version
 		// damaged: it is stored, to poison the key, until a good record
 		// repairs it.
-		{"not an account", [][]byte{version(300, 5), []byte("garbage")}, "undecodable"},
-		{"repaired", [][]byte{version(300, 5), []byte("garbage"), version(400, 6)}, "4.00"},
+		{"not an account", bobs, [][]byte{version(300, 5), []byte("garbage")}, "undecodable", 0},
+		{"repaired", bobs, [][]byte{version(300, 5), []byte("garbage"), version(400, 6)}, "4.00", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := storage.NewMemory()
-			staleBefore := processors.StaleRecords()
+			staleBefore, forgedBefore := processors.StaleRecords(), processors.ForgedRecords()
+			reads := 0
+			newest := processors.StoreNewest(codecs.AccountNextOffset, partitions, func(p int32) (int64, error) {
+				if p != tt.partition {
+					t.Errorf("read the end of partition %d, want %d", p, tt.partition)
+				}
+				reads++
+				return end, nil
+			})
 			for i, r := range tt.records {
-				if err := processors.NewestAccount(updateContext{int64(i)}, s, "bob", r); err != nil {
+				if err := newest(updateContext{tt.partition, int64(i)}, s, "bob", r); err != nil {
 					t.Fatalf("record %d: %v", i, err)
 				}
 			}
@@ -436,6 +462,28 @@ func TestStoreNewest(t *testing.T) {
 			if tt.name == "a late old version" && processors.StaleRecords() != staleBefore+1 {
 				t.Errorf("%d stale records counted, want 1", processors.StaleRecords()-staleBefore)
 			}
+			if n := processors.ForgedRecords() - forgedBefore; n != tt.forged {
+				t.Errorf("%d forged records counted, want %d", n, tt.forged)
+			}
+			// The end is read once, and again only to refuse a record.
+			if reads > 1+int(tt.forged) {
+				t.Errorf("read the end %d times for %d records", reads, len(tt.records))
+			}
 		})
+	}
+}
+
+// A failure to read the end offset fails the recovery: it is Kafka's
+// failure, not the record's.
+func TestStoreNewestEndUnknown(t *testing.T) {
+	newest := processors.StoreNewest(codecs.AccountNextOffset, 0, func(int32) (int64, error) {
+		return 0, errors.New("broker unreachable")
+	})
+	b, err := topology.AccountCodec.Encode(wallet.Account{NextOffset: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newest(updateContext{0, 0}, storage.NewMemory(), "bob", b); err == nil || !strings.Contains(err.Error(), "broker unreachable") {
+		t.Errorf("got %v, want the failure to read the end", err)
 	}
 }

@@ -80,12 +80,26 @@ type Payments struct {
 	// Out, if set, receives a line for every transfer stored and every
 	// outcome recorded.
 	Out io.Writer
+	// MaxAmount is the largest transfer the API accepts; zero means
+	// wallet.DefaultMaxAmount. A request above it (written by another
+	// producer than the API) is dead-lettered with the limit in force.
+	MaxAmount wallet.Money
+	// Partitions is the number of partitions of wallet.transfer_request;
+	// a message or table record whose key belongs to another partition is
+	// refused. Zero checks nothing, for the tester's one partition.
+	Partitions int
+	// End returns the end offset of a partition of
+	// wallet.transfer_request, read when paymentd recovers its table: a
+	// table record whose version is beyond it is refused. Nil checks
+	// nothing, for tests.
+	End func(partition int32) (int64, error)
 }
 
 // NewPayments returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
 func NewPayments(brokers []string, p Payments, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(NewestTransfer, opts)...)
+	newest := StoreNewest(codecs.TransferStateNextOffset, p.Partitions, p.End)
+	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(newest, opts)...)
 }
 
 func (p Payments) route(ctx goka.Context, msg any) {
@@ -93,8 +107,23 @@ func (p Payments) route(ctx goka.Context, msg any) {
 		deadLetter(ctx, poisoned)
 		return
 	}
-	state, ok := stored[wallet.TransferState](ctx, func() ([]byte, error) { return topology.TransferLogCodec.Encode(msg) })
+	raw := func() ([]byte, error) { return topology.TransferLogCodec.Encode(msg) }
+	if err := misplaced(ctx.Key(), ctx.Partition(), p.Partitions); err != nil {
+		input, _ := raw()
+		deadLetter(ctx, codecs.Poison{Value: input, Err: err})
+		return
+	}
+	state, ok := stored[wallet.TransferState](ctx, raw)
 	if !ok {
+		return
+	}
+	if state != nil && state.RequestID.String() != ctx.Key() {
+		// paymentd stores a transfer under its request ID: this value
+		// was written by someone else, and no answer can come from it.
+		forged.Add(1)
+		input, _ := raw()
+		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
+			"the %s value of key %q is for request ID %s, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), state.RequestID)})
 		return
 	}
 	switch m := msg.(type) {
@@ -109,6 +138,11 @@ func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wall
 	if t.RequestID.String() != ctx.Key() {
 		raw, _ := topology.TransferCodec.Encode(t)
 		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID)})
+		return
+	}
+	if err := wallet.CheckMaxAmount(t.Amount, p.MaxAmount); err != nil {
+		raw, _ := topology.TransferCodec.Encode(t)
+		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
 		return
 	}
 	d := DecideTransfer(stored, t, ctx.Offset())

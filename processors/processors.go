@@ -73,10 +73,32 @@ func counted(update goka.UpdateCallback) goka.UpdateCallback {
 // as committed, the messages it lacks. Every instance computes the same
 // version from the same messages, so the newest version is the right one,
 // whatever order the versions reached the changelog in.
-func StoreNewest(version func([]byte) (int64, error)) goka.UpdateCallback {
+//
+// Records no processor writes are ignored and counted as forged
+// (ForgedRecords), so that the newest honest version stays:
+//   - a tombstone: no processor deletes from a versioned table, and
+//     letting one through would wipe an account;
+//   - with partitions above zero, a key in another partition than
+//     topology.Partition gives it;
+//   - with end set (it returns the end offset of a partition of the
+//     table's input topic), a version beyond the end of its input
+//     partition (beyondEnd), which would otherwise win over every honest
+//     version for ever and freeze the key.
+//
+// Unlike an undecodable record (perhaps a newer format, or the newest
+// version damaged), these cannot be an honest version, so ignoring them
+// loses nothing. Compaction may still delete the key's honest records
+// behind a forged one; the broker's ACLs are what prevent the write.
+func StoreNewest(version func([]byte) (int64, error), partitions int, end func(partition int32) (int64, error)) goka.UpdateCallback {
+	ends := newEndOffsets(end)
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		if value == nil { // a tombstone deletes
-			return goka.DefaultUpdate(ctx, s, key, value)
+		if value == nil {
+			ignoreForged(ctx, key, fmt.Errorf("a tombstone, and no processor deletes from %s", ctx.Topic()))
+			return nil
+		}
+		if err := misplaced(key, ctx.Partition(), partitions); err != nil {
+			ignoreForged(ctx, key, err)
+			return nil
 		}
 		incoming, err := version(value)
 		if err != nil {
@@ -88,6 +110,16 @@ func StoreNewest(version func([]byte) (int64, error)) goka.UpdateCallback {
 			slog.Warn("stored a changelog record that does not decode: the key's inputs go to the dead letters until it is repaired",
 				"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
 			return goka.DefaultUpdate(ctx, s, key, value)
+		}
+		if ends != nil {
+			refused, err := ends.check(ctx.Partition(), incoming)
+			if err != nil {
+				return fmt.Errorf("recover %q from %s: %w", key, ctx.Topic(), err)
+			}
+			if refused != nil {
+				ignoreForged(ctx, key, refused)
+				return nil
+			}
 		}
 		old, err := s.Get(key)
 		if err != nil {
@@ -103,10 +135,20 @@ func StoreNewest(version func([]byte) (int64, error)) goka.UpdateCallback {
 	}
 }
 
-// Versioned tables: the accountant's and paymentd's.
+// ignoreForged counts and logs a changelog record that no processor wrote,
+// which recovery ignores.
+func ignoreForged(ctx goka.UpdateContext, key string, why error) {
+	forged.Add(1)
+	slog.Warn("ignored a changelog record that no processor wrote: only processors may write the tables",
+		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", why)
+}
+
+// Versioned tables as the views read them: tombstones ignored, with no
+// bound on partitions or versions (a view only serves what the processors
+// decided). The processors bind theirs (NewAccountant, NewPayments).
 var (
-	NewestAccount  = StoreNewest(codecs.AccountNextOffset)
-	NewestTransfer = StoreNewest(codecs.TransferStateNextOffset)
+	NewestAccount  = StoreNewest(codecs.AccountNextOffset, 0, nil)
+	NewestTransfer = StoreNewest(codecs.TransferStateNextOffset, 0, nil)
 )
 
 // StaleRecords returns the number of changelog records of versioned tables

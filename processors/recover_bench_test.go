@@ -46,7 +46,7 @@ func BenchmarkRecoverAccounts(b *testing.B) {
 				}
 				b.StartTimer()
 				for i, v := range values {
-					if err := update.fn(updateContext{int64(i)}, st, keys[i%accounts], v); err != nil {
+					if err := update.fn(updateContext{0, int64(i)}, st, keys[i%accounts], v); err != nil {
 						b.Fatal(err)
 					}
 					if err := st.SetOffset(int64(i)); err != nil {

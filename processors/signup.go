@@ -58,6 +58,11 @@ type Signup struct {
 	// zero means wallet.DefaultMaxOverdraft. A claim above it (written by
 	// another producer than the API) is dead-lettered.
 	MaxOverdraft wallet.Money
+	// Partitions is the number of partitions of wallet.signup_request; a
+	// claim whose key belongs to another partition is dead-lettered: there
+	// the first claim would not be the only one. Zero checks nothing, for
+	// the tester's one partition.
+	Partitions int
 	// Out, if set, receives a line for every decision:
 	// "2:0 <request_id> bob ✅" when the claim owns the account, "❌" when
 	// another claim does.
@@ -79,6 +84,9 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 	key, err := c.Validate(s.MaxOverdraft)
 	if err == nil && key != ctx.Key() {
 		err = fmt.Errorf("key %q is not the account key %q of %q", ctx.Key(), key, c.Username)
+	}
+	if err == nil {
+		err = misplaced(key, ctx.Partition(), s.Partitions)
 	}
 	if err != nil {
 		raw, _ := topology.ClaimCodec.Encode(c)

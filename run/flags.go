@@ -127,9 +127,18 @@ func (c *Config) BindProcessor(fs *flag.FlagSet) {
 	})
 }
 
-// BindOverdraft declares the largest overdraft limit, which the API and
-// the signup group both check.
-func (c *Config) BindOverdraft(fs *flag.FlagSet) {
+// BindLimits declares the largest overdraft limit and the largest
+// transfer, which the API and the processors both check: the processors
+// dead-letter an instruction above them as written by no processor.
+func (c *Config) BindLimits(fs *flag.FlagSet) {
+	fs.Func("max-amount", fmt.Sprintf("largest transfer accepted (default %s); the processors dead-letter larger ones, so theirs must be at least the API's", c.MaxAmount), func(s string) error {
+		m, err := wallet.ParseMoney(s)
+		if err != nil {
+			return err
+		}
+		c.MaxAmount = m
+		return nil
+	})
 	fs.Func("max-overdraft", fmt.Sprintf("largest overdraft limit an account may be signed up with (default %s)", c.MaxOverdraft), func(s string) error {
 		m, err := wallet.ParseMoney(s)
 		if err != nil {
@@ -146,14 +155,6 @@ func (c *Config) BindOverdraft(fs *flag.FlagSet) {
 // BindAPI declares the write side's flags.
 func (c *Config) BindAPI(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "how long POST /api/v1/accounts waits for the signup decision before answering 202")
-	fs.Func("max-amount", fmt.Sprintf("largest transfer accepted (default %s)", c.MaxAmount), func(s string) error {
-		m, err := wallet.ParseMoney(s)
-		if err != nil {
-			return err
-		}
-		c.MaxAmount = m
-		return nil
-	})
 }
 
 // Main runs a command's service under flags until it returns or the

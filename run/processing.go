@@ -63,10 +63,12 @@ func (p *processing) checks() map[string]api.Check {
 func (p *processing) run(ctx context.Context) error {
 	c := p.c
 	signup := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Out: c.Out}, opts...)
+		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Partitions: c.Kafka.Partitions, Out: c.Out}, opts...)
 	}
 	payments := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{Out: c.Out}, opts...)
+		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{
+			MaxAmount: c.MaxAmount, Partitions: c.Kafka.Partitions, End: c.endOffset(topology.TransferRequests), Out: c.Out,
+		}, opts...)
 	}
 	p.states.set("lag", api.Ready)
 	p.states.set("disk", api.Ready)
@@ -89,8 +91,20 @@ func (p *processing) accountant(acked *kafka.Acked, opts []goka.ProcessorOption)
 		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
 			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
 		},
-		Out: c.Out,
+		MaxAmount:    c.MaxAmount,
+		MaxOverdraft: c.MaxOverdraft,
+		Partitions:   c.Kafka.Partitions,
+		End:          c.endOffset(topology.Payments),
+		Out:          c.Out,
 	}, opts...)
+}
+
+// endOffset returns how a group reads the end offset of a partition of its
+// input topic, to refuse table records beyond it when it recovers.
+func (c Config) endOffset(input goka.Stream) func(partition int32) (int64, error) {
+	return func(partition int32) (int64, error) {
+		return c.Kafka.EndOffset(string(input), partition)
+	}
 }
 
 // groupBuilder creates a group's processor with opts, which commit

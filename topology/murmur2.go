@@ -63,3 +63,13 @@ func Murmur2(b []byte) uint32 {
 	h ^= h >> 15
 	return h
 }
+
+// Partition returns the partition of key among partitions, as every
+// writer of the wallet (goka, sarama with Hasher, any Kafka client's
+// default partitioner) chooses it. A record found in another partition
+// was not written by any of them. partitions must be positive.
+func Partition(key string, partitions int) int32 {
+	h := Hasher()
+	h.Write([]byte(key))
+	return int32(h.Sum32() % uint32(partitions))
+}

@@ -46,6 +46,9 @@ func TestHasherMatchesKafkaPartitioner(t *testing.T) {
 			if got != want {
 				t.Fatalf("key %q with %d partitions: got partition %d, want %d", key, n, got, want)
 			}
+			if p := topology.Partition(key, n); p != want {
+				t.Fatalf("Partition(%q, %d) = %d, want %d", key, n, p, want)
+			}
 		}
 	}
 }

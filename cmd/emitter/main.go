@@ -16,7 +16,7 @@ func main() {
 		c.BindHTTP(fs, "127.0.0.1:8000")
 		c.BindState(fs, "./data/emitter")
 		c.BindAPI(fs)
-		c.BindOverdraft(fs)
+		c.BindLimits(fs)
 	}, func(ctx context.Context) error {
 		return run.Emitter(ctx, c)
 	})

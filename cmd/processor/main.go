@@ -18,7 +18,7 @@ func main() {
 		c.BindHTTP(fs, "")
 		c.BindProcessor(fs)
 		c.BindMinFree(fs)
-		c.BindOverdraft(fs)
+		c.BindLimits(fs)
 	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)
 	})

@@ -20,7 +20,7 @@ func main() {
 		c.BindProcessor(fs)
 		c.BindMinFree(fs)
 		c.BindAPI(fs)
-		c.BindOverdraft(fs)
+		c.BindLimits(fs)
 		c.BindBroker(fs)
 		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
 		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
