@@ -12,8 +12,10 @@ import (
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet/disk"
+	"github.com/wallet/wallet/kafka"
 )
 
 // Options tune the embedded broker.
@@ -29,6 +31,12 @@ type Options struct {
 	// which the broker refuses produce requests with KAFKA_STORAGE_ERROR,
 	// until space is freed. 0 never refuses. Default disk.DefaultFloor.
 	MinFree uint64
+	// Users, when set, secures the broker: it takes SASL SCRAM-SHA-512
+	// only, from a principal for each role given a password here
+	// (wallet-api, wallet-processor, ...; PrincipalPrefix), and enforces
+	// each role's ACLs (kafka.ACLs), as a real cluster should. Nil for
+	// none, as `make run` has: the broker listens on 127.0.0.1 only.
+	Users map[kafka.Role]string
 }
 
 // DefaultOptions returns the options of a broker started without flags.
@@ -69,12 +77,21 @@ func start(addr, dataDir string, o Options, free func(dir string) (uint64, error
 	if o.Fsync {
 		opts = append(opts, kfake.SyncWrites())
 	}
+	var self []kgo.Opt
+	if o.Users != nil {
+		secure, auth, err := secured(o.Users)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, secure...)
+		self = append(self, auth)
+	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("start broker on %s with data in %s: %w (is another broker running there?)", addr, dataDir, err)
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	if _, err := watchSessions(ctx, c, c.ListenAddrs()[0]); err != nil {
+	if _, err := watchSessions(ctx, c, c.ListenAddrs()[0], self...); err != nil {
 		stop()
 		c.Close()
 		return nil, err

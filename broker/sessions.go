@@ -48,9 +48,10 @@ const defaultSessionTimeout = 45 * time.Second
 // removed within its session timeout plus this.
 const sweepEvery = time.Second
 
-// watchSessions starts watching the cluster's group members until ctx ends.
-func watchSessions(ctx context.Context, c *kfake.Cluster, addr string) (*sessions, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+// watchSessions starts watching the cluster's group members until ctx
+// ends; opts authenticate its client on a secured broker.
+func watchSessions(ctx context.Context, c *kfake.Cluster, addr string, opts ...kgo.Opt) (*sessions, error) {
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: client to expire silent group members: %w", err)
 	}

@@ -3,6 +3,7 @@ package kafka
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,7 +17,9 @@ import (
 // partitions: keys are routed by partition, so a mismatch would apply
 // payments in the wrong place. Streams are deleted by age after Retention;
 // tables are compacted, keeping the last value of every key. Several
-// processes may call it at once.
+// processes may call it at once. Only missing topics are created, so that
+// on a broker with ACLs the processes need no right to create once the
+// admin has (cmd/topics).
 func (c Config) EnsureTopics() error {
 	c = c.withDefaults()
 	admin, err := c.admin()
@@ -30,17 +33,29 @@ func (c Config) EnsureTopics() error {
 	stream := map[string]*string{"cleanup.policy": ptr("delete"), "retention.ms": &retention, "min.insync.replicas": &isr}
 	table := map[string]*string{"cleanup.policy": ptr("compact"), "min.insync.replicas": &isr}
 	for _, t := range topology.Topics() {
-		config := stream
-		if t.Kind == topology.Table {
-			config = table
+		meta, err := admin.DescribeTopics([]string{t.Name})
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", t.Name, err)
 		}
-		err := admin.CreateTopic(t.Name, &sarama.TopicDetail{
-			NumPartitions:     int32(c.Partitions),
-			ReplicationFactor: int16(c.Replication),
-			ConfigEntries:     config,
-		}, false)
-		if err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists) {
-			return fmt.Errorf("create topic %s: %w", t.Name, err)
+		if len(meta) == 1 && meta[0].Err == sarama.ErrTopicAuthorizationFailed {
+			return fmt.Errorf("topic %s: this principal may not describe it: grant it the ACLs of its role (README, Secured Kafka)", t.Name)
+		}
+		if len(meta) != 1 || meta[0].Err != sarama.ErrNoError {
+			config := stream
+			if t.Kind == topology.Table {
+				config = table
+			}
+			err := admin.CreateTopic(t.Name, &sarama.TopicDetail{
+				NumPartitions:     int32(c.Partitions),
+				ReplicationFactor: int16(c.Replication),
+				ConfigEntries:     config,
+			}, false)
+			switch {
+			case errors.Is(err, sarama.ErrTopicAuthorizationFailed), errors.Is(err, sarama.ErrClusterAuthorizationFailed):
+				return fmt.Errorf("topic %s does not exist and this principal may not create it: create the topics as the admin principal first (`go run ./cmd/topics`)", t.Name)
+			case err != nil && !errors.Is(err, sarama.ErrTopicAlreadyExists):
+				return fmt.Errorf("create topic %s: %w", t.Name, err)
+			}
 		}
 		if err := c.waitPartitions(admin, t.Name); err != nil {
 			return err
@@ -80,17 +95,19 @@ func ptr(s string) *string { return &s }
 // signup log that version 2 creates beside it. Version 2 reads none of
 // version 1's instructions or table values.
 func (c Config) RefuseVersion1() error {
-	admin, err := c.admin()
+	client, err := sarama.NewClient(c.Brokers, c.Sarama())
 	if err != nil {
-		return err
+		return c.unreachable(err)
 	}
-	defer admin.Close()
-	topics, err := admin.ListTopics()
+	defer client.Close()
+	// The topics in the metadata, which needs no right but to describe
+	// them (an admin's ListTopics would also read their configurations).
+	names, err := client.Topics()
 	if err != nil {
 		return fmt.Errorf("list topics: %w", err)
 	}
-	_, transfers := topics[string(topology.TransferRequests)]
-	_, signups := topics[string(topology.SignupRequests)]
+	transfers := slices.Contains(names, string(topology.TransferRequests))
+	signups := slices.Contains(names, string(topology.SignupRequests))
 	if transfers && !signups {
 		return fmt.Errorf("Kafka at %s holds the topics of version 1 of the wallet, which version 2 does not read: start afresh (with `make run`, stop it and delete ./data; on another Kafka, delete the wallet.* topics and the *-table topics)",
 			strings.Join(c.Brokers, ","))

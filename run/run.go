@@ -94,6 +94,12 @@ func connect(c Config) error {
 	return c.Kafka.EnsureTopics()
 }
 
+// Topics creates the wallet's topics and checks their partitions, then
+// returns: the admin principal's step where no other may create topics.
+func Topics(ctx context.Context, c Config) error {
+	return connect(c)
+}
+
 // Processors runs the processor groups until ctx is done, and serves
 // their probes on c.HTTP unless it is empty. Start several with their own
 // State to scale out: consumer-group rebalancing splits the partitions
