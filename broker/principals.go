@@ -3,7 +3,11 @@ package broker
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -56,4 +60,33 @@ func kfakeACL(a kafka.ACL) (kfake.ACL, error) {
 		return kfake.ACL{}, fmt.Errorf("ACL operation %q: %w", a.Operation, err)
 	}
 	return kfake.ACL{Resource: resource, Name: a.Name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}, nil
+}
+
+// Credentials returns a password for each role, kept in dir as
+// <role>.password (mode 0600): read if there, created at random if not,
+// so that a secured broker keeps its principals' passwords across
+// restarts and each command can read its own with -kafka-password-file.
+func Credentials(dir string) (map[kafka.Role]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("broker: credentials directory: %w", err)
+	}
+	users := map[kafka.Role]string{}
+	for _, r := range kafka.Roles {
+		name := filepath.Join(dir, string(r)+".password")
+		p, err := kafka.ReadPassword(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			secret := make([]byte, 16)
+			if _, err := rand.Read(secret); err != nil {
+				return nil, fmt.Errorf("broker: password of %s: %w", r, err)
+			}
+			p = hex.EncodeToString(secret)
+			if err := os.WriteFile(name, []byte(p+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("broker: write password of %s: %w", r, err)
+			}
+		} else if err != nil {
+			return nil, err
+		}
+		users[r] = p
+	}
+	return users, nil
 }

@@ -320,7 +320,19 @@ func (v *viewSet) run(ctx context.Context) error {
 }
 
 // Broker runs the embedded broker alone until ctx is done.
-func Broker(ctx context.Context, addr, dir string, o broker.Options) error {
+// With secure, it takes SASL SCRAM-SHA-512 only, from the principals of
+// the roles (wallet-admin, wallet-api, wallet-processor, wallet-view)
+// with their ACLs, whose passwords it keeps in dir/credentials.
+func Broker(ctx context.Context, addr, dir string, o broker.Options, secure bool) error {
+	if secure {
+		creds := filepath.Join(dir, "credentials")
+		users, err := broker.Credentials(creds)
+		if err != nil {
+			return err
+		}
+		o.Users = users
+		slog.Info("embedded broker secured: SASL SCRAM-SHA-512 and the roles' ACLs", "passwords", creds)
+	}
 	b, err := broker.Start(addr, dir, o)
 	if err != nil {
 		return err
