@@ -15,6 +15,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/disk"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/run"
@@ -63,14 +64,23 @@ func fill(t *testing.T, dir string, free uint64) func() {
 	}
 }
 
-// Below the free-space floor of their state directory the processors stop
-// consuming, say so in /readyz, and start again by themselves when space
-// is back: no abort, the transfers accepted meanwhile applied once.
-func TestProcessorsStopAtTheDiskFloor(t *testing.T) {
+// The processors and the embedded broker on one small disk: below the
+// free-space floor the broker refuses writes (the API answers 503) and the
+// processors stop consuming, saying so in /readyz, before RocksDB or the
+// broker's log fail on a full disk; both start again by themselves when
+// space is back. No abort, nothing lost, nothing applied twice: the
+// transfers refused are posted again with the same request IDs.
+func TestStopAtTheDiskFloor(t *testing.T) {
 	const floor = 32 << 20
-	small := smallDisk(t, "128m")
-	brokers := brokers(t)
-	c := config(t, brokers, 2)
+	small := smallDisk(t, "256m")
+	o := broker.DefaultOptions()
+	o.MinFree = floor
+	b, err := broker.Start("127.0.0.1:0", filepath.Join(small, "broker"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	c := config(t, []string{b.Addr()}, 2)
 	c.State = filepath.Join(small, "processor")
 	c.MinFree = floor
 	ready, _ := start(t, c, run.Processors)
@@ -79,28 +89,40 @@ func TestProcessorsStopAtTheDiskFloor(t *testing.T) {
 	names := []string{"floor-alice", "floor-bob"}
 	signUp(t, cl, maxOverdraft, names...)
 	var want ledger.Ledger
-	send := func(n int) []wallet.Transfer {
-		var sent []wallet.Transfer
-		for i := range n {
-			tr := wallet.Transfer{RequestID: uuid.New(), From: names[i%2], To: names[(i+1)%2], Amount: wallet.Cents(int64(100 + i))}
-			if status, body := post(t, cl, tr); status != http.StatusCreated {
-				t.Fatalf("POST = %d %s", status, body)
-			}
-			want.Apply(tr)
-			sent = append(sent, tr)
-		}
-		return sent
+	transfer := func(i int) wallet.Transfer {
+		return wallet.Transfer{RequestID: uuid.New(), From: names[i%2], To: names[(i+1)%2], Amount: wallet.Cents(int64(100 + i))}
 	}
-	send(10)
+	for i := range 10 {
+		tr := transfer(i)
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
+			t.Fatalf("POST = %d %s", status, body)
+		}
+		want.Apply(tr)
+	}
 	waitBalances(t, cl, &want, time.Minute)
 
 	free := fill(t, small, floor/2)
 	waitReadyz(t, probes, 30*time.Second, func(code int, r api.Readiness) bool {
 		return code == http.StatusServiceUnavailable && strings.HasPrefix(r.Checks["processor disk"], "full: ")
 	})
-	held := send(10)
-	time.Sleep(3 * time.Second)
-	for _, tr := range held {
+	var accepted, refused []wallet.Transfer
+	for i := range 5 {
+		tr := transfer(10 + i)
+		switch status, body := post(t, cl, tr); status {
+		case http.StatusCreated:
+			accepted = append(accepted, tr)
+		case http.StatusServiceUnavailable:
+			refused = append(refused, tr)
+		default:
+			t.Fatalf("POST while the disk is full = %d %s", status, body)
+		}
+		want.Apply(tr)
+	}
+	if len(refused) == 0 {
+		t.Errorf("the broker accepted every write below its floor")
+	}
+	time.Sleep(2 * time.Second)
+	for _, tr := range accepted {
 		s, found, err := cl.Transfer(context.Background(), tr.RequestID)
 		if err != nil {
 			t.Fatal(err)
@@ -112,5 +134,10 @@ func TestProcessorsStopAtTheDiskFloor(t *testing.T) {
 
 	free()
 	waitReadiness(t, probes, http.StatusOK, time.Minute)
+	for _, tr := range refused {
+		if status, body := post(t, cl, tr); status != http.StatusCreated {
+			t.Fatalf("POST again after space was freed = %d %s", status, body)
+		}
+	}
 	waitBalances(t, cl, &want, time.Minute)
 }
