@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ import (
 // once space is back, writes are accepted again without the broker being
 // told anything. One line is logged each way.
 func TestProduceRefusedBelowFloor(t *testing.T) {
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logs, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -61,6 +62,24 @@ func TestProduceRefusedBelowFloor(t *testing.T) {
 	if below != 1 || above != 1 {
 		t.Fatalf("logged %d lines crossing below the floor and %d back above, want 1 and 1:\n%s", below, above, logs.String())
 	}
+}
+
+// lockedBuffer collects the log lines the broker's goroutines write.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 // TestFullTmpfs fills a small file system until the broker's free space is
