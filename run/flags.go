@@ -57,7 +57,7 @@ func (c *Config) BindKafka(fs *flag.FlagSet, name string) {
 // BindBroker declares the embedded broker's flags.
 func (c *Config) BindBroker(fs *flag.FlagSet) {
 	fs.BoolVar(&c.Broker.Fsync, "fsync", c.Broker.Fsync, "embedded broker: fsync every batch before acknowledging it, so that an acknowledged write survives a power loss (-fsync=false: only a crash of the process)")
-	fs.Uint64Var(&c.Broker.MinFree, "min-free", c.Broker.MinFree, "embedded broker: refuse writes (KAFKA_STORAGE_ERROR, retried by producers) while the free space under its data directory is below this many bytes; 0 never refuses")
+	fs.Uint64Var(&c.Broker.MinFree, "min-free", c.Broker.MinFree, "embedded broker: refuse writes (the API answers 503) while the free space under its data directory is below this many bytes; 0 never refuses")
 }
 
 // BindState declares the flags of the local tables.
