@@ -28,8 +28,7 @@ type Options struct {
 	// costs).
 	Fsync bool
 	// MinFree is the free space, in bytes, under the data directory below
-	// which the broker refuses produce requests with KAFKA_STORAGE_ERROR,
-	// until space is freed. 0 never refuses. Default disk.DefaultFloor.
+	// which the broker refuses produce requests, until space is freed. 0 never refuses. Default disk.DefaultFloor.
 	MinFree uint64
 	// Users, when set, secures the broker: it takes SASL SCRAM-SHA-512
 	// only, from a principal for each role given a password here

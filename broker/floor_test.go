@@ -22,7 +22,7 @@ import (
 )
 
 // TestProduceRefusedBelowFloor: below the floor a write is refused with
-// KAFKA_STORAGE_ERROR, which reaches the wallet's producer as an error;
+// UNKNOWN_SERVER_ERROR, which reaches the wallet's producer as an error;
 // once space is back, writes are accepted again without the broker being
 // told anything. One line is logged each way.
 func TestProduceRefusedBelowFloor(t *testing.T) {
@@ -44,12 +44,11 @@ func TestProduceRefusedBelowFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// The wallet's producer retries KAFKA_STORAGE_ERROR, but its idempotent
-	// batches are retried at once, without a backoff: the write fails
-	// within milliseconds, and the API answers 503.
+	// The wallet's producer does not retry it: the write fails at once,
+	// and the API answers 503.
 	p := producer(t, kc)
-	if _, _, err := p.SendMessage(message("refused")); !errors.Is(err, sarama.ErrKafkaStorageError) {
-		t.Fatalf("produce below the floor: error %v, want %v", err, sarama.ErrKafkaStorageError)
+	if _, _, err := p.SendMessage(message("refused")); !errors.Is(err, refused) {
+		t.Fatalf("produce below the floor: error %v, want %v", err, refused)
 	}
 	free.Store(floor)
 	partition, offset := sendUntilAccepted(t, p, "accepted")
@@ -136,10 +135,10 @@ func TestFullTmpfs(t *testing.T) {
 	}
 	// Writes are accepted until the broker next measures the free space.
 	deadline := time.Now().Add(5 * time.Second)
-	for err := send("filled"); !errors.Is(err, sarama.ErrKafkaStorageError); err = send("filled") {
+	for err := send("filled"); !errors.Is(err, refused); err = send("filled") {
 		if err != nil || time.Now().After(deadline) {
 			b.Close()
-			t.Fatalf("produce with the disk below the floor: error %v, want %v", err, sarama.ErrKafkaStorageError)
+			t.Fatalf("produce with the disk below the floor: error %v, want %v", err, refused)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -169,6 +168,9 @@ func TestFullTmpfs(t *testing.T) {
 	}
 }
 
+// refused is the error a write refused below the floor reaches sarama as.
+var refused = sarama.ErrUnknown
+
 // producer returns a producer with the wallet's settings, as the API's.
 func producer(t *testing.T, kc kafka.Config) sarama.SyncProducer {
 	t.Helper()
@@ -190,7 +192,7 @@ func sendUntilAccepted(t *testing.T, p sarama.SyncProducer, value string) (int32
 		if err == nil {
 			return partition, offset
 		}
-		if !errors.Is(err, sarama.ErrKafkaStorageError) || time.Now().After(deadline) {
+		if !errors.Is(err, refused) || time.Now().After(deadline) {
 			t.Fatalf("produce after space was freed: %v", err)
 		}
 		time.Sleep(50 * time.Millisecond)

@@ -88,7 +88,7 @@ func (c *Config) bindSecurity(fs *flag.FlagSet) {
 // writes (under its data directory), before RocksDB or the broker's log
 // fail on a full disk. cmd/wallet runs both, with one floor.
 func (c *Config) BindMinFree(fs *flag.FlagSet) {
-	fs.Func("min-free", fmt.Sprintf("stop writing while the free space under the state or data directory is below this many bytes: processors stop consuming, the embedded broker refuses writes with KAFKA_STORAGE_ERROR (default %d; 0 never stops)", c.MinFree), func(v string) error {
+	fs.Func("min-free", fmt.Sprintf("stop writing while the free space under the state or data directory is below this many bytes: processors stop consuming, the embedded broker refuses writes, which the API answers 503 (default %d; 0 never stops)", c.MinFree), func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return err
