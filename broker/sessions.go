@@ -24,7 +24,12 @@ import (
 // broker watches every member's requests itself and, when a member of a
 // stable group has been silent for longer than its session timeout, asks
 // the group to remove it with a LeaveGroup, which starts the rebalance
-// Kafka would have started.
+// Kafka would have started. A chaos run also left groups in a rebalance
+// for good after a broker restart, waiting for members that were dead
+// (each restarted processor added one): in a rebalance, a member silent
+// for longer than its rebalance and session timeouts together is removed
+// too, since a live one's JoinGroup is answered, or times out and is sent
+// again, within that.
 type sessions struct {
 	cluster *kfake.Cluster
 	client  *kgo.Client
@@ -36,8 +41,21 @@ type sessions struct {
 type member struct{ group, id string }
 
 type session struct {
-	timeout  time.Duration
-	lastSeen time.Time
+	// timeout is the member's session timeout; rebalance its rebalance
+	// timeout, for as long as which a JoinGroup may wait.
+	timeout, rebalance time.Duration
+	lastSeen           time.Time
+}
+
+// limit is how long the member may be silent in a group in state: its
+// session timeout in a stable group, where live members heartbeat; in a
+// rebalance, where a live member's JoinGroup may wait for its rebalance
+// timeout, that and its session timeout.
+func (ss *session) limit(state string) time.Duration {
+	if state == "Stable" {
+		return ss.timeout
+	}
+	return ss.rebalance + ss.timeout
 }
 
 // defaultSessionTimeout is Kafka's default, for members whose JoinGroup
@@ -73,12 +91,14 @@ func watchSessions(ctx context.Context, c *kfake.Cluster, addr string, opts ...k
 // seen records a request from a group member.
 func (s *sessions) seen(req kmsg.Request) {
 	var (
-		m       member
-		timeout time.Duration
+		m                  member
+		timeout, rebalance time.Duration
 	)
 	switch r := req.(type) {
 	case *kmsg.JoinGroupRequest:
-		m, timeout = member{r.Group, r.MemberID}, time.Duration(r.SessionTimeoutMillis)*time.Millisecond
+		m = member{r.Group, r.MemberID}
+		timeout = time.Duration(r.SessionTimeoutMillis) * time.Millisecond
+		rebalance = time.Duration(r.RebalanceTimeoutMillis) * time.Millisecond
 	case *kmsg.SyncGroupRequest:
 		m = member{r.Group, r.MemberID}
 	case *kmsg.HeartbeatRequest:
@@ -93,12 +113,15 @@ func (s *sessions) seen(req kmsg.Request) {
 	defer s.mu.Unlock()
 	ss := s.members[m]
 	if ss == nil {
-		ss = &session{timeout: defaultSessionTimeout}
+		ss = &session{timeout: defaultSessionTimeout, rebalance: defaultSessionTimeout}
 		s.members[m] = ss
 	}
 	ss.lastSeen = time.Now()
 	if timeout > 0 {
 		ss.timeout = timeout
+	}
+	if rebalance > 0 {
+		ss.rebalance = rebalance
 	}
 }
 
@@ -118,10 +141,8 @@ func (s *sessions) sweep(ctx context.Context) {
 	}
 }
 
-// silent returns the members of stable groups that have been silent for
-// longer than their session timeout, and forgets the members that are gone.
-// Only stable groups are looked at: a live member waiting in JoinGroup
-// sends nothing for as long as its rebalance timeout.
+// silent returns the members that have been silent for longer than their
+// limit (session.limit), and forgets the members that are gone.
 func (s *sessions) silent() []member {
 	s.mu.Lock()
 	groups := make(map[string]bool)
@@ -141,7 +162,7 @@ func (s *sessions) silent() []member {
 				m := member{g, gm.MemberID}
 				current[m] = true
 				if s.members[m] == nil {
-					s.members[m] = &session{timeout: defaultSessionTimeout, lastSeen: now}
+					s.members[m] = &session{timeout: defaultSessionTimeout, rebalance: defaultSessionTimeout, lastSeen: now}
 				}
 			}
 		}
@@ -150,7 +171,7 @@ func (s *sessions) silent() []member {
 			case m.group != g:
 			case !current[m]:
 				delete(s.members, m)
-			case info.State == "Stable" && now.Sub(ss.lastSeen) > ss.timeout:
+			case info.State != "Empty" && info.State != "Dead" && now.Sub(ss.lastSeen) > ss.limit(info.State):
 				silent = append(silent, m)
 			}
 		}
