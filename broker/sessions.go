@@ -58,9 +58,13 @@ func (ss *session) limit(state string) time.Duration {
 	return ss.rebalance + ss.timeout
 }
 
-// defaultSessionTimeout is Kafka's default, for members whose JoinGroup
-// this broker did not see (members restored after a restart).
-const defaultSessionTimeout = 45 * time.Second
+// The limits of a member whose JoinGroup this broker has not seen: one
+// restored with its group after a restart. A live one sends a request
+// within seconds of the restart; a dead one never does.
+const (
+	defaultSessionTimeout   = 10 * time.Second
+	defaultRebalanceTimeout = 20 * time.Second
+)
 
 // sweepEvery is how often silent members are looked for: a dead member is
 // removed within its session timeout plus this.
@@ -113,7 +117,7 @@ func (s *sessions) seen(req kmsg.Request) {
 	defer s.mu.Unlock()
 	ss := s.members[m]
 	if ss == nil {
-		ss = &session{timeout: defaultSessionTimeout, rebalance: defaultSessionTimeout}
+		ss = &session{timeout: defaultSessionTimeout, rebalance: defaultRebalanceTimeout}
 		s.members[m] = ss
 	}
 	ss.lastSeen = time.Now()
@@ -162,7 +166,7 @@ func (s *sessions) silent() []member {
 				m := member{g, gm.MemberID}
 				current[m] = true
 				if s.members[m] == nil {
-					s.members[m] = &session{timeout: defaultSessionTimeout, rebalance: defaultSessionTimeout, lastSeen: now}
+					s.members[m] = &session{timeout: defaultSessionTimeout, rebalance: defaultRebalanceTimeout, lastSeen: now}
 				}
 			}
 		}
