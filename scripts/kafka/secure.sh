@@ -25,7 +25,8 @@
 # -kafka-password-file), NAME.properties (Java tools' --command-config) and
 # NAME.kcat (kcat -F). `. .kafka/secure/env` sets what make test-kafka uses:
 # KAFKA_BROKERS, the WALLET_KAFKA_* settings of wallet-test (read by every
-# command and by the tests), KAFKA_API_USERNAME and KAFKA_API_PASSWORD_FILE.
+# command and by the tests), KAFKA_API_USERNAME and KAFKA_API_PASSWORD_FILE
+# (run/acl_test.go) and KAFKA_KCAT_CONFIG (wallet-test's kcat settings).
 #
 # Uses openssl (the CA and certificate), java (the broker, kafka-acls) and
 # $DIR, $PORT, $CONTROLLER_PORT, $ROOT, $CP set by start.sh.
@@ -104,6 +105,7 @@ export WALLET_KAFKA_USERNAME=wallet-test
 export WALLET_KAFKA_PASSWORD_FILE=$SEC/wallet-test.password
 export KAFKA_API_USERNAME=wallet-api
 export KAFKA_API_PASSWORD_FILE=$SEC/wallet-api.password
+export KAFKA_KCAT_CONFIG=$SEC/wallet-test.kcat
 ENV
 }
 
