@@ -175,3 +175,18 @@ func Main(name string, bind func(fs *flag.FlagSet), service func(ctx context.Con
 		os.Exit(1)
 	}
 }
+
+// SecurityFromEnv returns the Kafka security settings the commands would
+// take from the environment alone (WALLET_KAFKA_TLS, WALLET_KAFKA_CA_FILE,
+// WALLET_KAFKA_SASL_MECHANISM, WALLET_KAFKA_USERNAME, WALLET_KAFKA_PASSWORD
+// or WALLET_KAFKA_PASSWORD_FILE, ...): for the harnesses and tests that
+// start or stand beside those commands and must reach the same Kafka.
+func SecurityFromEnv() (kafka.Security, error) {
+	var c Config
+	fs := flag.NewFlagSet("env", flag.ContinueOnError)
+	c.bindSecurity(fs)
+	if err := ParseFlags(fs, nil); err != nil {
+		return kafka.Security{}, err
+	}
+	return c.Kafka.Security, c.Kafka.Security.Check()
+}

@@ -28,7 +28,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	cl := startAPIs(t, c)
 	signUp(t, cl, maxOverdraft, "poison-alice", "poison-bob")
 
-	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	raw, err := kgoClient(t, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	want.Apply(tr)
 	waitBalances(t, cl, &want, 60*time.Second) // poison-alice -7.00, poison-bob 7.00
 
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+	consumer, err := kgoClient(t, brokers,
 		kgo.ConsumeTopics(string(topology.DeadLetters)),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -103,7 +103,7 @@ func TestUndecodableTableValueIsPoison(t *testing.T) {
 	signUp(t, cl, maxOverdraft, "garbled-alice", "garbled-bob")
 	stop()
 
-	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	raw, err := kgoClient(t, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestUndecodableTableValueIsPoison(t *testing.T) {
 // deadLetter returns the first dead letter keyed key.
 func deadLetter(ctx context.Context, t *testing.T, brokers []string, key string) *kgo.Record {
 	t.Helper()
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+	consumer, err := kgoClient(t, brokers,
 		kgo.ConsumeTopics(string(topology.DeadLetters)),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {

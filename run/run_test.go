@@ -13,10 +13,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
@@ -40,14 +42,48 @@ func brokers(t *testing.T) []string {
 	return []string{b.Addr()}
 }
 
+// config returns the configuration of a test's services on brokers.
 func config(t *testing.T, brokers []string, partitions int) run.Config {
 	c := run.Defaults()
 	c.Kafka.Brokers = brokers
+	c.Kafka.Security = security(t, brokers)
 	c.Kafka.Partitions = partitions
 	c.HTTP = "127.0.0.1:0"
 	c.State = t.TempDir()
 	c.Out = nil
 	return c
+}
+
+// security returns how to reach brokers: for the cluster in KAFKA_BROKERS,
+// the settings every command reads from its environment (WALLET_KAFKA_TLS,
+// WALLET_KAFKA_CA_FILE, WALLET_KAFKA_SASL_MECHANISM, WALLET_KAFKA_USERNAME,
+// WALLET_KAFKA_PASSWORD or WALLET_KAFKA_PASSWORD_FILE, ...), none when
+// unset; for any other brokers, such as a test's own embedded broker, none.
+// make test-kafka sets them from .kafka/secure/env (scripts/kafka/start.sh
+// PORT secure) for wallet-test, a principal that holds the ACLs of every
+// role plus reading the dead letter topic, as the tests' raw clients do.
+func security(t testing.TB, brokers []string) kafka.Security {
+	t.Helper()
+	env := kafka.ParseBrokers(os.Getenv("KAFKA_BROKERS"))
+	if len(env) == 0 || strings.Join(env, ",") != strings.Join(brokers, ",") {
+		return kafka.Security{}
+	}
+	s, err := run.SecurityFromEnv()
+	if err != nil {
+		t.Fatalf("Kafka security from the environment: %v", err)
+	}
+	return s
+}
+
+// kgoClient returns a franz-go client of brokers, secured as config's
+// services are, with opts.
+func kgoClient(t testing.TB, brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
+	t.Helper()
+	sec, err := kgosec.Opts(security(t, brokers))
+	if err != nil {
+		return nil, err
+	}
+	return kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(brokers...)}, sec...), opts...)...)
 }
 
 // withState returns c with a state directory of its own.

@@ -106,7 +106,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 		want.Add(2+i, wallet.World, accounts[i], amount.Cents())
 	}
 
-	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	raw, err := kgoClient(t, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}

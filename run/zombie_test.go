@@ -49,7 +49,7 @@ func TestLateStaleTableWriteIsIgnored(t *testing.T) {
 
 	// The zombie's write: the first version of the account, again, last.
 	staleBefore := processors.StaleRecords()
-	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	raw, err := kgoClient(t, brokers, kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestLateStaleTableWriteIsIgnored(t *testing.T) {
 // changelog.
 func firstTableRecord(t *testing.T, brokers []string, account string) *kgo.Record {
 	t.Helper()
-	consumer, err := kgo.NewClient(kgo.SeedBrokers(brokers...),
+	consumer, err := kgoClient(t, brokers,
 		kgo.ConsumeTopics(string(topology.AccountTable)),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -146,7 +146,7 @@ func TestCopyAfterFailoverIsRecognised(t *testing.T) {
 	stopFirst()
 
 	// The accountant's copy of the first transfer's credit, as after a crash.
-	raw, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	raw, err := kgoClient(t, brokers)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,8 +35,11 @@ type client struct {
 }
 
 func newClient(emitter, view, broker string, conns int) (*client, error) {
-	kc, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ClientID("wallet-chaos"),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))
+	opts, err := kafkaOpts(broker)
+	if err != nil {
+		return nil, err
+	}
+	kc, err := kgo.NewClient(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()), kgo.ProducerLinger(0))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", broker, err)
 	}

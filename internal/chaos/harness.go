@@ -18,6 +18,7 @@ import (
 	"github.com/wallet/wallet/audit"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
+	walletrun "github.com/wallet/wallet/run"
 )
 
 // errSetup is a failure to set the run up, as opposed to a check that
@@ -259,6 +260,13 @@ func (h *harness) audit(ctx context.Context, s *summary) {
 	}
 	start := time.Now()
 	kc := kafka.Config{Brokers: kafka.ParseBrokers(h.cluster.brokerAddr), Partitions: h.c.Partitions}
+	// Secured as the processes the harness starts (kafkaOpts).
+	sec, err := walletrun.SecurityFromEnv()
+	if err != nil {
+		s.fail("audit: Kafka security from the environment: %v", err)
+		return
+	}
+	kc.Security = sec
 	rep, err := audit.Run(ctx, kc, h.c.DrainTimeout)
 	if err != nil {
 		s.Audit = "error: " + err.Error()

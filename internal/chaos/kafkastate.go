@@ -51,7 +51,11 @@ func (g groupLag) String() string {
 func kafkaState(ctx context.Context, broker string, partitions int) ([]groupLag, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(broker), kgo.ClientID("wallet-chaos"), kgo.RetryTimeout(5*time.Second))
+	opts, err := kafkaOpts(broker)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.RetryTimeout(5*time.Second))...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", broker, err)
 	}

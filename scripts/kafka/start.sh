@@ -2,7 +2,8 @@
 # Start a throwaway single-node Apache Kafka 4.1 broker (KRaft, broker+controller
 # in one JVM) on 127.0.0.1 without Docker, for CI and local development.
 #
-#   scripts/kafka/start.sh [port]     # default 9093; 9092 is the embedded broker
+#   scripts/kafka/start.sh [port]          # default 9093; 9092 is the embedded broker
+#   scripts/kafka/start.sh [port] secure   # SASL_SSL, SCRAM and ACLs (see secure.sh)
 #   scripts/kafka/stop.sh
 #
 # Topics are not auto-created; the wallet creates its own. For others:
@@ -15,8 +16,10 @@
 set -euo pipefail
 
 PORT=${1:-9093}
-if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 64535 ]; then
-  echo "usage: $0 [port]   (1..64535; the controller listens on port+1000)" >&2
+MODE=${2:-plaintext}
+if ! [[ $PORT =~ ^[0-9]+$ ]] || [ "$PORT" -lt 1 ] || [ "$PORT" -gt 64535 ] ||
+  ! [[ $MODE =~ ^(plaintext|secure)$ ]]; then
+  echo "usage: $0 [port] [plaintext|secure]   (port 1..64535; the controller listens on port+1000)" >&2
   exit 2
 fi
 CONTROLLER_PORT=$((PORT + 1000))
@@ -79,16 +82,33 @@ rootLogger.level = WARN
 rootLogger.appenderRef.out.ref = out
 PROPS
 
+# The secured mode's certificates, passwords, client files and listener
+# settings, and how the probe and kcat connect (KCAT).
+KCAT=()
+FORMAT_ARGS=()
+if [ "$MODE" = secure ]; then
+  # shellcheck source=scripts/kafka/secure.sh
+  . "$ROOT/scripts/kafka/secure.sh"
+  secure_files
+fi
+
 # Combined broker+controller node using the 4.x dynamic quorum
 # (controller.quorum.bootstrap.servers + format --standalone).
-cat >"$DIR/server.properties" <<PROPS
-process.roles=broker,controller
-node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
+{
+  if [ "$MODE" = secure ]; then
+    secure_listeners
+  else
+    cat <<PROPS
 listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CONTROLLER_PORT
 advertised.listeners=PLAINTEXT://127.0.0.1:$PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
+PROPS
+  fi
+  cat <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$CONTROLLER_PORT
 controller.listener.names=CONTROLLER
 log.dirs=$DIR/data
 num.partitions=2
@@ -105,6 +125,7 @@ transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 log.segment.bytes=8388608
 PROPS
+} >"$DIR/server.properties"
 
 JAVA=(java -Dlog4j2.configurationFile="$DIR/log4j2.properties" -cp "$CP")
 
@@ -117,7 +138,7 @@ while [[ $cluster_id == -* ]]; do
   cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
 done
 if ! out=$("${JAVA[@]}" kafka.tools.StorageTool format --standalone \
-  -t "$cluster_id" -c "$DIR/server.properties" 2>&1); then
+  -t "$cluster_id" -c "$DIR/server.properties" ${FORMAT_ARGS[@]+"${FORMAT_ARGS[@]}"} 2>&1); then
   echo "$out" >&2
   exit 1
 fi
@@ -133,7 +154,7 @@ echo "$pid" >"$DIR/kafka.pid"
 # (grep without -q: an early exit could SIGPIPE kcat and, with pipefail, fail the probe.)
 deadline=$((SECONDS + 90))
 until port_open "$PORT" &&
-  kcat -b "127.0.0.1:$PORT" -L -m 2 2>/dev/null | grep -F "broker 1 at 127.0.0.1:$PORT" >/dev/null; do
+  kcat -b "127.0.0.1:$PORT" ${KCAT[@]+"${KCAT[@]}"} -L -m 2 2>/dev/null | grep -F "broker 1 at 127.0.0.1:$PORT" >/dev/null; do
   if ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
     echo "kafka did not come up on 127.0.0.1:$PORT; tail of $LOG:" >&2
     tail -n 40 "$LOG" >&2
@@ -142,4 +163,9 @@ until port_open "$PORT" &&
   fi
   sleep 0.5
 done
-echo "kafka ready on 127.0.0.1:$PORT"
+if [ "$MODE" = secure ]; then
+  secure_acls
+  echo "kafka ready on 127.0.0.1:$PORT (SASL_SSL, SCRAM-SHA-512, ACLs); clients: . $SEC/env"
+else
+  echo "kafka ready on 127.0.0.1:$PORT"
+fi
