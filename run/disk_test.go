@@ -102,7 +102,13 @@ func TestStopAtTheDiskFloor(t *testing.T) {
 	waitBalances(t, cl, &want, time.Minute)
 
 	free := fill(t, small, floor/2)
+	// Every group has stopped, not only seen the floor.
 	waitReadyz(t, probes, 30*time.Second, func(code int, r api.Readiness) bool {
+		for _, g := range []string{"signup", "paymentd", "accountant"} {
+			if r.Checks["processor "+g] != "stopped: the disk is full" {
+				return false
+			}
+		}
 		return code == http.StatusServiceUnavailable && strings.HasPrefix(r.Checks["processor disk"], "full: ")
 	})
 	var accepted, refused []wallet.Transfer

@@ -96,7 +96,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 // that meets it goes to the dead letters with the reason, and the others
 // go on. No panic, no restart loop.
 func TestUndecodableTableValueIsPoison(t *testing.T) {
-	brokers := brokers(t)
+	brokers := embeddedBroker(t)
 	c := config(t, brokers, 2)
 	_, stop := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
