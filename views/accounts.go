@@ -34,7 +34,7 @@ func NewAccounts(brokers []string, opts ...goka.ViewOption) (*Accounts, error) {
 // Account returns the state of the named account; ok is false for an
 // account that has never had a payment.
 func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error) {
-	v, err := a.current().Get(name)
+	v, err := a.get(name)
 	if err != nil {
 		return wallet.Account{}, false, fmt.Errorf("get account %q: %w", name, err)
 	}
@@ -46,22 +46,24 @@ func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error
 
 // Each calls fn for every account in the view, stopping at the first error.
 func (a *Accounts) Each(fn func(name string, acct wallet.Account) error) error {
-	it, err := a.current().Iterator()
-	if err != nil {
-		return fmt.Errorf("iterate %s: %w", topology.AccountTable, err)
-	}
-	defer it.Release()
-	for it.Next() {
-		v, err := it.Value()
+	return a.use(func(view *goka.View) error {
+		it, err := view.Iterator()
 		if err != nil {
-			return fmt.Errorf("iterate %s: account %q: %w", topology.AccountTable, it.Key(), err)
+			return fmt.Errorf("iterate %s: %w", topology.AccountTable, err)
 		}
-		if v == nil {
-			continue
+		defer it.Release()
+		for it.Next() {
+			v, err := it.Value()
+			if err != nil {
+				return fmt.Errorf("iterate %s: account %q: %w", topology.AccountTable, it.Key(), err)
+			}
+			if v == nil {
+				continue
+			}
+			if err := fn(it.Key(), v.(wallet.Account)); err != nil {
+				return err
+			}
 		}
-		if err := fn(it.Key(), v.(wallet.Account)); err != nil {
-			return err
-		}
-	}
-	return it.Err()
+		return it.Err()
+	})
 }

@@ -28,7 +28,7 @@ func NewSignups(brokers []string, opts ...goka.ViewOption) (*Signups, error) {
 // Signup returns the claim that won the account with the given key; ok is
 // false while no claim of it has been decided.
 func (s *Signups) Signup(key string) (signup wallet.Signup, ok bool, err error) {
-	v, err := s.current().Get(key)
+	v, err := s.get(key)
 	if err != nil {
 		return wallet.Signup{}, false, fmt.Errorf("get signup %q: %w", key, err)
 	}
@@ -49,20 +49,23 @@ type Keyed struct {
 func (s *Signups) After(after string, limit int) ([]Keyed, error) {
 	// Keys are UTF-8, which never holds the byte 0xff: the range is every
 	// key above after.
-	it, err := s.current().IteratorWithRange(after+"\x00", "\xff")
-	if err != nil {
-		return nil, fmt.Errorf("iterate %s after %q: %w", topology.SignupTable, after, err)
-	}
-	defer it.Release()
 	var page []Keyed
-	for len(page) < limit && it.Next() {
-		v, err := it.Value()
+	err := s.use(func(view *goka.View) error {
+		it, err := view.IteratorWithRange(after+"\x00", "\xff")
 		if err != nil {
-			return nil, fmt.Errorf("iterate %s: signup %q: %w", topology.SignupTable, it.Key(), err)
+			return fmt.Errorf("iterate %s after %q: %w", topology.SignupTable, after, err)
 		}
-		if v != nil {
-			page = append(page, Keyed{Key: it.Key(), Signup: v.(wallet.Signup)})
+		defer it.Release()
+		for len(page) < limit && it.Next() {
+			v, err := it.Value()
+			if err != nil {
+				return fmt.Errorf("iterate %s: signup %q: %w", topology.SignupTable, it.Key(), err)
+			}
+			if v != nil {
+				page = append(page, Keyed{Key: it.Key(), Signup: v.(wallet.Signup)})
+			}
 		}
-	}
-	return page, it.Err()
+		return it.Err()
+	})
+	return page, err
 }

@@ -44,11 +44,26 @@ func newTable(brokers []string, name goka.Table, codec goka.Codec, opts []goka.V
 	return t, nil
 }
 
-// current returns the view as it is now.
-func (t *table) current() *goka.View {
+// get reads key from the view. A rebuild does not close the view while a
+// read holds it (goka's View may not be read while it closes).
+func (t *table) get(key string) (any, error) {
+	var v any
+	err := t.use(func(view *goka.View) (err error) {
+		v, err = view.Get(key)
+		return err
+	})
+	return v, err
+}
+
+// use calls fn with the view, which a rebuild does not close until fn
+// returns; during a rebuild it fails.
+func (t *table) use(fn func(*goka.View) error) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.view
+	if t.view == nil {
+		return fmt.Errorf("the view of %s is being rebuilt", t.name)
+	}
+	return fn(t.view)
 }
 
 // Rebuild asks Run to open the view again, because its local copy was
@@ -66,7 +81,10 @@ func (t *table) Run(ctx context.Context) error {
 	for {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func(v *goka.View) { done <- v.Run(runCtx) }(t.current())
+		t.mu.RLock()
+		view := t.view
+		t.mu.RUnlock()
+		go func() { done <- view.Run(runCtx) }()
 		select {
 		case err := <-done:
 			stop()
@@ -76,6 +94,11 @@ func (t *table) Run(ctx context.Context) error {
 			return nil
 		case <-t.rebuild:
 		}
+		// No read holds the view once it is taken away: only then may
+		// it close.
+		t.mu.Lock()
+		t.view = nil
+		t.mu.Unlock()
 		stop()
 		if err := <-done; err != nil {
 			slog.Warn("view stopped with an error before its rebuild", "table", t.name, "error", err)
@@ -93,4 +116,8 @@ func (t *table) Run(ctx context.Context) error {
 
 // Recovered reports whether the view has caught up with the table once
 // since it was last built.
-func (t *table) Recovered() bool { return t.current().Recovered() }
+func (t *table) Recovered() bool {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.view != nil && t.view.Recovered()
+}

@@ -33,7 +33,7 @@ func NewTransfers(brokers []string, opts ...goka.ViewOption) (*Transfers, error)
 // Transfer returns the transfer stored under a request ID and its status;
 // ok is false while paymentd has stored none.
 func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err error) {
-	v, err := t.current().Get(id.String())
+	v, err := t.get(id.String())
 	if err != nil {
 		return wallet.TransferState{}, false, fmt.Errorf("get transfer %s: %w", id, err)
 	}
@@ -46,22 +46,24 @@ func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err
 // Each calls fn for every transfer in the view, stopping at the first
 // error.
 func (t *Transfers) Each(fn func(s wallet.TransferState) error) error {
-	it, err := t.current().Iterator()
-	if err != nil {
-		return fmt.Errorf("iterate %s: %w", topology.TransferTable, err)
-	}
-	defer it.Release()
-	for it.Next() {
-		v, err := it.Value()
+	return t.use(func(view *goka.View) error {
+		it, err := view.Iterator()
 		if err != nil {
-			return fmt.Errorf("iterate %s: transfer %s: %w", topology.TransferTable, it.Key(), err)
+			return fmt.Errorf("iterate %s: %w", topology.TransferTable, err)
 		}
-		if v == nil {
-			continue
+		defer it.Release()
+		for it.Next() {
+			v, err := it.Value()
+			if err != nil {
+				return fmt.Errorf("iterate %s: transfer %s: %w", topology.TransferTable, it.Key(), err)
+			}
+			if v == nil {
+				continue
+			}
+			if err := fn(v.(wallet.TransferState)); err != nil {
+				return err
+			}
 		}
-		if err := fn(v.(wallet.TransferState)); err != nil {
-			return err
-		}
-	}
-	return it.Err()
+		return it.Err()
+	})
 }
