@@ -1,7 +1,8 @@
 // Package api holds the wallet's HTTP API: POST /api/v1/transfers,
 // /deposits, /withdrawals and /accounts on the write side; GET
 // /api/v1/transfers/{id}, /accounts and /accounts/{name} on the read side;
-// and the health and readiness probes. Handlers depend on small
+// the health and readiness probes; and GET /api/v1/openapi.json, the
+// document of all of them (api/openapi.json). Handlers depend on small
 // interfaces, so one process can serve either side or both. Client is the
 // one client of the API.
 package api
@@ -96,10 +97,11 @@ func (s *Server) Handler() http.Handler {
 }
 
 // routes returns every pattern the server serves and its handler: the one
-// list that Handler registers, so that a test can compare it with a
-// document of the API.
+// list that Handler registers, so that the test of api/openapi.json can
+// compare the document's paths with it.
 func (s *Server) routes() map[string]http.HandlerFunc {
 	routes := probes(s.checks())
+	routes["/api/v1/openapi.json"] = serveOpenAPI
 	if s.Transfers != nil {
 		routes["/api/v1/transfers"] = s.postTransfer
 		routes["/api/v1/deposits"] = s.postDeposit
