@@ -1,7 +1,8 @@
 // Package api holds the wallet's HTTP API: POST /api/v1/transfers,
 // /deposits, /withdrawals and /accounts on the write side; GET
 // /api/v1/transfers/{id}, /accounts and /accounts/{name} on the read side;
-// and the health and readiness probes. Handlers depend on small
+// the health and readiness probes; and GET /api/v1/openapi.json, the
+// document of all of them (api/openapi.json). Handlers depend on small
 // interfaces, so one process can serve either side or both. Client is the
 // one client of the API.
 package api
@@ -89,25 +90,36 @@ const Ready = "ready"
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
+	for pattern, h := range s.routes() {
+		mux.HandleFunc(pattern, h)
+	}
+	return mux
+}
+
+// routes returns every pattern the server serves and its handler: the one
+// list that Handler registers, so that the test of api/openapi.json can
+// compare the document's paths with it.
+func (s *Server) routes() map[string]http.HandlerFunc {
+	routes := probes(s.checks())
+	routes["/api/v1/openapi.json"] = serveOpenAPI
 	if s.Transfers != nil {
-		mux.HandleFunc("/api/v1/transfers", s.postTransfer)
-		mux.HandleFunc("/api/v1/deposits", s.postDeposit)
-		mux.HandleFunc("/api/v1/withdrawals", s.postWithdrawal)
+		routes["/api/v1/transfers"] = s.postTransfer
+		routes["/api/v1/deposits"] = s.postDeposit
+		routes["/api/v1/withdrawals"] = s.postWithdrawal
 	}
 	if s.States != nil {
-		mux.HandleFunc("/api/v1/transfers/{id}", s.getTransfer)
+		routes["/api/v1/transfers/{id}"] = s.getTransfer
 	}
 	if s.Signups != nil && (s.Claims != nil || s.Accounts != nil) {
-		mux.HandleFunc("/api/v1/accounts", s.accounts)
+		routes["/api/v1/accounts"] = s.accounts
 	}
 	if s.Signups != nil && s.Accounts != nil {
-		mux.HandleFunc("/api/v1/accounts/{name}", s.getAccount)
+		routes["/api/v1/accounts/{name}"] = s.getAccount
 	}
-	Probes(mux, s.checks())
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	routes["/"] = func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(ENotFound, "no such endpoint: %s", r.URL.Path))
-	})
-	return mux
+	}
+	return routes
 }
 
 // NewHTTPServer returns an http.Server for h with timeouts, so that slow
@@ -161,25 +173,33 @@ func (s *Server) checks() map[string]Check {
 // answers), GET /readyz (200 when every check is ready, else 503; the body
 // gives each check's state either way) and GET /debug/vars.
 func Probes(mux *http.ServeMux, checks map[string]Check) {
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		body := Readiness{Status: Ready, Checks: make(map[string]string, len(checks))}
-		for name, check := range checks {
-			state := check()
-			body.Checks[name] = state
-			if state != Ready {
-				body.Status = "not_ready"
+	for pattern, h := range probes(checks) {
+		mux.HandleFunc(pattern, h)
+	}
+}
+
+func probes(checks map[string]Check) map[string]http.HandlerFunc {
+	return map[string]http.HandlerFunc{
+		"/healthz": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		},
+		"/readyz": func(w http.ResponseWriter, r *http.Request) {
+			body := Readiness{Status: Ready, Checks: make(map[string]string, len(checks))}
+			for name, check := range checks {
+				state := check()
+				body.Checks[name] = state
+				if state != Ready {
+					body.Status = "not_ready"
+				}
 			}
-		}
-		code := http.StatusOK
-		if body.Status != Ready {
-			code = http.StatusServiceUnavailable
-		}
-		writeJSON(w, code, body)
-	})
-	mux.Handle("/debug/vars", expvar.Handler())
+			code := http.StatusOK
+			if body.Status != Ready {
+				code = http.StatusServiceUnavailable
+			}
+			writeJSON(w, code, body)
+		},
+		"/debug/vars": expvar.Handler().ServeHTTP,
+	}
 }
 
 // Readiness is the body of GET /readyz.
