@@ -11,13 +11,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"expvar"
 	"log/slog"
 	"maps"
 	"net/http"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/wallet/wallet"
 )
 
@@ -91,7 +91,7 @@ const Ready = "ready"
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for pattern, h := range s.routes() {
-		mux.HandleFunc(pattern, h)
+		mux.HandleFunc(pattern, instrument(pattern, h))
 	}
 	return mux
 }
@@ -171,10 +171,10 @@ func (s *Server) checks() map[string]Check {
 
 // Probes adds the probes of a process to mux: GET /healthz (the process
 // answers), GET /readyz (200 when every check is ready, else 503; the body
-// gives each check's state either way) and GET /debug/vars.
+// gives each check's state either way) and GET /metrics (Prometheus).
 func Probes(mux *http.ServeMux, checks map[string]Check) {
 	for pattern, h := range probes(checks) {
-		mux.HandleFunc(pattern, h)
+		mux.HandleFunc(pattern, instrument(pattern, h))
 	}
 }
 
@@ -198,7 +198,7 @@ func probes(checks map[string]Check) map[string]http.HandlerFunc {
 			}
 			writeJSON(w, code, body)
 		},
-		"/debug/vars": expvar.Handler().ServeHTTP,
+		"/metrics": promhttp.Handler().ServeHTTP,
 	}
 }
 

@@ -11,6 +11,10 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/wallet/wallet"
 )
 
@@ -223,34 +227,57 @@ func (c *Client) Ready(ctx context.Context, s Side) error {
 	return c.expect200(ctx, s, "/readyz")
 }
 
-// Counter returns the integer name in the map m of the side's expvar
-// counters (GET /debug/vars), e.g. m "wallet", name "stale_table_records";
-// 0 when the counter is not published.
-func (c *Client) Counter(ctx context.Context, s Side, m, name string) (int64, error) {
-	a, err := c.do(ctx, s, http.MethodGet, "/debug/vars", nil)
+// Metric returns the value of the metric name on the side's GET /metrics,
+// summed over its series whose labels include labels (nil for all): a
+// counter's or gauge's value, a histogram's number of observations. 0 when
+// no series matches. The metrics are the side's process's own.
+func (c *Client) Metric(ctx context.Context, s Side, name string, labels map[string]string) (float64, error) {
+	a, err := c.do(ctx, s, http.MethodGet, "/metrics", nil)
 	if err != nil {
 		return 0, err
 	}
 	if a.Status != http.StatusOK {
-		return 0, c.statusError(s, http.MethodGet, "/debug/vars", a)
+		return 0, c.statusError(s, http.MethodGet, "/metrics", a)
 	}
-	var vars map[string]json.RawMessage
-	if err := json.Unmarshal(a.Body, &vars); err != nil {
-		return 0, fmt.Errorf("GET /debug/vars: decode: %w", err)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(bytes.NewReader(a.Body))
+	if err != nil {
+		return 0, fmt.Errorf("GET /metrics: decode: %w", err)
 	}
-	var counters map[string]json.RawMessage
-	if raw, ok := vars[m]; ok {
-		if err := json.Unmarshal(raw, &counters); err != nil {
-			return 0, fmt.Errorf("GET /debug/vars: decode %s: %w", m, err)
+	var sum float64
+	for _, m := range families[name].GetMetric() {
+		if !hasLabels(m, labels) {
+			continue
+		}
+		switch {
+		case m.Counter != nil:
+			sum += m.Counter.GetValue()
+		case m.Gauge != nil:
+			sum += m.Gauge.GetValue()
+		case m.Histogram != nil:
+			sum += float64(m.Histogram.GetSampleCount())
+		case m.Untyped != nil:
+			sum += m.Untyped.GetValue()
 		}
 	}
-	var n int64
-	if raw, ok := counters[name]; ok {
-		if err := json.Unmarshal(raw, &n); err != nil {
-			return 0, fmt.Errorf("GET /debug/vars: decode %s.%s: %w", m, name, err)
+	return sum, nil
+}
+
+// hasLabels reports whether metric m has every label of want.
+func hasLabels(m *dto.Metric, want map[string]string) bool {
+	for name, value := range want {
+		found := false
+		for _, l := range m.GetLabel() {
+			if l.GetName() == name && l.GetValue() == value {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
 		}
 	}
-	return n, nil
+	return true
 }
 
 func (c *Client) expect200(ctx context.Context, s Side, path string) error {

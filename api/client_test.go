@@ -3,12 +3,13 @@ package api_test
 import (
 	"context"
 	"errors"
-	"expvar"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 )
@@ -112,7 +113,7 @@ func TestClientPostAccount(t *testing.T) {
 	}
 }
 
-func TestClientHealthReadyCounter(t *testing.T) {
+func TestClientHealthReadyMetric(t *testing.T) {
 	cl := newClient(t, &transfers{}, accounts{})
 	ctx := context.Background()
 	for _, s := range []api.Side{api.WriteSide, api.ReadSide} {
@@ -123,17 +124,22 @@ func TestClientHealthReadyCounter(t *testing.T) {
 			t.Errorf("Ready(%d) = %v", s, err)
 		}
 	}
-	stats := expvar.NewMap("client_test")
-	stats.Add("seen", 7)
-	stats.AddFloat("ratio", 0.5)
-	if n, err := cl.Counter(ctx, api.ReadSide, "client_test", "seen"); err != nil || n != 7 {
-		t.Errorf("Counter(seen) = %d, %v; want 7", n, err)
-	}
-	if n, err := cl.Counter(ctx, api.ReadSide, "client_test", "never"); err != nil || n != 0 {
-		t.Errorf("Counter(never) = %d, %v; want 0", n, err)
-	}
-	if n, err := cl.Counter(ctx, api.ReadSide, "no_such_map", "seen"); err != nil || n != 0 {
-		t.Errorf("Counter in no map = %d, %v; want 0", n, err)
+	seen := promauto.NewCounterVec(prometheus.CounterOpts{Name: "client_test_seen_total", Help: "A test's."}, []string{"side"})
+	seen.WithLabelValues("a").Add(7)
+	seen.WithLabelValues("b").Add(2)
+	for _, tt := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"client_test_seen_total", map[string]string{"side": "a"}, 7},
+		{"client_test_seen_total", nil, 9},
+		{"client_test_seen_total", map[string]string{"side": "c"}, 0},
+		{"client_test_never_total", nil, 0},
+	} {
+		if n, err := cl.Metric(ctx, api.ReadSide, tt.name, tt.labels); err != nil || n != tt.want {
+			t.Errorf("Metric(%s, %v) = %v, %v; want %v", tt.name, tt.labels, n, err, tt.want)
+		}
 	}
 }
 

@@ -177,7 +177,7 @@ func TestOpenAPI(t *testing.T) {
 
 		{"health", up, "GET", "/healthz", "", "", 200, ""},
 		{"ready", up, "GET", "/readyz", "", "", 200, ""},
-		{"counters", up, "GET", "/debug/vars", "", "", 200, ""},
+		{"metrics", up, "GET", "/metrics", "", "", 200, ""},
 		{"the document", up, "GET", "/api/v1/openapi.json", "", "", 200, ""},
 		{"no such path", up, "GET", "/api/v2/transfers", "", "", 404, api.ENotFound},
 

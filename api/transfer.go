@@ -170,7 +170,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, decode func([]byte
 			writeError(w, conflict(t.RequestID, stored.Transfer))
 			return
 		}
-		s.answerTransfer(w, r, stored.Transfer)
+		s.answerTransfer(w, r, stored.Transfer, time.Time{})
 		return
 	}
 	if err := s.checkAccounts(t); err != nil {
@@ -184,7 +184,7 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, decode func([]byte
 		writeError(w, wallet.Errorf(wallet.EUnavailable, "the transfer was not confirmed; retry with the same request_id"))
 		return
 	}
-	s.answerTransfer(w, r, t)
+	s.answerTransfer(w, r, t, time.Now())
 }
 
 // checkAccounts is a courtesy: when the signup view already knows that an
@@ -210,8 +210,10 @@ func (s *Server) checkAccounts(t wallet.Transfer) error {
 // answerTransfer answers a stored transfer: at once with 201 and the
 // transfer as stored, or, when the client prefers to wait (Prefer:
 // wait=N), with its final status, 201 once final or 202 still pending
-// after N seconds.
-func (s *Server) answerTransfer(w http.ResponseWriter, r *http.Request, t wallet.Transfer) {
+// after N seconds. accepted is when Kafka acknowledged the transfer (zero
+// for a re-post): the time to its final status is measured here, as
+// paymentd's table keeps no time of the request.
+func (s *Server) answerTransfer(w http.ResponseWriter, r *http.Request, t wallet.Transfer, accepted time.Time) {
 	w.Header().Set("Location", transferPath(t.RequestID))
 	wait := preferredWait(r.Header)
 	if wait == 0 || s.States == nil {
@@ -229,6 +231,7 @@ func (s *Server) answerTransfer(w http.ResponseWriter, r *http.Request, t wallet
 			return
 		}
 		if ok && st.Status.Final() {
+			observeCompletion(accepted)
 			writeJSON(w, http.StatusCreated, TransferResponse{Transfer: st.Transfer, Status: st.Status, Reason: st.Reason})
 			return
 		}

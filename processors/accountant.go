@@ -299,15 +299,14 @@ func (a *accountant) process(ctx goka.Context, msg any, window *paymentWindow) (
 		ctx.Emit(topology.TransferRequests, r.Outcome.RequestID.String(), *r.Outcome)
 	}
 	switch {
+	case r.Redelivered && r.Verdict != 0:
+		reemitted.Inc()
 	case r.Redelivered:
-		redelivered.Add(1)
-		if r.Verdict != 0 {
-			reemitted.Add(1)
-		}
+		redelivered.Inc()
 	case r.Copy:
-		copies.Add(1)
+		copies.Inc()
 	default:
-		decided.Add(1)
+		applied.Inc()
 		if a.Out != nil {
 			fmt.Fprintf(a.Out, "%d:%d %s\n", ctx.Partition(), ctx.Offset(), describe(in, r.Verdict, next))
 		}

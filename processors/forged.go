@@ -1,7 +1,6 @@
 package processors
 
 import (
-	"expvar"
 	"fmt"
 	"sync"
 
@@ -31,17 +30,12 @@ import (
 // and an operator lowering one would otherwise freeze every account or
 // transfer stored under the old one.
 
-// forged counts the table records refused as no processor's.
-var forged = new(expvar.Int)
-
-func init() { Stats.Set("forged_table_records", forged) }
-
 // ForgedRecords returns the number of table records this process has
 // refused as written by no processor: tombstones, versions beyond the end
 // of their input partition and keys in the wrong partition ignored in
 // recovery, and stored transfers under another request ID met by an
 // input.
-func ForgedRecords() int64 { return forged.Value() }
+func ForgedRecords() int64 { return count(forged) }
 
 // misplaced returns an error if key does not hash to partition among
 // partitions: every writer of the wallet chooses the partition of a key

@@ -120,7 +120,7 @@ func (p Payments) route(ctx goka.Context, msg any) {
 	if state != nil && state.RequestID.String() != ctx.Key() {
 		// paymentd stores a transfer under its request ID: this value
 		// was written by someone else, and no answer can come from it.
-		forged.Add(1)
+		forged.Inc()
 		input, _ := raw()
 		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
 			"the %s value of key %q is for request ID %s, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), state.RequestID)})
@@ -175,7 +175,11 @@ func (p Payments) outcome(ctx goka.Context, stored *wallet.TransferState, o wall
 		return
 	}
 	ctx.SetValue(*s)
-	if p.Out != nil && stored.Status == wallet.Pending {
+	if stored.Status != wallet.Pending {
+		return // the message that made it final, delivered again
+	}
+	transfers.WithLabelValues(string(s.Status), s.Reason).Inc()
+	if p.Out != nil {
 		fmt.Fprintf(p.Out, "%d:%d %s %s\n", ctx.Partition(), ctx.Offset(), o.RequestID, statusText(s))
 	}
 }

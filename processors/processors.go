@@ -6,7 +6,6 @@
 package processors
 
 import (
-	"expvar"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -18,41 +17,17 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// Counters, published with expvar under "wallet" (GET /debug/vars).
-var (
-	Stats       = expvar.NewMap("wallet")
-	deadLetters = new(expvar.Int)
-	decided     = new(expvar.Int)
-	redelivered = new(expvar.Int)
-	reemitted   = new(expvar.Int)
-	copies      = new(expvar.Int)
-	recovered   = new(expvar.Int)
-	stale       = new(expvar.Int)
-	undecodable = new(expvar.Int)
-)
-
-func init() {
-	Stats.Set("dead_letters", deadLetters)
-	Stats.Set("instructions_decided", decided)
-	Stats.Set("instructions_redelivered", redelivered)
-	Stats.Set("instructions_reemitted", reemitted)
-	Stats.Set("instruction_copies", copies)
-	Stats.Set("recovered_table_records", recovered)
-	Stats.Set("stale_table_records", stale)
-	Stats.Set("undecodable_table_records", undecodable)
-}
-
 // RecoveredRecords returns the number of table records this process has
 // read from changelogs to rebuild its local tables. A processor restarted on
 // its own state directory reads only what it had not stored yet.
-func RecoveredRecords() int64 { return recovered.Value() }
+func RecoveredRecords() int64 { return count(recovered) }
 
 // counted returns the update callback update, counting each changelog
 // record it is given as recovered. Only processors count: a view reads its
 // table's changelog all the time, not only to recover.
 func counted(update goka.UpdateCallback) goka.UpdateCallback {
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		recovered.Add(1)
+		recovered.Inc()
 		return update(ctx, s, key, value)
 	}
 }
@@ -106,7 +81,7 @@ func StoreNewest(version func([]byte) (int64, error), partitions int, end func(p
 			// damaged: neither it nor an older version can be trusted.
 			// It is stored, so that the key's inputs go to the dead
 			// letters (see stored) until a good record repairs it.
-			undecodable.Add(1)
+			undecodable.Inc()
 			slog.Warn("stored a changelog record that does not decode: the key's inputs go to the dead letters until it is repaired",
 				"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
 			return goka.DefaultUpdate(ctx, s, key, value)
@@ -127,7 +102,7 @@ func StoreNewest(version func([]byte) (int64, error), partitions int, end func(p
 		}
 		if old != nil {
 			if stored, err := version(old); err == nil && stored > incoming {
-				stale.Add(1)
+				stale.Inc()
 				return nil
 			}
 		}
@@ -138,7 +113,7 @@ func StoreNewest(version func([]byte) (int64, error), partitions int, end func(p
 // ignoreForged counts and logs a changelog record that no processor wrote,
 // which recovery ignores.
 func ignoreForged(ctx goka.UpdateContext, key string, why error) {
-	forged.Add(1)
+	forged.Inc()
 	slog.Warn("ignored a changelog record that no processor wrote: only processors may write the tables",
 		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", why)
 }
@@ -153,16 +128,12 @@ var (
 
 // StaleRecords returns the number of changelog records of versioned tables
 // this process has ignored because it held a newer version.
-func StaleRecords() int64 { return stale.Value() }
+func StaleRecords() int64 { return count(stale) }
 
 // UndecodableRecords returns the number of table values this process has
 // met that do not decode: changelog records ignored in recovery, and
 // stored values whose key's input went to the dead letters.
-func UndecodableRecords() int64 { return undecodable.Value() }
-
-// DeadLetters returns the number of inputs sent to the dead-letter topic by
-// this process.
-func DeadLetters() int64 { return deadLetters.Value() }
+func UndecodableRecords() int64 { return count(undecodable) }
 
 // poison returns the input as a Poison when it cannot be processed: bytes
 // its codec rejected, or an empty (tombstone) value.
@@ -180,7 +151,7 @@ func poison(msg any) (codecs.Poison, bool) {
 // topic, with the error and its origin in headers, and moves on: a poison
 // message must never crash-loop a processor.
 func deadLetter(ctx goka.Context, p codecs.Poison) {
-	deadLetters.Add(1)
+	deadLetterCount.WithLabelValues(string(ctx.Topic())).Inc()
 	slog.Warn("dead-lettered input",
 		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(),
 		"key", ctx.Key(), "error", p.Err)
@@ -205,7 +176,7 @@ func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok b
 	case T:
 		return &v, true
 	case codecs.Poison:
-		undecodable.Add(1)
+		undecodable.Inc()
 		input, _ := raw()
 		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
 			"the %s value of key %q does not decode, so this input was not applied: %w", goka.GroupTable(ctx.Group()), ctx.Key(), v.Err)})

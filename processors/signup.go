@@ -98,6 +98,14 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 		return
 	}
 	d := DecideClaim(signup, c, key, ctx.Offset())
+	// Counted once per claim decided: a claim with the owner's request ID
+	// (delivered again, or a re-post) is not a new decision.
+	switch {
+	case signup == nil:
+		won.Inc()
+	case !d.Won:
+		taken.Inc()
+	}
 	if d.Store != nil {
 		ctx.SetValue(*d.Store)
 	}

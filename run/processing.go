@@ -313,10 +313,11 @@ func (f *diskFloor) update(free uint64, stopped bool) bool {
 	return f.full
 }
 
-// watchLag reads every group's lag every few seconds and reports the
-// partitions whose lag stood still for longer than StallAfter: processing
-// has stopped there, whatever the processes' states say (a member that
-// holds partitions and is gone, a callback that never returns).
+// watchLag reads every group's lag every few seconds, sets the
+// wallet_consumer_lag_messages gauge from it, and reports the partitions
+// whose lag stood still for longer than StallAfter: processing has stopped
+// there, whatever the processes' states say (a member that holds
+// partitions and is gone, a callback that never returns).
 func (p *processing) watchLag(ctx context.Context) {
 	every := min(p.c.StallAfter/4, 10*time.Second)
 	w := stallWatch{}
@@ -331,6 +332,7 @@ func (p *processing) watchLag(ctx context.Context) {
 			p.states.set("lag", "unknown: "+err.Error())
 			continue
 		}
+		recordLags(lags)
 		if stalled := w.update(lags, time.Now(), p.c.StallAfter); len(stalled) > 0 {
 			p.states.set("lag", "stalled: "+strings.Join(stalled, "; "))
 		} else {

@@ -1,6 +1,6 @@
 // Command processor runs every processor group: signup, paymentd and the
 // accountant. Start several, each with its own -state, to scale out.
-// With -http it serves GET /healthz, /readyz and /debug/vars.
+// With -http it serves GET /healthz, /readyz and /metrics.
 package main
 
 import (

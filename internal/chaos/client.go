@@ -209,5 +209,6 @@ func (c *client) balance(ctx context.Context, account string) (cents int64, foun
 // skipped (processors.StoreNewest): writes that reached the accountant's
 // changelog after a newer version, as a fenced-off instance makes them.
 func (c *client) staleRecords(ctx context.Context) (int64, error) {
-	return c.api.Counter(ctx, api.ReadSide, "wallet", "stale_table_records")
+	n, err := c.api.Metric(ctx, api.ReadSide, "wallet_table_records_total", map[string]string{"kind": "stale"})
+	return int64(n), err
 }

@@ -1,0 +1,58 @@
+package processors
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// The processors' metrics, served with the process's others on GET
+// /metrics. They count what this process did: several processes share the
+// work, so a total over the wallet is the sum over its processes.
+var (
+	transfers = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_transfers_total",
+		Help: "Transfers made final by paymentd, by status and reason (empty when completed).",
+	}, []string{"status", "reason"})
+	signups = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_signups_total",
+		Help: "Claims of an account name decided: won (the first claim opens the account) or taken (another claim owns it).",
+	}, []string{"outcome"})
+	instructions = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_instructions_total",
+		Help: "Instructions met by the accountant: applied (decided for the first time), copy (a copy of one decided), redelivered (delivered again after a crash), reemitted (delivered again, and its outcome emitted again).",
+	}, []string{"result"})
+	deadLetterCount = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_dead_letters_total",
+		Help: "Inputs sent to the dead-letter topic, by the topic they came from.",
+	}, []string{"topic"})
+	tableRecords = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "wallet_table_records_total",
+		Help: "Table records met: recovered (read from a changelog to rebuild a local table), stale (older than the version stored, ignored), undecodable (stored, so that the key's inputs go to the dead letters), forged (written by no processor, ignored).",
+	}, []string{"kind"})
+)
+
+// The label values of the counters above, created at start so that a
+// scrape shows them at zero rather than not at all.
+var (
+	applied     = instructions.WithLabelValues("applied")
+	copies      = instructions.WithLabelValues("copy")
+	redelivered = instructions.WithLabelValues("redelivered")
+	reemitted   = instructions.WithLabelValues("reemitted")
+	recovered   = tableRecords.WithLabelValues("recovered")
+	stale       = tableRecords.WithLabelValues("stale")
+	undecodable = tableRecords.WithLabelValues("undecodable")
+	forged      = tableRecords.WithLabelValues("forged")
+	won         = signups.WithLabelValues("won")
+	taken       = signups.WithLabelValues("taken")
+)
+
+// count returns the value of counter c: the tests read the counters
+// through the accessors below.
+func count(c prometheus.Counter) int64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return int64(m.GetCounter().GetValue())
+}
