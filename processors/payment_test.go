@@ -108,12 +108,20 @@ func TestPaymentsRecordsOutcomes(t *testing.T) {
 	tt := tester.New(t)
 	runPayments(t, tt, nil)
 	primer := transfer(primerID, "Alice", "Bob", 50)
+	completed, rejected := processors.TransferCount("completed", ""), processors.TransferCount("rejected", wallet.ReasonAccountNotFound)
 	tt.Consume(string(topology.TransferRequests), primerID, primer)
 	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Completed})
 	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound})
 	st := tt.TableValue(topology.TransferTable, primerID).(wallet.TransferState)
 	if st.Status != wallet.Completed || st.Reason != "" {
 		t.Errorf("status %s (%s), want completed", st.Status, st.Reason)
+	}
+	// Counted once, as the status it was made final with.
+	if got := processors.TransferCount("completed", "") - completed; got != 1 {
+		t.Errorf("%d transfers counted completed, want 1", got)
+	}
+	if got := processors.TransferCount("rejected", wallet.ReasonAccountNotFound) - rejected; got != 0 {
+		t.Errorf("%d transfers counted rejected, want 0", got)
 	}
 }
 
