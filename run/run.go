@@ -243,7 +243,7 @@ func writeSide(c Config) (*writer, error) {
 		return nil, err
 	}
 	return &writer{
-		Server:    api.Server{Transfers: transfers, Claims: claims, MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout},
+		Server:    api.Server{Transfers: transfers, Claims: claims, MaxAmount: c.MaxAmount, Partitions: c.Kafka.Partitions, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout},
 		transfers: transfers,
 		claims:    claims,
 	}, nil
@@ -265,7 +265,7 @@ func readSide(c Config) (*api.Server, func(context.Context) error, error) {
 		return nil, nil, err
 	}
 	return &api.Server{Signups: v.signups, States: v.transfers, Accounts: v.accounts,
-		MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout}, v.run, nil
+		MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout, Partitions: c.Kafka.Partitions}, v.run, nil
 }
 
 // viewSet is the views one side of the API reads, kept in c.State.
