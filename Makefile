@@ -20,9 +20,10 @@ run: deps
 	$(GO) run ./cmd/wallet
 
 # Unit, integration (embedded broker over TCP, real RocksDB, real HTTP)
-# and race tests.
+# and race tests. Debian's chromium (about a minute to install) is the
+# headless browser that drives the page at / (run/page_test.go).
 test: deps
-	@./scripts/deps.sh kcat
+	@./scripts/deps.sh kcat chromium
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 

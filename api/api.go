@@ -69,6 +69,9 @@ type Server struct {
 	// MaxOverdraft is the largest overdraft limit an account may be
 	// signed up with; zero means wallet.DefaultMaxOverdraft.
 	MaxOverdraft wallet.Money
+	// Partitions is the partition count of the wallet's topics; when set,
+	// GET /api/v1/transfers/{id} answers with the transfer's partitions.
+	Partitions int
 	// SendTimeout bounds the wait for Kafka; zero means DefaultSendTimeout.
 	SendTimeout time.Duration
 	// DecisionTimeout bounds the wait for the signup group's decision;
@@ -93,6 +96,9 @@ func (s *Server) Handler() http.Handler {
 	for pattern, h := range s.routes() {
 		mux.HandleFunc(pattern, instrument(pattern, h))
 	}
+	// The page at / only; every other unknown path stays a 404 of the
+	// API (the route "/").
+	mux.HandleFunc("GET /{$}", servePage)
 	return mux
 }
 

@@ -84,8 +84,10 @@ func TestOpenAPI(t *testing.T) {
 		return wallet.Completed, ""
 	}}
 	sg := newSignups(nil)
+	// Partitions set: GET /api/v1/transfers/{id} answers with the
+	// transfer's partitions, checked against the document too.
 	up := httptestServer(t, (&api.Server{
-		Transfers: st, States: st, Claims: sg, Signups: sg,
+		Transfers: st, States: st, Claims: sg, Signups: sg, Partitions: 4,
 		Accounts: accounts{"alice": {Balance: wallet.Cents(-50)}, "bob": {Balance: wallet.Cents(50)}, wallet.World: {}},
 	}).Handler())
 	// A wallet whose processors decide nothing in time.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/topology"
 )
 
 // transferBody is the body of POST /api/v1/transfers as a client sends
@@ -104,6 +105,39 @@ type TransferResponse struct {
 	wallet.Transfer
 	Status wallet.Status `json:"status"`
 	Reason string        `json:"reason,omitempty"`
+	// Partitions is where the transfer goes, given by GET
+	// /api/v1/transfers/{id} when the server knows the partition count.
+	Partitions *TransferPartitions `json:"partitions,omitempty"`
+}
+
+// TransferPartitions is the path of a transfer through the partitions:
+// its request's partition of wallet.transfer_request (decided by
+// paymentd), then the sender's and the recipient's of wallet.payment
+// (decided by the accountant). Each is Kafka's murmur2 partition of the
+// key, as every producer computes it.
+type TransferPartitions struct {
+	Request int32 `json:"request"`
+	From    int32 `json:"from"`
+	To      int32 `json:"to"`
+}
+
+// transferPartitions returns the partitions of t among n, or nil when n
+// is unknown (zero) or a name has no account key (it cannot have been
+// stored then: paymentd refuses it).
+func transferPartitions(t wallet.Transfer, n int) *TransferPartitions {
+	if n <= 0 {
+		return nil
+	}
+	from, errFrom := wallet.AccountKey(t.From)
+	to, errTo := wallet.AccountKey(t.To)
+	if errFrom != nil || errTo != nil {
+		return nil
+	}
+	return &TransferPartitions{
+		Request: topology.Partition(t.RequestID.String(), n),
+		From:    topology.Partition(from, n),
+		To:      topology.Partition(to, n),
+	}
 }
 
 // movementBody is the body of POST /api/v1/deposits and /withdrawals.
@@ -308,5 +342,6 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(wallet.ETransferNotFound, "transfer not found"))
 		return
 	}
-	writeJSON(w, http.StatusOK, TransferResponse{Transfer: st.Transfer, Status: st.Status, Reason: st.Reason})
+	writeJSON(w, http.StatusOK, TransferResponse{Transfer: st.Transfer, Status: st.Status, Reason: st.Reason,
+		Partitions: transferPartitions(st.Transfer, s.Partitions)})
 }

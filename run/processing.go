@@ -40,6 +40,8 @@ const healthyRun = time.Minute
 type processing struct {
 	c      Config
 	states *states
+	// web shows each group's current processor on goka's pages.
+	web *gokaWeb
 	// full is set while the state directory's free space is below the
 	// floor; the groups stop consuming until it is back.
 	mu   sync.Mutex
@@ -47,7 +49,7 @@ type processing struct {
 }
 
 func newProcessing(c Config) *processing {
-	return &processing{c: c, states: newStates()}
+	return &processing{c: c, states: newStates(), web: newGokaWeb()}
 }
 
 // checks returns the state of each group, of the lag and of the disk.
@@ -168,6 +170,8 @@ func (p *processing) runOnce(ctx context.Context, group goka.Group, create group
 	if err != nil {
 		return false, fmt.Errorf("create %s: %w", group, err)
 	}
+	p.web.setProcessor(group, proc)
+	defer p.web.dropProcessor(group, proc)
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan error, 1)

@@ -118,7 +118,7 @@ func Processors(ctx context.Context, c Config) error {
 	if c.HTTP != "" {
 		mux := http.NewServeMux()
 		api.Probes(mux, p.checks())
-		g.Go(func() error { return serve(ctx, c, mux) })
+		g.Go(func() error { return serve(ctx, c, withGoka(mux, p.web)) })
 	}
 	g.Go(func() error { return p.run(ctx) })
 	return g.Wait()
@@ -145,10 +145,12 @@ func Emitter(ctx context.Context, c Config) error {
 	s.Signups, s.States = v.signups, v.transfers
 	kafkaState := newStates()
 	s.Checks = map[string]api.Check{"kafka": kafkaState.check("kafka")}
+	web := newGokaWeb()
+	web.addViews(v.gokaViews()...)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { watchKafka(ctx, c, kafkaState); return nil })
 	g.Go(func() error { return v.run(ctx) })
-	g.Go(func() error { return serve(ctx, c, s.Handler()) })
+	g.Go(func() error { return serve(ctx, c, withGoka(s.Handler(), web)) })
 	return g.Wait()
 }
 
@@ -160,16 +162,18 @@ func View(ctx context.Context, c Config) error {
 		return err
 	}
 	defer release()
-	s, run, err := readSide(c)
+	s, v, err := readSide(c)
 	if err != nil {
 		return err
 	}
 	kafkaState := newStates()
 	s.Checks = map[string]api.Check{"kafka": kafkaState.check("kafka")}
+	web := newGokaWeb()
+	web.addViews(v.gokaViews()...)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { watchKafka(ctx, c, kafkaState); return nil })
-	g.Go(func() error { return run(ctx) })
-	g.Go(func() error { return serve(ctx, c, s.Handler()) })
+	g.Go(func() error { return v.run(ctx) })
+	g.Go(func() error { return serve(ctx, c, withGoka(s.Handler(), web)) })
 	return g.Wait()
 }
 
@@ -202,7 +206,7 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 		return err
 	}
 	defer w.close()
-	s, runViews, err := readSide(viewState)
+	s, v, err := readSide(viewState)
 	if err != nil {
 		return err
 	}
@@ -219,9 +223,10 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 	s.Checks["kafka"] = p.states.check("kafka")
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { watchKafka(ctx, c, p.states); return nil })
+	p.web.addViews(v.gokaViews()...)
 	g.Go(func() error { return p.run(ctx) })
-	g.Go(func() error { return runViews(ctx) })
-	g.Go(func() error { return serve(ctx, c, s.Handler()) })
+	g.Go(func() error { return v.run(ctx) })
+	g.Go(func() error { return serve(ctx, c, withGoka(s.Handler(), p.web)) })
 	return g.Wait()
 }
 
@@ -243,7 +248,7 @@ func writeSide(c Config) (*writer, error) {
 		return nil, err
 	}
 	return &writer{
-		Server:    api.Server{Transfers: transfers, Claims: claims, MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout},
+		Server:    api.Server{Transfers: transfers, Claims: claims, MaxAmount: c.MaxAmount, Partitions: c.Kafka.Partitions, MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout},
 		transfers: transfers,
 		claims:    claims,
 	}, nil
@@ -257,15 +262,15 @@ func (w *writer) close() {
 	}
 }
 
-// readSide returns the read side of the API and a function that keeps its
-// views up to date until ctx is done.
-func readSide(c Config) (*api.Server, func(context.Context) error, error) {
+// readSide returns the read side of the API and its views, which v.run
+// keeps up to date.
+func readSide(c Config) (*api.Server, *viewSet, error) {
 	v, err := newViews(c, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	return &api.Server{Signups: v.signups, States: v.transfers, Accounts: v.accounts,
-		MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout}, v.run, nil
+		MaxOverdraft: c.MaxOverdraft, DecisionTimeout: c.DecisionTimeout, Partitions: c.Kafka.Partitions}, v, nil
 }
 
 // viewSet is the views one side of the API reads, kept in c.State.
@@ -306,6 +311,15 @@ func (v *viewSet) rebuild() {
 	if v.accounts != nil {
 		v.accounts.Rebuild()
 	}
+}
+
+// gokaViews returns the views of the set for goka's pages.
+func (v *viewSet) gokaViews() []gokaView {
+	views := []gokaView{v.signups, v.transfers}
+	if v.accounts != nil {
+		views = append(views, v.accounts)
+	}
+	return views
 }
 
 // run keeps the views up to date until ctx is done.

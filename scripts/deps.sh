@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building the wallet needs beyond Go: RocksDB's C library and
 # headers (grocksdb links against them through cgo). With an argument, also
-# the named extra Debian packages (make test-kafka asks for kcat).
+# the named extra Debian packages (make test-kafka asks for kcat). The
+# target chromium (make test: the browser that run/page_test.go drives)
+# counts as present when any Chromium or Chrome is on the PATH.
 # Only Debian and Ubuntu are automated; elsewhere it says what to install.
 set -euo pipefail
 
@@ -10,6 +12,11 @@ if [ ! -f /usr/include/rocksdb/c.h ] && [ ! -f /usr/local/include/rocksdb/c.h ];
 	missing+=(librocksdb-dev)
 fi
 for pkg in "$@"; do
+	if [ "$pkg" = chromium ]; then
+		for b in chromium chromium-browser google-chrome google-chrome-stable; do
+			command -v "$b" >/dev/null && continue 2
+		done
+	fi
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v gcc >/dev/null || missing+=(gcc)

@@ -121,3 +121,20 @@ func (t *table) Recovered() bool {
 	defer t.mu.RUnlock()
 	return t.view != nil && t.view.Recovered()
 }
+
+// Table returns the name of the table the view holds.
+func (t *table) Table() goka.Table { return t.name }
+
+// Current returns the goka View as it is now, nil while it is rebuilt:
+// for goka's monitor page, which reads its statistics. A rebuild may close
+// the View returned while it is read; its statistics then read as closed.
+func (t *table) Current() *goka.View {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.view
+}
+
+// Value returns the decoded value of key, nil when the table has none:
+// for goka's query page. A rebuild does not close the view while it
+// reads.
+func (t *table) Value(key string) (any, error) { return t.get(key) }

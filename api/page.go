@@ -1,0 +1,22 @@
+package api
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// page is the wallet's page: one HTML file with its CSS and JavaScript,
+// a client of the public API like any other, so that it needs no build
+// step and shows what a client sees.
+//
+//go:embed page/index.html
+var page []byte
+
+// servePage answers GET / with the page. It is registered beside the API's
+// routes, not among them: the routes are the JSON API that openapi.json
+// describes, and the page is a client of it.
+func servePage(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Write(page)
+}
