@@ -169,8 +169,21 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 // raw, goes to the dead letters with the reason, and the value is counted.
 // The operator repairs the record and sends the input again (README,
 // "Failures").
+//
+// ok is also false, with nothing dead-lettered, when the partition is
+// stopping: goka then records a failed read and Value returns nil instead
+// of stopping the callback, and nil would read as "no value" (an account
+// not open, a transfer never seen). Deciding on it made refunds of credits
+// that were applied again after the restart; returning without a decision
+// let goka commit the input, and the instruction was lost. So the input's
+// commit is failed: it is not committed, and comes again.
 func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok bool) {
-	switch v := ctx.Value().(type) {
+	v := ctx.Value()
+	if err := ctx.Context().Err(); err != nil {
+		ctx.DeferCommit()(fmt.Errorf("the partition stopped before the %s value of key %q was read: not decided, not committed: %w", goka.GroupTable(ctx.Group()), ctx.Key(), err))
+		return nil, false
+	}
+	switch v := v.(type) {
 	case nil:
 		return nil, true
 	case T:

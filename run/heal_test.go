@@ -1,6 +1,7 @@
 package run_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -36,6 +37,21 @@ func TestDamagedTableIsRebuilt(t *testing.T) {
 		names = append(names, fmt.Sprintf("heal-%d", i))
 	}
 	var want ledger.Ledger
+	// On failure, say which transfers did not complete: the fault behind
+	// this test's first failures was instructions lost while the accountant
+	// stopped on a damaged table (processors.stored).
+	var sentIDs []uuid.UUID
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		for _, id := range sentIDs {
+			s, found, err := cl.Transfer(context.Background(), id)
+			if err != nil || !found || s.Status != wallet.Completed {
+				t.Logf("transfer %s not completed: found %v, error %v, status %s %s", id, found, err, s.Status, s.Reason)
+			}
+		}
+	})
 	send := func(n int) {
 		t.Helper()
 		for i := range n {
@@ -44,6 +60,7 @@ func TestDamagedTableIsRebuilt(t *testing.T) {
 				t.Fatalf("POST = %d %s", status, body)
 			}
 			want.Apply(tr)
+			sentIDs = append(sentIDs, tr.RequestID)
 		}
 	}
 
