@@ -50,8 +50,10 @@ type transferRow struct {
 // final status, its path through the partitions and both balances.
 func TestPage(t *testing.T) {
 	chrome := browser(t)
+	// A broker of its own: a shared cluster (make test-kafka) has its
+	// topics with the other tests' partition count.
 	const partitions = 4
-	c := config(t, brokers(t), partitions)
+	c := config(t, embeddedBroker(t), partitions)
 	c.MaxOverdraft = wallet.DefaultMaxOverdraft
 	addr := serve(t, c, func(ctx context.Context, c run.Config) error { return run.All(ctx, c, "") })
 	base := "http://" + addr
