@@ -83,7 +83,7 @@ func start(addr, dataDir string, o Options, free func(dir string) (uint64, error
 			return nil, err
 		}
 		opts = append(opts, secure...)
-		self = append(self, auth)
+		self = auth
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

@@ -2,7 +2,6 @@ package broker
 
 import (
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
+	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/kafka"
 )
 
@@ -27,7 +26,7 @@ const PrincipalPrefix = "wallet-"
 // users and its ACLs (kafka.ACLs) enforced, and the credentials of the
 // broker's own superuser, which expires silent group members
 // (sessions.go) and holds no role.
-func secured(users map[kafka.Role]string) ([]kfake.Opt, kgo.Opt, error) {
+func secured(users map[kafka.Role]string) ([]kfake.Opt, []kgo.Opt, error) {
 	opts := []kfake.Opt{kfake.EnableSASL(), kfake.EnableACLs()}
 	for role, password := range users {
 		var acls []kfake.ACL
@@ -40,13 +39,13 @@ func secured(users map[kafka.Role]string) ([]kfake.Opt, kgo.Opt, error) {
 		}
 		opts = append(opts, kfake.User(kafka.SCRAMSHA512, PrincipalPrefix+string(role), password, acls...))
 	}
-	secret := make([]byte, 16)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, nil, fmt.Errorf("broker: superuser password: %w", err)
+	self := kafka.Security{Mechanism: kafka.SCRAMSHA512, Username: PrincipalPrefix + "broker", Password: rand.Text()}
+	opts = append(opts, kfake.Superuser(self.Mechanism, self.Username, self.Password))
+	client, err := kgosec.Opts(self)
+	if err != nil {
+		return nil, nil, err
 	}
-	self := scram.Auth{User: PrincipalPrefix + "broker", Pass: hex.EncodeToString(secret)}
-	opts = append(opts, kfake.Superuser(kafka.SCRAMSHA512, self.User, self.Pass))
-	return opts, kgo.SASL(self.AsSha512Mechanism()), nil
+	return opts, client, nil
 }
 
 // kfakeACL turns a role's permission into kfake's seed ACL.
@@ -75,11 +74,7 @@ func Credentials(dir string) (map[kafka.Role]string, error) {
 		name := filepath.Join(dir, string(r)+".password")
 		p, err := kafka.ReadPassword(name)
 		if errors.Is(err, fs.ErrNotExist) {
-			secret := make([]byte, 16)
-			if _, err := rand.Read(secret); err != nil {
-				return nil, fmt.Errorf("broker: password of %s: %w", r, err)
-			}
-			p = hex.EncodeToString(secret)
+			p = rand.Text()
 			if err := os.WriteFile(name, []byte(p+"\n"), 0o600); err != nil {
 				return nil, fmt.Errorf("broker: write password of %s: %w", r, err)
 			}

@@ -23,13 +23,3 @@ func Free(dir string) (uint64, error) {
 	}
 	return st.Bavail * uint64(st.Bsize), nil
 }
-
-// Below reports whether the free space under dir is below floor, with the
-// free space measured.
-func Below(dir string, floor uint64) (bool, uint64, error) {
-	free, err := Free(dir)
-	if err != nil {
-		return false, 0, err
-	}
-	return free < floor, free, nil
-}

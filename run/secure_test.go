@@ -10,11 +10,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
@@ -64,9 +64,11 @@ func TestSecuredBrokerHoldsTheTrustBoundary(t *testing.T) {
 	waitBalances(t, cl, &want, time.Minute)
 
 	// The API's principal forges a credit and a table record.
-	forger, err := kgo.NewClient(kgo.SeedBrokers(b.Addr()),
-		kgo.SASL(scram.Auth{User: broker.PrincipalPrefix + string(kafka.API), Pass: passwords[kafka.API]}.AsSha512Mechanism()),
-		kgo.RecordRetries(1))
+	sec, err := kgosec.Opts(as(kafka.API).Kafka.Security)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger, err := kgo.NewClient(append(sec, kgo.SeedBrokers(b.Addr()), kgo.RecordRetries(1))...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -300,13 +299,5 @@ func waitOK(ctx context.Context, check func(context.Context) error) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("last: %v: %w", err, context.Cause(ctx))
 		}
-	}
-}
-
-// logStatus logs what every process did so far.
-func (cl *cluster) logStatus() {
-	for _, p := range cl.all() {
-		s, e, k := p.counts()
-		slog.Debug("process", "name", p.name, "starts", s, "exits", e, "kills", k, "running", p.running())
 	}
 }
