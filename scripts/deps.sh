@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building the wallet needs beyond Go: RocksDB's C library and
-# headers (grocksdb links against them through cgo). With an argument, also
+# headers (grocksdb links against them through cgo), and goka with the
+# wallet's patch (third_party/goka, which needs patch(1)). With an argument, also
 # the named extra Debian packages (make test-kafka asks for kcat). The
 # target chromium (make test: the browser that run/page_test.go drives)
 # counts as present when any Chromium or Chrome is on the PATH.
@@ -20,7 +21,10 @@ for pkg in "$@"; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 command -v gcc >/dev/null || missing+=(gcc)
-[ ${#missing[@]} -eq 0 ] && exit 0
+command -v patch >/dev/null || missing+=(patch)
+if [ ${#missing[@]} -eq 0 ]; then
+	exec "$(dirname "$0")/../third_party/goka/apply.sh"
+fi
 
 if ! command -v apt-get >/dev/null; then
 	echo "deps: install RocksDB 7.x with its headers (macOS: brew install rocksdb; Fedora: dnf install rocksdb-devel) and: ${missing[*]}" >&2
@@ -31,3 +35,4 @@ sudo=""
 echo "deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+"$(dirname "$0")/../third_party/goka/apply.sh"
