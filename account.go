@@ -1,9 +1,10 @@
 package wallet
 
 // Account is the state the accountant keeps for one account: whether it is
-// open and with what overdraft limit, its balance, and what re-emission
-// needs. It holds no history of payments: its size does not grow with the
-// account's traffic.
+// open and with what overdraft limit, its balance, and the offset of the
+// last message it reflects. It holds no history of payments and nothing
+// pending: its size does not grow with the account's traffic, sender or
+// recipient, World included.
 type Account struct {
 	// Open is set by the account's open instruction; accounts are never
 	// closed. World is open without one.
@@ -17,27 +18,12 @@ type Account struct {
 	// NextOffset is the offset, in the account's partition of the payment
 	// topic, after the last instruction message this state reflects
 	// (Kafka's convention for committed offsets; 0 for none). A message
-	// below it is a redelivery. It also orders the versions of the state:
-	// whoever computes it from the same messages gets the same value, so of
-	// two versions the one with the higher NextOffset is the newer,
-	// whatever order they reached the changelog in.
+	// below it is a replay (after an aborted transaction, or from the
+	// oldest offset once a group's committed offsets are lost): the state
+	// and the outputs of its decision are already committed, so it
+	// changes nothing and emits nothing. It is also the state's version:
+	// no honest version is beyond the end of the partition.
 	NextOffset int64
-	// Unacked holds the decisions of the debits this state reflects whose
-	// outputs Kafka may not have acknowledged yet, so that when one of them
-	// is delivered again its outputs are emitted again, the same: accepted
-	// or refused depends on the balance then. (Every other decision follows
-	// from OpenFrom and the message itself.) A decision leaves it once
-	// every message of the partition up to it is acknowledged: only the
-	// debits of the last moments are ever here.
-	Unacked []Decision
-}
-
-// Decision is what the accountant decided for one debit, which determines
-// what it emitted.
-type Decision struct {
-	// Offset is the message's offset in the account's partition.
-	Offset  int64
-	Verdict Verdict
 }
 
 // Verdict is the accountant's decision for an instruction, and so what it

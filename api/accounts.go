@@ -31,8 +31,9 @@ type Signups interface {
 	// while none has.
 	Signup(key string) (s wallet.Signup, ok bool, err error)
 	// After returns up to limit signups with keys after the key after, in
-	// key order.
-	After(after string, limit int) ([]views.Keyed, error)
+	// key order, and the key after which the next page starts ("" for
+	// none).
+	After(after string, limit int) (page []views.Keyed, next string, err error)
 	// Recovered reports whether the state has caught up once.
 	Recovered() bool
 }
@@ -254,25 +255,23 @@ func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
-	signups, err := s.Signups.After(after, limit)
+	signups, next, err := s.Signups.After(after, limit)
 	if err != nil {
 		slog.Warn("list accounts", "after", after, "error", err)
 		writeError(w, wallet.Errorf(wallet.EUnavailable, "accounts are not available yet; retry shortly"))
 		return
 	}
-	page := AccountsPage{Accounts: []AccountResponse{}}
+	page := AccountsPage{Accounts: []AccountResponse{}, Next: next}
 	for _, k := range signups {
 		acct, _, err := s.Accounts.Account(k.Key)
 		if err != nil {
-			slog.Warn("list accounts", "account", k.Key, "error", err)
-			writeError(w, wallet.Errorf(wallet.EUnavailable, "accounts are not available yet; retry shortly"))
-			return
+			// That account alone is unavailable (GET answers 503 for
+			// it): the page goes on without it.
+			slog.Warn("left an account out of a page", "account", k.Key, "error", err)
+			continue
 		}
 		limit := k.Signup.OverdraftLimit
 		page.Accounts = append(page.Accounts, AccountResponse{Account: k.Signup.Username, Balance: acct.Balance, Currency: wallet.Currency, OverdraftLimit: &limit})
-	}
-	if len(signups) == limit {
-		page.Next = signups[len(signups)-1].Key
 	}
 	writeJSON(w, http.StatusOK, page)
 }

@@ -75,7 +75,7 @@ func (s *signups) Signup(key string) (wallet.Signup, bool, error) {
 	return w, ok, nil
 }
 
-func (s *signups) After(after string, limit int) ([]views.Keyed, error) {
+func (s *signups) After(after string, limit int) ([]views.Keyed, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var keys []string
@@ -89,7 +89,11 @@ func (s *signups) After(after string, limit int) ([]views.Keyed, error) {
 	for _, k := range keys[:min(limit, len(keys))] {
 		page = append(page, views.Keyed{Key: k, Signup: s.won[k]})
 	}
-	return page, nil
+	next := ""
+	if len(page) == limit {
+		next = page[len(page)-1].Key
+	}
+	return page, next, nil
 }
 
 func (s *signups) Recovered() bool { return true }

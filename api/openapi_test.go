@@ -60,8 +60,8 @@ type failingSignups struct{}
 func (failingSignups) Signup(key string) (wallet.Signup, bool, error) {
 	return wallet.Signup{}, false, errors.New("not recovered")
 }
-func (failingSignups) After(after string, limit int) ([]views.Keyed, error) {
-	return nil, errors.New("not recovered")
+func (failingSignups) After(after string, limit int) ([]views.Keyed, string, error) {
+	return nil, "", errors.New("not recovered")
 }
 func (failingSignups) Recovered() bool { return false }
 

@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/kafka"
 )
 
@@ -41,7 +40,7 @@ func secured(users map[kafka.Role]string) ([]kfake.Opt, []kgo.Opt, error) {
 	}
 	self := kafka.Security{Mechanism: kafka.SCRAMSHA512, Username: PrincipalPrefix + "broker", Password: rand.Text()}
 	opts = append(opts, kfake.Superuser(self.Mechanism, self.Username, self.Password))
-	client, err := kgosec.Opts(self)
+	client, err := self.KgoOpts()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -58,7 +57,11 @@ func kfakeACL(a kafka.ACL) (kfake.ACL, error) {
 	if err != nil {
 		return kfake.ACL{}, fmt.Errorf("ACL operation %q: %w", a.Operation, err)
 	}
-	return kfake.ACL{Resource: resource, Name: a.Name, Pattern: kmsg.ACLResourcePatternTypeLiteral, Operation: op, Allow: true}, nil
+	pattern := kmsg.ACLResourcePatternTypeLiteral
+	if a.Prefixed {
+		pattern = kmsg.ACLResourcePatternTypePrefixed
+	}
+	return kfake.ACL{Resource: resource, Name: a.Name, Pattern: pattern, Operation: op, Allow: true}, nil
 }
 
 // Credentials returns a password for each role, kept in dir as

@@ -14,21 +14,23 @@ import (
 // each time, so its size and cost bound how fast a hot account can go and
 // how fast the changelog grows. The form is
 //
-//	format byte (3)
+//	format byte (4)
 //	uvarint next offset
 //	flags byte: 1 if the account is open
 //	uvarint offset from which the account is open
 //	uvarint length, overdraft limit as a decimal string ("0.00")
 //	uvarint length, balance as a decimal string ("-0.50")
-//	uvarint count, then count decisions: uvarint offset, verdict byte
 //
-// Values written by version 1 (formats 1 and 2) are refused: version 2
-// starts afresh.
+// Format 3, which version 2 wrote, had a list of decisions after the
+// balance, kept for re-emission; it decodes with the list dropped (a
+// drained version 2 has no decision left to emit again). Values written
+// by version 1 (formats 1 and 2) are refused: version 2 started afresh.
 type Account struct{}
 
 const (
-	accountFormat = 3
-	flagOpen      = 1
+	accountFormat   = 4
+	accountFormatV2 = 3
+	flagOpen        = 1
 )
 
 func (Account) Encode(value any) ([]byte, error) {
@@ -39,8 +41,11 @@ func (Account) Encode(value any) ([]byte, error) {
 	if a.NextOffset < 0 {
 		return nil, fmt.Errorf("encode account: negative next offset %d", a.NextOffset)
 	}
+	if a.OpenFrom < 0 {
+		return nil, fmt.Errorf("encode account: negative open offset %d", a.OpenFrom)
+	}
 	limit, balance := a.OverdraftLimit.String(), a.Balance.String()
-	b := make([]byte, 0, 2+3*binary.MaxVarintLen64+len(limit)+len(balance)+len(a.Unacked)*(binary.MaxVarintLen64+1))
+	b := make([]byte, 0, 2+4*binary.MaxVarintLen64+len(limit)+len(balance))
 	b = append(b, accountFormat)
 	b = binary.AppendUvarint(b, uint64(a.NextOffset))
 	var flags byte
@@ -48,22 +53,11 @@ func (Account) Encode(value any) ([]byte, error) {
 		flags |= flagOpen
 	}
 	b = append(b, flags)
-	if a.OpenFrom < 0 {
-		return nil, fmt.Errorf("encode account: negative open offset %d", a.OpenFrom)
-	}
 	b = binary.AppendUvarint(b, uint64(a.OpenFrom))
 	b = binary.AppendUvarint(b, uint64(len(limit)))
 	b = append(b, limit...)
 	b = binary.AppendUvarint(b, uint64(len(balance)))
 	b = append(b, balance...)
-	b = binary.AppendUvarint(b, uint64(len(a.Unacked)))
-	for _, d := range a.Unacked {
-		if d.Offset < 0 || !d.Verdict.Valid() {
-			return nil, fmt.Errorf("encode account: decision %+v", d)
-		}
-		b = binary.AppendUvarint(b, uint64(d.Offset))
-		b = append(b, byte(d.Verdict))
-	}
 	return b, nil
 }
 
@@ -88,26 +82,33 @@ func (Account) Decode(data []byte) (any, error) {
 	if a.Balance, rest, err = money("balance", rest); err != nil {
 		return nil, err
 	}
-	count, k := binary.Uvarint(rest)
-	if k <= 0 || count > uint64(len(rest)-k)/2 {
-		return nil, fmt.Errorf("decode account: %d bytes do not hold the decisions", len(rest))
-	}
-	rest = rest[k:]
-	if count > 0 {
-		a.Unacked = make([]wallet.Decision, count)
-	}
-	for i := range a.Unacked {
-		offset, k := binary.Uvarint(rest)
-		if k <= 0 || offset > math.MaxInt64 || len(rest) <= k || !wallet.Verdict(rest[k]).Valid() {
-			return nil, fmt.Errorf("decode account: decision %d is malformed", i)
+	if data[0] == accountFormatV2 {
+		if rest, err = skipDecisions(rest); err != nil {
+			return nil, err
 		}
-		a.Unacked[i] = wallet.Decision{Offset: int64(offset), Verdict: wallet.Verdict(rest[k])}
-		rest = rest[k+1:]
 	}
 	if len(rest) != 0 {
-		return nil, fmt.Errorf("decode account: %d bytes after the decisions", len(rest))
+		return nil, fmt.Errorf("decode account: %d bytes after the balance", len(rest))
 	}
 	return a, nil
+}
+
+// skipDecisions reads past format 3's list of decisions: a count, then
+// for each an offset and a verdict byte.
+func skipDecisions(b []byte) ([]byte, error) {
+	count, k := binary.Uvarint(b)
+	if k <= 0 || count > uint64(len(b)-k)/2 {
+		return nil, fmt.Errorf("decode account: %d bytes do not hold the decisions", len(b))
+	}
+	b = b[k:]
+	for i := uint64(0); i < count; i++ {
+		_, k := binary.Uvarint(b)
+		if k <= 0 || len(b) <= k || !wallet.Verdict(b[k]).Valid() {
+			return nil, fmt.Errorf("decode account: decision %d is malformed", i)
+		}
+		b = b[k+1:]
+	}
+	return b, nil
 }
 
 // money reads a length-prefixed decimal string.
@@ -136,7 +137,7 @@ func accountHeader(data []byte) (next int64, rest []byte, err error) {
 	if len(data) == 0 {
 		return 0, nil, fmt.Errorf("decode account: empty value")
 	}
-	if data[0] != accountFormat {
+	if data[0] != accountFormat && data[0] != accountFormatV2 {
 		return 0, nil, fmt.Errorf("decode account: unknown format %d (version 1 wrote formats 1 and 2)", data[0])
 	}
 	n, k := binary.Uvarint(data[1:])

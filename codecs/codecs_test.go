@@ -1,7 +1,6 @@
 package codecs_test
 
 import (
-	"slices"
 	"strings"
 	"testing"
 
@@ -115,6 +114,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"account", codecs.Account{}, "\x03\x05\x01\x00\x040.00\x040.50\x01\x07x"}, // an unknown verdict
 		{"account", codecs.Account{}, "\x03\x05\x01\x00\x040.00\x040.50\x00extra"}, // bytes after the decisions
 		{"account", codecs.Account{}, "\x03\x05\x01\x00\x040.00\x040.50\xff\xff\xff\xff\xff\xff\xff\xff\x01"},
+		{"account", codecs.Account{}, "\x04\x05\x01\x00\x040.00\x040.5"},      // a truncated balance
+		{"account", codecs.Account{}, "\x04\x05\x01\x00\x040.00\x040.50\x00"}, // bytes after the balance
+		{"account", codecs.Account{}, "\x05\x05\x01\x00\x040.00\x040.50"},     // an unknown format
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+" "+tt.data, func(t *testing.T) {
@@ -147,10 +149,7 @@ func TestAccountRoundTrip(t *testing.T) {
 		{Balance: wallet.Cents(-50)},
 		{Balance: wallet.Cents(7), NextOffset: 1 << 40},
 		{Open: true, OpenFrom: 77, OverdraftLimit: wallet.Cents(100000)},
-		{Balance: wallet.MustParseMoney("1000000000.00"), NextOffset: 12, Unacked: []wallet.Decision{
-			{Offset: 10, Verdict: wallet.Debited},
-			{Offset: 1 << 40, Verdict: wallet.Refunded},
-		}},
+		{Balance: wallet.MustParseMoney("-1000000000.00"), NextOffset: 12, Open: true, OpenFrom: 3, OverdraftLimit: wallet.MustParseMoney("1000.00")},
 	}
 	for _, want := range tests {
 		b, err := codecs.Account{}.Encode(want)
@@ -162,22 +161,44 @@ func TestAccountRoundTrip(t *testing.T) {
 			t.Fatalf("Decode(Encode(%+v)): %v", want, err)
 		}
 		got := v.(wallet.Account)
-		if !got.Balance.Equal(want.Balance) || !slices.Equal(got.Unacked, want.Unacked) || got.NextOffset != want.NextOffset ||
+		if !got.Balance.Equal(want.Balance) || got.NextOffset != want.NextOffset ||
 			got.Open != want.Open || got.OpenFrom != want.OpenFrom || !got.OverdraftLimit.Equal(want.OverdraftLimit) {
 			t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, want)
 		}
 		if next, err := codecs.AccountNextOffset(b); err != nil || next != want.NextOffset {
 			t.Errorf("AccountNextOffset = %d, %v; want %d", next, err, want.NextOffset)
 		}
+		// The value's size does not grow with the account's traffic.
+		if len(b) > 40 {
+			t.Errorf("%d bytes for %+v, want at most 40", len(b), want)
+		}
 	}
 	if _, err := (codecs.Account{}).Encode(wallet.Account{NextOffset: -1}); err == nil {
 		t.Error("Encode accepted a negative next offset")
 	}
-	if _, err := (codecs.Account{}).Encode(wallet.Account{Unacked: []wallet.Decision{{Offset: 1, Verdict: 'x'}}}); err == nil {
-		t.Error("Encode accepted an unknown verdict")
-	}
 	if _, err := (codecs.Account{}).Encode("x"); err == nil || !strings.Contains(err.Error(), "account") {
 		t.Errorf("Encode(string) error = %v, want one naming account", err)
+	}
+}
+
+// A value that version 2 wrote (format 3, with its decisions kept for
+// re-emission) decodes, the decisions dropped.
+func TestAccountOfVersion2Decodes(t *testing.T) {
+	// format 3, next offset 12, open, open from 3, limit "1.00", balance
+	// "-0.50", two decisions: (10, 'd') and (11, 'f').
+	v2 := []byte{3, 12, 1, 3, 4, '1', '.', '0', '0', 5, '-', '0', '.', '5', '0', 2, 10, 'd', 11, 'f'}
+	v, err := codecs.Account{}.Decode(v2)
+	if err != nil {
+		t.Fatalf("Decode(format 3): %v", err)
+	}
+	got := v.(wallet.Account)
+	if got.NextOffset != 12 || !got.Open || got.OpenFrom != 3 || got.OverdraftLimit.String() != "1.00" || got.Balance.String() != "-0.50" {
+		t.Errorf("Decode(format 3) = %+v", got)
+	}
+	for _, bad := range [][]byte{v2[:len(v2)-1], append(append([]byte(nil), v2...), 0), {1, 0}} {
+		if _, err := (codecs.Account{}).Decode(bad); err == nil {
+			t.Errorf("Decode(% x) succeeded", bad)
+		}
 	}
 }
 

@@ -34,28 +34,34 @@ var Roles = []Role{Admin, API, Processor, View}
 
 // Resource types of an ACL, as kafka-acls.sh names them.
 const (
-	TopicResource = "topic"
-	GroupResource = "group"
+	TopicResource           = "topic"
+	GroupResource           = "group"
+	TransactionalIDResource = "transactional-id"
 )
 
 // ACL is one permission a role needs: an operation (Read, Write,
-// Describe, Create) on a topic or group.
+// Describe, Create) on a topic, a group or transactional IDs.
 type ACL struct {
 	Resource  string
 	Name      string
 	Operation string
+	// Prefixed makes Name a prefix: the ACL covers every resource whose
+	// name begins with it.
+	Prefixed bool
 }
 
 // ACLs returns the permissions of a role, derived from the topology: a new
 // group, input, output or table in topology/ is granted with no other
 // edit. Every role may describe every topic and its configuration, which
 // each command reads at start to check the partition counts (goka checks
-// that tables are compacted).
+// that tables are compacted). The processors may also write and describe
+// the transactional IDs of their groups (each group's, with the
+// partition after it: TransactionalIDPrefix).
 func ACLs(r Role) []ACL {
 	var acls []ACL
 	add := func(resource, name string, ops ...string) {
 		for _, op := range ops {
-			a := ACL{Resource: resource, Name: name, Operation: op}
+			a := ACL{Resource: resource, Name: name, Operation: op, Prefixed: resource == TransactionalIDResource}
 			if !slices.Contains(acls, a) {
 				acls = append(acls, a)
 			}
@@ -86,6 +92,7 @@ func ACLs(r Role) []ACL {
 				add(TopicResource, e.Topic(), "Write")
 			}
 			add(TopicResource, g.GroupTable().Topic(), "Read", "Write")
+			add(TransactionalIDResource, TransactionalIDPrefix(g.Group()), "Write", "Describe")
 		}
 	case View:
 		for _, g := range topology.Graphs() {
@@ -105,11 +112,14 @@ func Principal(prefix string, r Role) string { return "User:" + prefix + string(
 func ACLCommands(bootstrap, commandConfig, prefix string) []string {
 	var cmds []string
 	for _, r := range Roles {
-		type resource struct{ kind, name string }
+		type resource struct {
+			kind, name string
+			prefixed   bool
+		}
 		var order []resource
 		ops := map[resource][]string{}
 		for _, a := range ACLs(r) {
-			res := resource{a.Resource, a.Name}
+			res := resource{a.Resource, a.Name, a.Prefixed}
 			if _, ok := ops[res]; !ok {
 				order = append(order, res)
 			}
@@ -122,6 +132,9 @@ func ACLCommands(bootstrap, commandConfig, prefix string) []string {
 				fmt.Fprintf(&b, " --operation %s", op)
 			}
 			fmt.Fprintf(&b, " --%s %s", res.kind, res.name)
+			if res.prefixed {
+				b.WriteString(" --resource-pattern-type prefixed")
+			}
 			cmds = append(cmds, b.String())
 		}
 	}

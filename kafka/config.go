@@ -1,7 +1,8 @@
 // Package kafka holds the wallet's Kafka plumbing: the client settings every
-// command uses, topic creation from the topology, a reachability check,
-// reading a partition back, and the in-order offset commits the processors
-// rely on. The names and graphs themselves are in topology.
+// command uses, the transactions that make the processors exactly once,
+// topic creation and ACLs derived from the topology, a reachability check,
+// and the offsets and lags of partitions. The names and graphs themselves
+// are in topology.
 package kafka
 
 import (
@@ -31,8 +32,8 @@ type Config struct {
 	// Replication factor of new topics. Default 1, for a one-broker cluster.
 	Replication int
 	// Retention of the streams. Default 30 days. Keep it well above the
-	// longest outage: the accountant reads its window of copies back from
-	// the payment log.
+	// longest outage: a group whose committed offset falls behind what is
+	// kept skips what was deleted.
 	Retention time.Duration
 	// MinInsyncReplicas of new topics: with acks from all in-sync replicas,
 	// a write is acknowledged once this many replicas have it. Default 1;
@@ -80,9 +81,10 @@ func ParseBrokers(s string) []string {
 // Sarama returns the Kafka client settings every component uses: acks from
 // all in-sync replicas and the idempotent producer, so that retries neither
 // duplicate nor reorder; no flush delay, so that a lone message is sent at
-// once while the one request in flight batches the rest; streams consumed
-// from the oldest offset, so that nothing written before a group first
-// started is skipped.
+// once while the one request in flight batches the rest; read_committed
+// consumers, which never see what an aborted or open transaction wrote
+// (Transactions); streams consumed from the oldest offset, so that nothing
+// written before a group first started is skipped.
 func (c Config) Sarama() *sarama.Config {
 	s := sarama.NewConfig()
 	s.Version = sarama.V2_1_0_0
@@ -106,10 +108,8 @@ func (c Config) Sarama() *sarama.Config {
 	s.Producer.Partitioner = sarama.NewCustomHashPartitioner(topology.Hasher)
 
 	s.Consumer.Return.Errors = true
+	s.Consumer.IsolationLevel = sarama.ReadCommitted
 	s.Consumer.Offsets.Initial = sarama.OffsetOldest
-	// Commit often: what a processor consumed since its last commit is
-	// redelivered after a crash, and paymentd emits those payments again.
-	s.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	s.Consumer.MaxProcessingTime = time.Second
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
 	s.Consumer.Group.Session.Timeout = 6 * time.Second
@@ -119,28 +119,10 @@ func (c Config) Sarama() *sarama.Config {
 	return s
 }
 
-// ProcessorOptions wires a goka processor to Kafka with the wallet's
-// settings and Kafka's partitioner, committing offsets in order and
-// recording in acked (if not nil) how far each input partition is
-// acknowledged. The caller adds the storage.
-func (c Config) ProcessorOptions(acked *Acked) []goka.ProcessorOption {
-	return []goka.ProcessorOption{
-		goka.WithHasher(topology.Hasher),
-		goka.WithProducerBuilder(c.producer),
-		goka.WithTopicManagerBuilder(c.topicManager),
-		goka.WithConsumerGroupBuilder(func(brokers []string, group, clientID string) (sarama.ConsumerGroup, error) {
-			g, err := goka.ConsumerGroupBuilderWithConfig(c.Sarama())(brokers, group, clientID)
-			if err != nil {
-				return nil, err
-			}
-			return inOrderCommits{ConsumerGroup: g, acked: acked}, nil
-		}),
-		goka.WithConsumerSaramaBuilder(c.consumer),
-	}
-}
-
-// ViewOptions wires a goka view to Kafka like ProcessorOptions. The view
-// reconnects after the broker restarts and keeps serving what it has.
+// ViewOptions wires a goka view to Kafka with the wallet's settings and
+// Kafka's partitioner: it reads read_committed, to the table's last
+// committed record. The view reconnects after the broker restarts and
+// keeps serving what it has.
 func (c Config) ViewOptions() []goka.ViewOption {
 	return []goka.ViewOption{
 		goka.WithViewHasher(topology.Hasher),
@@ -150,7 +132,8 @@ func (c Config) ViewOptions() []goka.ViewOption {
 	}
 }
 
-// EmitterOptions wires a goka emitter to Kafka like ProcessorOptions.
+// EmitterOptions wires a goka emitter to Kafka with the wallet's settings
+// and Kafka's partitioner: an idempotent producer, outside transactions.
 func (c Config) EmitterOptions() []goka.EmitterOption {
 	return []goka.EmitterOption{
 		goka.WithEmitterHasher(topology.Hasher),
@@ -175,5 +158,27 @@ func (c Config) topicManager(brokers []string) (goka.TopicManager, error) {
 	tm.Stream.Retention = c.Retention
 	s := c.Sarama()
 	s.ClientID = "wallet-topic-manager"
-	return goka.NewTopicManager(brokers, s, tm)
+	m, err := goka.NewTopicManager(brokers, s, tm)
+	if err != nil {
+		return nil, err
+	}
+	return committedEnds{TopicManager: m, c: c}, nil
+}
+
+// committedEnds is goka's topic manager, except that the newest offset of
+// a partition is the one after its last committed record (CommittedEnd).
+// goka asks for it only to recover a table, which it reads until it has
+// received the record before that offset: with the end offset of a
+// partition written in transactions, which ends in a marker that no
+// reader receives, a table would never finish recovering.
+type committedEnds struct {
+	goka.TopicManager
+	c Config
+}
+
+func (m committedEnds) GetOffset(topic string, partition int32, at int64) (int64, error) {
+	if at == sarama.OffsetNewest {
+		return m.c.CommittedEnd(topic, partition)
+	}
+	return m.TopicManager.GetOffset(topic, partition, at)
 }

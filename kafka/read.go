@@ -7,20 +7,23 @@ import (
 	"github.com/IBM/sarama"
 )
 
-// ReadPartition calls fn for the messages at offsets [from, to) of a
-// partition of topic that are still there, in order, and gives up after
-// timeout.
-func (c Config) ReadPartition(topic string, partition int32, from, to int64, timeout time.Duration, fn func(offset int64, key string, value []byte)) error {
+// ReadPartition calls fn for every committed message of a partition of
+// topic that is still there, in order, up to its committed end as it is
+// when called (CommittedEnd), and gives up after timeout.
+func (c Config) ReadPartition(topic string, partition int32, timeout time.Duration, fn func(msg *sarama.ConsumerMessage)) error {
+	to, err := c.CommittedEnd(topic, partition)
+	if err != nil {
+		return err
+	}
 	client, err := sarama.NewClient(c.Brokers, c.Sarama())
 	if err != nil {
 		return c.unreachable(err)
 	}
 	defer client.Close()
-	oldest, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
+	from, err := client.GetOffset(topic, partition, sarama.OffsetOldest)
 	if err != nil {
 		return fmt.Errorf("oldest offset of %s/%d: %w", topic, partition, err)
 	}
-	from = max(from, oldest)
 	if from >= to {
 		return nil
 	}
@@ -41,7 +44,7 @@ func (c Config) ReadPartition(topic string, partition int32, from, to int64, tim
 			if msg.Offset >= to {
 				return nil
 			}
-			fn(msg.Offset, string(msg.Key), msg.Value)
+			fn(msg)
 			if msg.Offset == to-1 {
 				return nil
 			}

@@ -31,7 +31,7 @@ func BenchmarkHotAccount(b *testing.B) {
 			b.Fatal(err)
 		}
 		in := wallet.Instruction{RequestID: ids[i%len(ids)], Kind: wallet.Credit, Account: "hot", From: "a", To: "hot", Amount: wallet.Cents(1)}
-		next, _ := processors.Apply(v.(wallet.Account), processors.Delivery{Instruction: in, Offset: int64(i), Acked: int64(i - 8)})
+		next, _ := processors.Apply(v.(wallet.Account), in, int64(i))
 		if stored, err = topology.AccountCodec.Encode(next); err != nil {
 			b.Fatal(err)
 		}

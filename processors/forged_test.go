@@ -30,7 +30,7 @@ func keyIn(t *testing.T, partition int32, partitions int) string {
 
 // Inputs that no processor or API could have written are dead-lettered
 // with the reason, the limit in force included, and move nothing. The
-// tester has one partition, 0: with Partitions 2, a key of partition 1 is
+// tester has one partition, 0: with two partitions, a key of partition 1 is
 // in the wrong one.
 func TestForgedInputsAreDeadLettered(t *testing.T) {
 	const partitions = 2
@@ -44,7 +44,7 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 		return wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.MustParseMoney(amount)}
 	}
 	accountant := func(t *testing.T, tt *tester.Tester) {
-		runAccountant(t, tt, processors.Accountant{Partitions: partitions})
+		runAccountant(t, tt, processors.Accountant{Bounds: processors.Bounds{Partitions: partitions}})
 	}
 	payments := func(max string) func(t *testing.T, tt *tester.Tester) {
 		return func(t *testing.T, tt *tester.Tester) {

@@ -20,7 +20,7 @@ var (
 	}, []string{"outcome"})
 	instructions = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "wallet_instructions_total",
-		Help: "Instructions met by the accountant: applied (decided for the first time), copy (a copy of one decided), redelivered (delivered again after a crash), reemitted (delivered again, and its outcome emitted again).",
+		Help: "Instructions met by the accountant: applied (decided), replayed (one the account's state already reflects, delivered again after an aborted transaction or replayed from an older offset: nothing changes, nothing is emitted).",
 	}, []string{"result"})
 	deadLetterCount = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "wallet_dead_letters_total",
@@ -36,9 +36,7 @@ var (
 // scrape shows them at zero rather than not at all.
 var (
 	applied     = instructions.WithLabelValues("applied")
-	copies      = instructions.WithLabelValues("copy")
-	redelivered = instructions.WithLabelValues("redelivered")
-	reemitted   = instructions.WithLabelValues("reemitted")
+	replayed    = instructions.WithLabelValues("replayed")
 	recovered   = tableRecords.WithLabelValues("recovered")
 	stale       = tableRecords.WithLabelValues("stale")
 	undecodable = tableRecords.WithLabelValues("undecodable")

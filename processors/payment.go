@@ -7,7 +7,6 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -26,13 +25,10 @@ type TransferDecision struct {
 // DecideTransfer decides transfer t, delivered at offset in its partition
 // of the transfer log, given the state stored for its request ID (nil if
 // none). The first request is stored as pending and emits the sender's
-// debit: the saga's first step. The same message delivered again after a
-// crash (the stored request offset) emits again what its first delivery
-// did, the state and, while the transfer is pending, the debit; once the
-// transfer is final, its debit has been decided, so it is in Kafka. Any
-// other message with the request ID is a client's re-post, answered from
-// the state with nothing emitted, or, if it is for another transfer, a
-// conflict.
+// debit: the saga's first step. Any later message with the request ID is
+// answered from the state and emits nothing: a client's re-post of the
+// same transfer, or the first request replayed (the state and the debit
+// were committed with it); one for another transfer is a conflict.
 func DecideTransfer(stored *wallet.TransferState, t wallet.Transfer, offset int64) TransferDecision {
 	switch {
 	case stored == nil:
@@ -42,24 +38,15 @@ func DecideTransfer(stored *wallet.TransferState, t wallet.Transfer, offset int6
 	case !stored.Transfer.Equal(t):
 		return TransferDecision{Conflict: wallet.Errorf(wallet.ERequestIDConflict,
 			"request ID %s was already used for a different transfer (%s -> %s %s)", t.RequestID, stored.From, stored.To, stored.Amount)}
-	case offset == stored.RequestOffset:
-		s := *stored
-		d := TransferDecision{Store: &s}
-		if s.Status == wallet.Pending {
-			debit := s.Transfer.Debit()
-			d.Debit = &debit
-		}
-		return d
 	}
 	return TransferDecision{}
 }
 
 // RecordOutcome records outcome o, delivered at offset, in the stored state
 // of its transfer, and returns the state to write (nil for none). The
-// first outcome makes the status final; a final status never changes. The
-// message that made it final, delivered again, writes the state again; a
-// copy of an outcome (the accountant re-emits after a crash) changes
-// nothing. An outcome for a transfer paymentd never stored is an error.
+// first outcome makes the status final; a final status never changes, and
+// a later outcome (the first one replayed) changes nothing. An outcome for
+// a transfer paymentd never stored is an error.
 func RecordOutcome(stored *wallet.TransferState, o wallet.Outcome, offset int64) (*wallet.TransferState, error) {
 	switch {
 	case stored == nil:
@@ -67,9 +54,6 @@ func RecordOutcome(stored *wallet.TransferState, o wallet.Outcome, offset int64)
 	case stored.Status == wallet.Pending:
 		s := *stored
 		s.Status, s.Reason, s.NextOffset = o.Status, o.Reason, offset+1
-		return &s, nil
-	case offset < stored.NextOffset:
-		s := *stored
 		return &s, nil
 	}
 	return nil, nil
@@ -84,22 +68,15 @@ type Payments struct {
 	// wallet.DefaultMaxAmount. A request above it (written by another
 	// producer than the API) is dead-lettered with the limit in force.
 	MaxAmount wallet.Money
-	// Partitions is the number of partitions of wallet.transfer_request;
-	// a message or table record whose key belongs to another partition is
-	// refused. Zero checks nothing, for the tester's one partition.
-	Partitions int
-	// End returns the end offset of a partition of
-	// wallet.transfer_request, read when paymentd recovers its table: a
-	// table record whose version is beyond it is refused. Nil checks
-	// nothing, for tests.
-	End func(partition int32) (int64, error)
+	// Bounds refuse the messages and table records that no processor or
+	// API writes.
+	Bounds Bounds
 }
 
 // NewPayments returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
 func NewPayments(brokers []string, p Payments, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	newest := StoreNewest(codecs.TransferStateNextOffset, p.Partitions, p.End)
-	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(newest, opts)...)
+	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(p.Bounds.ReadTransfers(), opts)...)
 }
 
 func (p Payments) route(ctx goka.Context, msg any) {
@@ -108,9 +85,8 @@ func (p Payments) route(ctx goka.Context, msg any) {
 		return
 	}
 	raw := func() ([]byte, error) { return topology.TransferLogCodec.Encode(msg) }
-	if err := misplaced(ctx.Key(), ctx.Partition(), p.Partitions); err != nil {
-		input, _ := raw()
-		deadLetter(ctx, codecs.Poison{Value: input, Err: err})
+	if err := misplaced(ctx.Key(), ctx.Partition(), p.Bounds.Partitions); err != nil {
+		deadLetterInput(ctx, raw, err)
 		return
 	}
 	state, ok := stored[wallet.TransferState](ctx, raw)
@@ -121,34 +97,36 @@ func (p Payments) route(ctx goka.Context, msg any) {
 		// paymentd stores a transfer under its request ID: this value
 		// was written by someone else, and no answer can come from it.
 		forged.Inc()
-		input, _ := raw()
-		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
-			"the %s value of key %q is for request ID %s, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), state.RequestID)})
+		deadLetterInput(ctx, raw, fmt.Errorf(
+			"the %s value of key %q is for request ID %s, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), state.RequestID))
+		return
+	}
+	if state != nil && ctx.Offset() < state.NextOffset {
+		// The state reflects this message, and its outputs were
+		// committed with it: a replay changes nothing and emits
+		// nothing, not even a dead letter.
 		return
 	}
 	switch m := msg.(type) {
 	case wallet.Transfer:
-		p.request(ctx, state, m)
+		p.request(ctx, state, m, raw)
 	case wallet.Outcome:
-		p.outcome(ctx, state, m)
+		p.outcome(ctx, state, m, raw)
 	}
 }
 
-func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wallet.Transfer) {
+func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wallet.Transfer, raw func() ([]byte, error)) {
 	if t.RequestID.String() != ctx.Key() {
-		raw, _ := topology.TransferCodec.Encode(t)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID)})
+		deadLetterInput(ctx, raw, fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID))
 		return
 	}
 	if err := wallet.CheckMaxAmount(t.Amount, p.MaxAmount); err != nil {
-		raw, _ := topology.TransferCodec.Encode(t)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		deadLetterInput(ctx, raw, err)
 		return
 	}
 	d := DecideTransfer(stored, t, ctx.Offset())
 	if d.Conflict != nil {
-		raw, _ := topology.TransferCodec.Encode(t)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: d.Conflict})
+		deadLetterInput(ctx, raw, d.Conflict)
 		return
 	}
 	if d.Store != nil {
@@ -159,25 +137,20 @@ func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wall
 	}
 }
 
-func (p Payments) outcome(ctx goka.Context, stored *wallet.TransferState, o wallet.Outcome) {
+func (p Payments) outcome(ctx goka.Context, stored *wallet.TransferState, o wallet.Outcome, raw func() ([]byte, error)) {
 	if o.RequestID.String() != ctx.Key() {
-		raw, _ := topology.TransferLogCodec.Encode(o)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: fmt.Errorf("key %q is not the request ID %s", ctx.Key(), o.RequestID)})
+		deadLetterInput(ctx, raw, fmt.Errorf("key %q is not the request ID %s", ctx.Key(), o.RequestID))
 		return
 	}
 	s, err := RecordOutcome(stored, o, ctx.Offset())
 	if err != nil {
-		raw, _ := topology.TransferLogCodec.Encode(o)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		deadLetterInput(ctx, raw, err)
 		return
 	}
 	if s == nil {
 		return
 	}
 	ctx.SetValue(*s)
-	if stored.Status != wallet.Pending {
-		return // the message that made it final, delivered again
-	}
 	transfers.WithLabelValues(string(s.Status), s.Reason).Inc()
 	if p.Out != nil {
 		fmt.Fprintf(p.Out, "%d:%d %s %s\n", ctx.Partition(), ctx.Offset(), o.RequestID, statusText(s))

@@ -1,11 +1,16 @@
-// Package processors holds the wallet's goka processor groups: paymentd,
-// which turns each transfer into two payments, and the accountant, which
-// applies payments to balances exactly once. The money logic is pure
-// functions (Route, Apply) with table tests; the goka callbacks only adapt
-// them to the context: read the table value, set it, emit.
+// Package processors holds the wallet's goka processor groups: the signup
+// group, which decides which claim of each username wins; paymentd, which
+// stores each transfer, starts it with the sender's debit and records its
+// outcome; and the accountant, which decides every instruction for an
+// account. The decisions are pure functions (DecideClaim, DecideTransfer,
+// RecordOutcome, Apply) with table tests; the goka callbacks only adapt
+// them to the context: read the table value, set it, emit. Bounds has the
+// rules by which every reader of the tables, the processors recovering and
+// the views, refuses what no processor writes.
 package processors
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -13,6 +18,7 @@ import (
 	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/storage"
 
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/topology"
 )
@@ -32,46 +38,87 @@ func counted(update goka.UpdateCallback) goka.UpdateCallback {
 	}
 }
 
-// StoreNewest returns how a table with versioned values is read from its
-// changelog, by a processor recovering a partition and by every view: a
-// record is stored unless the stored value is newer (version, which reads
-// the NextOffset of an encoded value, gives a higher number), and then it
-// is counted as stale. A record that does not decode is stored and
-// counted: it poisons its key rather than letting an older version, or
-// none, be taken for the newest.
+// Bounds are what no record written by a processor exceeds, with which
+// every reader of a table, a processor recovering its partitions or a
+// view, refuses the records that no processor wrote (DESIGN.md, rule 14):
+// the processors write their tables in transactions, read back
+// read_committed, so a record that breaks them was written by a client
+// that may write the tables, which the broker's ACLs are there to stop.
+type Bounds struct {
+	// Partitions is the number of partitions of every topic and table: an
+	// input or a table record whose key belongs to another partition is
+	// refused. Zero checks nothing, for the tester's one partition.
+	Partitions int
+	// End returns the end offset of a partition of an input topic: a
+	// table record whose version (the offset after the input it reflects)
+	// is beyond the end of its input partition is refused. Nil checks
+	// nothing, for tests.
+	End func(topic goka.Stream, partition int32) (int64, error)
+}
+
+// ReadAccounts returns how the accountant's table is read from its
+// changelog, by the accountant recovering a partition and by every view:
+// as readTable does, the newer version of an account (NextOffset) winning.
+func (b Bounds) ReadAccounts() goka.UpdateCallback {
+	return readTable(topology.Payments, b, codecs.AccountNextOffset, newer(codecs.AccountNextOffset))
+}
+
+// ReadTransfers returns how paymentd's table is read from its changelog:
+// as readTable does, the newer version of a transfer (NextOffset)
+// winning.
+func (b Bounds) ReadTransfers() goka.UpdateCallback {
+	return readTable(topology.TransferRequests, b, codecs.TransferStateNextOffset, newer(codecs.TransferStateNextOffset))
+}
+
+// ReadSignups returns how the signup group's table is read from its
+// changelog: as readTable does, the first claim of a name winning for
+// ever. Its version is the offset after the winning claim; a record of
+// another claim of the same name (another request ID or offset) is a
+// second winner, which no processor writes: it is ignored and counted as
+// forged, and the winner stays.
+func (b Bounds) ReadSignups() goka.UpdateCallback {
+	return readTable(topology.SignupRequests, b, signupVersion, sameWinner)
+}
+
+// errStale says that the stored value is newer than a record.
+var errStale = errors.New("the stored version is newer")
+
+// readTable returns how a table whose values are versioned is read from
+// its changelog, record by record. A record is refused, ignored and
+// counted as forged (ForgedRecords), when no processor could have written
+// it:
+//   - a tombstone: no processor deletes, and one would wipe an account
+//     or free a name;
+//   - a key in another partition than topology.Partition gives it;
+//   - a version beyond the end of its input partition, which would win
+//     over every honest version for ever.
 //
-// goka does not fence a processor instance that has lost its partition:
-// one whose session expired while it was stalled, or whose producer
-// retries a write after a broker restart, can still write to the
-// changelog after the new owner has. The changelog's last record for a key
-// is then an old version, and a new owner recovering from it would skip,
-// as committed, the messages it lacks. Every instance computes the same
-// version from the same messages, so the newest version is the right one,
-// whatever order the versions reached the changelog in.
+// Otherwise the record is stored if replaces allows it over the stored
+// value: it returns errStale for a record older than the stored value
+// (counted as stale and ignored), another error for one that may not
+// replace it (counted as forged and ignored).
 //
-// Records no processor writes are ignored and counted as forged
-// (ForgedRecords), so that the newest honest version stays:
-//   - a tombstone: no processor deletes from a versioned table, and
-//     letting one through would wipe an account;
-//   - with partitions above zero, a key in another partition than
-//     topology.Partition gives it;
-//   - with end set (it returns the end offset of a partition of the
-//     table's input topic), a version beyond the end of its input
-//     partition (beyondEnd), which would otherwise win over every honest
-//     version for ever and freeze the key.
+// A record that does not decode is stored and counted: it may be the
+// newest version damaged, so it poisons its key (stored) rather than
+// letting an older version, or none, be taken for the newest, until a
+// good record repairs it (README, Failures).
 //
-// Unlike an undecodable record (perhaps a newer format, or the newest
-// version damaged), these cannot be an honest version, so ignoring them
-// loses nothing. Compaction may still delete the key's honest records
-// behind a forged one; the broker's ACLs are what prevent the write.
-func StoreNewest(version func([]byte) (int64, error), partitions int, end func(partition int32) (int64, error)) goka.UpdateCallback {
-	ends := newEndOffsets(end)
+// The processors write their tables in transactions, so what a
+// read_committed reader reads of an honest table is each key's versions in
+// order: these rules refuse only what a client allowed to write the
+// tables has forged. Compaction keeps each key's last committed record,
+// and drops aborted ones.
+func readTable(input goka.Stream, b Bounds, version func([]byte) (int64, error), replaces func(stored, incoming []byte) error) goka.UpdateCallback {
+	var ends *endOffsets
+	if b.End != nil {
+		ends = newEndOffsets(func(p int32) (int64, error) { return b.End(input, p) })
+	}
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if value == nil {
 			ignoreForged(ctx, key, fmt.Errorf("a tombstone, and no processor deletes from %s", ctx.Topic()))
 			return nil
 		}
-		if err := misplaced(key, ctx.Partition(), partitions); err != nil {
+		if err := misplaced(key, ctx.Partition(), b.Partitions); err != nil {
 			ignoreForged(ctx, key, err)
 			return nil
 		}
@@ -89,7 +136,7 @@ func StoreNewest(version func([]byte) (int64, error), partitions int, end func(p
 		if ends != nil {
 			refused, err := ends.check(ctx.Partition(), incoming)
 			if err != nil {
-				return fmt.Errorf("recover %q from %s: %w", key, ctx.Topic(), err)
+				return fmt.Errorf("read %q from %s: %w", key, ctx.Topic(), err)
 			}
 			if refused != nil {
 				ignoreForged(ctx, key, refused)
@@ -98,36 +145,84 @@ func StoreNewest(version func([]byte) (int64, error), partitions int, end func(p
 		}
 		old, err := s.Get(key)
 		if err != nil {
-			return fmt.Errorf("recover %q from %s: %w", key, ctx.Topic(), err)
+			return fmt.Errorf("read %q from %s: %w", key, ctx.Topic(), err)
 		}
 		if old != nil {
-			if stored, err := version(old); err == nil && stored > incoming {
-				stale.Inc()
-				return nil
+			if _, err := version(old); err == nil {
+				switch err := replaces(old, value); {
+				case errors.Is(err, errStale):
+					stale.Inc()
+					return nil
+				case err != nil:
+					ignoreForged(ctx, key, err)
+					return nil
+				}
 			}
 		}
 		return goka.DefaultUpdate(ctx, s, key, value)
 	}
 }
 
+// newer returns the rule by which a record replaces a stored value unless
+// the stored version is newer.
+func newer(version func([]byte) (int64, error)) func(stored, incoming []byte) error {
+	return func(stored, incoming []byte) error {
+		was, _ := version(stored)
+		is, err := version(incoming)
+		if err != nil {
+			return err
+		}
+		if was > is {
+			return errStale
+		}
+		return nil
+	}
+}
+
+// signupVersion returns the version of an encoded signup: the offset
+// after its winning claim.
+func signupVersion(value []byte) (int64, error) {
+	v, err := topology.SignupCodec.Decode(value)
+	if err != nil {
+		return 0, err
+	}
+	return v.(wallet.Signup).Offset + 1, nil
+}
+
+// sameWinner lets a signup record replace the stored one only if both are
+// of the same winning claim.
+func sameWinner(stored, incoming []byte) error {
+	was, err := topology.SignupCodec.Decode(stored)
+	if err != nil {
+		return err
+	}
+	is, err := topology.SignupCodec.Decode(incoming)
+	if err != nil {
+		return err
+	}
+	w, i := was.(wallet.Signup), is.(wallet.Signup)
+	if w.RequestID != i.RequestID || w.Offset != i.Offset {
+		return fmt.Errorf("a second winner of the name (request ID %s at offset %d): the first claim (request ID %s at offset %d) won it for ever",
+			i.RequestID, i.Offset, w.RequestID, w.Offset)
+	}
+	return nil
+}
+
 // ignoreForged counts and logs a changelog record that no processor wrote,
-// which recovery ignores.
+// which readers ignore.
 func ignoreForged(ctx goka.UpdateContext, key string, why error) {
 	forged.Inc()
 	slog.Warn("ignored a changelog record that no processor wrote: only processors may write the tables",
 		"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", why)
 }
 
-// Versioned tables as the views read them: tombstones ignored, with no
-// bound on partitions or versions (a view only serves what the processors
-// decided). The processors bind theirs (NewAccountant, NewPayments).
-var (
-	NewestAccount  = StoreNewest(codecs.AccountNextOffset, 0, nil)
-	NewestTransfer = StoreNewest(codecs.TransferStateNextOffset, 0, nil)
-)
+// ReplayedInstructions returns the number of instructions this process's
+// accountant has met that their account's state already reflected.
+func ReplayedInstructions() int64 { return count(replayed) }
 
 // StaleRecords returns the number of changelog records of versioned tables
-// this process has ignored because it held a newer version.
+// this process has ignored because it held a newer version: in an honest
+// table none, since each key's versions are committed in order.
 func StaleRecords() int64 { return count(stale) }
 
 // UndecodableRecords returns the number of table values this process has
@@ -163,6 +258,18 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 	}))
 }
 
+// deadLetterInput sends the input, encoded again by raw, to the dead
+// letters with the reason why it was not applied. An input that cannot be
+// encoded again (it was decoded, so it can) goes with no value, and the
+// encoding's error beside the reason.
+func deadLetterInput(ctx goka.Context, raw func() ([]byte, error), why error) {
+	value, err := raw()
+	if err != nil {
+		why = fmt.Errorf("%w (and encoding the input again failed: %v)", why, err)
+	}
+	deadLetter(ctx, codecs.Poison{Value: value, Err: why})
+}
+
 // stored returns the table value of the input's key as a T: nil if there
 // is none, ok false if it does not decode. Such a value is poison in the
 // table: no decision can be made from it, so the input, encoded again by
@@ -173,10 +280,10 @@ func deadLetter(ctx goka.Context, p codecs.Poison) {
 // ok is also false, with nothing dead-lettered, when the partition is
 // stopping: goka then records a failed read and Value returns nil instead
 // of stopping the callback, and nil would read as "no value" (an account
-// not open, a transfer never seen). Deciding on it made refunds of credits
-// that were applied again after the restart; returning without a decision
-// let goka commit the input, and the instruction was lost. So the input's
-// commit is failed: it is not committed, and comes again.
+// not open, a transfer never seen). Deciding on it would put a wrong
+// decision in the transaction, and returning without a decision would
+// let the input count as finished, and commit with it, undecided. So the
+// input is failed: the transaction is aborted, and the input comes again.
 func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok bool) {
 	v := ctx.Value()
 	if err := ctx.Context().Err(); err != nil {
@@ -190,9 +297,8 @@ func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok b
 		return &v, true
 	case codecs.Poison:
 		undecodable.Inc()
-		input, _ := raw()
-		deadLetter(ctx, codecs.Poison{Value: input, Err: fmt.Errorf(
-			"the %s value of key %q does not decode, so this input was not applied: %w", goka.GroupTable(ctx.Group()), ctx.Key(), v.Err)})
+		deadLetterInput(ctx, raw, fmt.Errorf(
+			"the %s value of key %q does not decode, so this input was not applied: %w", goka.GroupTable(ctx.Group()), ctx.Key(), v.Err))
 		return nil, false
 	default:
 		ctx.Fail(fmt.Errorf("%s value of key %q is a %T", goka.GroupTable(ctx.Group()), ctx.Key(), v))

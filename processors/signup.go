@@ -7,7 +7,6 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -27,12 +26,10 @@ type ClaimDecision struct {
 // key's partition of the signup log, given the signup stored for the key
 // (nil if none). The first claim of a key wins: it is stored with its
 // offset and opens the account. A later claim with another request ID
-// loses and changes nothing. A claim with the owner's request ID wins
-// again: at the winning offset it is the winning message delivered again
-// after a crash, and emits again exactly what the first delivery did (the
-// table value and the open, either of which may not have reached Kafka);
-// at any other offset it is a client's re-post, answered from the state
-// with nothing emitted.
+// loses and changes nothing; one with the owner's request ID wins again,
+// answered from the state with nothing emitted: a client's re-post, or
+// the winning claim replayed (its signup and open were committed with
+// it).
 func DecideClaim(stored *wallet.Signup, c wallet.Claim, key string, offset int64) ClaimDecision {
 	switch {
 	case stored == nil:
@@ -40,9 +37,6 @@ func DecideClaim(stored *wallet.Signup, c wallet.Claim, key string, offset int64
 		return ClaimDecision{Won: true, Store: &s, Open: openOf(s, key)}
 	case stored.RequestID != c.RequestID:
 		return ClaimDecision{}
-	case stored.Offset == offset:
-		s := *stored
-		return ClaimDecision{Won: true, Store: &s, Open: openOf(s, key)}
 	}
 	return ClaimDecision{Won: true}
 }
@@ -58,11 +52,11 @@ type Signup struct {
 	// zero means wallet.DefaultMaxOverdraft. A claim above it (written by
 	// another producer than the API) is dead-lettered.
 	MaxOverdraft wallet.Money
-	// Partitions is the number of partitions of wallet.signup_request; a
-	// claim whose key belongs to another partition is dead-lettered: there
-	// the first claim would not be the only one. Zero checks nothing, for
-	// the tester's one partition.
-	Partitions int
+	// Bounds refuse the claims and table records that no API or processor
+	// writes: a claim in another partition than its key's is
+	// dead-lettered, since there the first claim would not be the only
+	// one.
+	Bounds Bounds
 	// Out, if set, receives a line for every decision:
 	// "2:0 <request_id> bob ✅" when the claim owns the account, "❌" when
 	// another claim does.
@@ -72,7 +66,7 @@ type Signup struct {
 // NewSignup returns the signup processor. opts must say how to reach Kafka
 // and where to keep state (or goka.WithTester).
 func NewSignup(brokers []string, s Signup, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.SignupGraph(s.claim), options(goka.DefaultUpdate, opts)...)
+	return goka.NewProcessor(brokers, topology.SignupGraph(s.claim), options(s.Bounds.ReadSignups(), opts)...)
 }
 
 func (s Signup) claim(ctx goka.Context, msg any) {
@@ -81,25 +75,30 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 		return
 	}
 	c := msg.(wallet.Claim)
+	raw := func() ([]byte, error) { return topology.ClaimCodec.Encode(c) }
 	key, err := c.Validate(s.MaxOverdraft)
 	if err == nil && key != ctx.Key() {
 		err = fmt.Errorf("key %q is not the account key %q of %q", ctx.Key(), key, c.Username)
 	}
 	if err == nil {
-		err = misplaced(key, ctx.Partition(), s.Partitions)
+		err = misplaced(key, ctx.Partition(), s.Bounds.Partitions)
 	}
 	if err != nil {
-		raw, _ := topology.ClaimCodec.Encode(c)
-		deadLetter(ctx, codecs.Poison{Value: raw, Err: err})
+		deadLetterInput(ctx, raw, err)
 		return
 	}
-	signup, ok := stored[wallet.Signup](ctx, func() ([]byte, error) { return topology.ClaimCodec.Encode(c) })
+	signup, ok := stored[wallet.Signup](ctx, raw)
 	if !ok {
+		return
+	}
+	if signup != nil && ctx.Offset() <= signup.Offset {
+		// The winning claim, or a claim before it, replayed: nothing
+		// changes and nothing is emitted.
 		return
 	}
 	d := DecideClaim(signup, c, key, ctx.Offset())
 	// Counted once per claim decided: a claim with the owner's request ID
-	// (delivered again, or a re-post) is not a new decision.
+	// (a re-post) is not a new decision.
 	switch {
 	case signup == nil:
 		won.Inc()

@@ -461,6 +461,47 @@ func (s *Storage) Delete(key string) error {
 	return nil
 }
 
+// Apply sets the values of sets, deletes the keys of deletes and, unless
+// offset is negative, sets the offset, all at once: a crash leaves all of
+// them or none. A processor applies a transaction's table writes this way
+// once the transaction has committed (kafka.Transactions).
+func (s *Storage) Apply(sets map[string][]byte, deletes []string, offset int64) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if err := s.unusable(); err != nil {
+		return fmt.Errorf("rocksdb apply: %w", err)
+	}
+	b := grocksdb.NewWriteBatch()
+	defer b.Destroy()
+	for key, value := range sets {
+		b.PutCF(s.table, []byte(key), value)
+	}
+	for _, key := range deletes {
+		b.DeleteCF(s.table, []byte(key))
+	}
+	s.offsetMu.Lock()
+	defer s.offsetMu.Unlock()
+	if offset >= 0 {
+		b.PutCF(s.offset, []byte(offsetKey), strconv.AppendInt(nil, offset, 10))
+	}
+	if err := s.db.Write(s.wo, b); err != nil {
+		for key := range sets {
+			s.recent.delete(key)
+		}
+		return fmt.Errorf("rocksdb apply %d writes at offset %d: %w", len(sets)+len(deletes), offset, s.checked(err))
+	}
+	for key, value := range sets {
+		s.recent.set(key, value)
+	}
+	for _, key := range deletes {
+		s.recent.delete(key)
+	}
+	if offset >= 0 {
+		s.offsetVal, s.hasOffset, s.unsaved = offset, true, 0
+	}
+	return nil
+}
+
 // GetOffset returns the offset last set, or def if none was ever set.
 func (s *Storage) GetOffset(def int64) (int64, error) {
 	s.mu.RLock()

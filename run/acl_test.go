@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
@@ -48,7 +47,7 @@ func TestAPIPrincipalCannotWritePayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	sec.Password = password
-	opts, err := kgosec.Opts(sec)
+	opts, err := sec.KgoOpts()
 	if err != nil {
 		t.Fatal(err)
 	}

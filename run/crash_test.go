@@ -62,14 +62,14 @@ func reject(cluster *kfake.Cluster, lost lostWrite, on *atomic.Bool, rejected *a
 	})
 }
 
-// TestLostWritesAreRepairedByRedelivery reproduces goka's crash window: a
-// processor updates its local table, a write of its (the changelog, or an
-// output: the credit, the outcome) never reaches Kafka, and the processor
-// stops before committing the input. When the input is delivered again,
-// to the same instance (whose local table already has it) or to another
-// one (whose table was rebuilt from the changelog), the outcome must be
-// what it would have been without the fault: the transfer completed, its
-// amount moved once.
+// TestLostWritesAreRepairedByRedelivery makes the broker refuse one of a
+// processor's writes (the changelog, or an output: the credit, the
+// outcome) while a transfer goes through. The write fails, so the
+// partition's transaction is aborted with everything else it held, the
+// table's writes staged with it, and the processor starts again from the
+// committed state; the input is delivered again, to the same instance or
+// to another one. The outcome must be what it would have been without the
+// fault: the transfer completed, its amount moved once.
 func TestLostWritesAreRepairedByRedelivery(t *testing.T) {
 	for _, lost := range []lostWrite{
 		{"accountant changelog", string(topology.AccountTable), nil},

@@ -15,7 +15,6 @@ import (
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/disk"
 	"github.com/wallet/wallet/kafka"
-	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/rocksdb"
 )
 
@@ -31,7 +30,7 @@ func Defaults() Config {
 		Broker:          broker.DefaultOptions(),
 		HTTP:            "127.0.0.1:8000",
 		Storage:         rocksdb.DefaultOptions(),
-		Window:          processors.DefaultWindow,
+		CommitInterval:  kafka.DefaultCommitInterval,
 		MaxAmount:       wallet.DefaultMaxAmount,
 		MaxOverdraft:    wallet.DefaultMaxOverdraft,
 		DecisionTimeout: api.DefaultDecisionTimeout,
@@ -116,9 +115,9 @@ func (c *Config) BindHTTP(fs *flag.FlagSet, addr string) {
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "address of the HTTP API")
 }
 
-// BindProcessor declares the accountant's flags.
+// BindProcessor declares the processors' flags.
 func (c *Config) BindProcessor(fs *flag.FlagSet) {
-	fs.Int64Var(&c.Window, "payment-window", c.Window, "a copy of an instruction is recognised within this many messages of its partition (the copies emitted again after a crash); the same on every processor")
+	fs.DurationVar(&c.CommitInterval, "commit-interval", c.CommitInterval, "how often each partition's transaction commits: its outputs, table writes and input offset become visible together (latency against throughput; correctness does not depend on it)")
 	fs.DurationVar(&c.StallAfter, "stall-after", c.StallAfter, "report a partition stalled (GET /readyz 503) when its lag stands still this long")
 	fs.DurationVar(&c.GiveUpAfter, "give-up-after", c.GiveUpAfter, "exit with an error when a group keeps failing this long without a healthy run")
 	fs.BoolFunc("quiet", "do not print a line for every decision", func(string) error {

@@ -55,7 +55,8 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 
 	consumer, err := kgoClient(t, brokers,
 		kgo.ConsumeTopics(string(topology.DeadLetters)),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +144,13 @@ func TestUndecodableTableValueIsPoison(t *testing.T) {
 	}
 }
 
-// deadLetter returns the first dead letter keyed key.
+// deadLetter returns the first committed dead letter keyed key.
 func deadLetter(ctx context.Context, t *testing.T, brokers []string, key string) *kgo.Record {
 	t.Helper()
 	consumer, err := kgoClient(t, brokers,
 		kgo.ConsumeTopics(string(topology.DeadLetters)),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		t.Fatal(err)
 	}

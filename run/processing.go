@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/lovoo/goka"
 	"golang.org/x/sync/errgroup"
 
@@ -55,7 +54,10 @@ func newProcessing(c Config) *processing {
 // checks returns the state of each group, of the lag and of the disk.
 func (p *processing) checks() map[string]api.Check {
 	checks := map[string]api.Check{}
-	for _, name := range []string{string(topology.SignupGroup), string(topology.PaymentGroup), string(topology.AccountantGroup), "lag", "disk"} {
+	for _, g := range topology.Graphs() {
+		checks["processor "+string(g.Group())] = p.states.check(string(g.Group()))
+	}
+	for _, name := range []string{"lag", "disk"} {
 		checks["processor "+name] = p.states.check(name)
 	}
 	return checks
@@ -64,54 +66,42 @@ func (p *processing) checks() map[string]api.Check {
 // run runs every group until ctx is done or one of them gives up.
 func (p *processing) run(ctx context.Context) error {
 	c := p.c
-	signup := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Partitions: c.Kafka.Partitions, Out: c.Out}, opts...)
+	signup := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out}, opts...)
 	}
-	payments := func(_ *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{
-			MaxAmount: c.MaxAmount, Partitions: c.Kafka.Partitions, End: c.endOffset(topology.TransferRequests), Out: c.Out,
+	payments := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{MaxAmount: c.MaxAmount, Bounds: c.bounds(), Out: c.Out}, opts...)
+	}
+	accountant := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
+			MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out,
 		}, opts...)
 	}
 	p.states.set("lag", api.Ready)
 	p.states.set("disk", api.Ready)
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.loop(ctx, topology.SignupGroup, signup) })
-	g.Go(func() error { return p.loop(ctx, topology.PaymentGroup, payments) })
-	g.Go(func() error { return p.loop(ctx, topology.AccountantGroup, p.accountant) })
+	g.Go(func() error { return p.loop(ctx, topology.SignupGraph(nil), signup) })
+	g.Go(func() error { return p.loop(ctx, topology.PaymentGraph(nil), payments) })
+	g.Go(func() error { return p.loop(ctx, topology.AccountantGraph(nil), accountant) })
 	g.Go(func() error { p.watchDisk(ctx); return nil })
 	g.Go(func() error { p.watchLag(ctx); return nil })
 	return g.Wait()
 }
 
-func (p *processing) accountant(acked *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error) {
-	c := p.c
-	return processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
-		Acked: func(partition int32) int64 {
-			return acked.Offset(string(topology.Payments), partition)
+// bounds returns the bounds by which the processors and views refuse what
+// no processor wrote: the partitions, and the end of each input
+// partition, read from Kafka.
+func (c Config) bounds() processors.Bounds {
+	return processors.Bounds{
+		Partitions: c.Kafka.Partitions,
+		End: func(topic goka.Stream, partition int32) (int64, error) {
+			return c.Kafka.EndOffset(string(topic), partition)
 		},
-		Window: c.Window,
-		Scan: func(partition int32, from, to int64, fn func(int64, string, []byte)) error {
-			return c.Kafka.ReadPartition(string(topology.Payments), partition, from, to, time.Minute, fn)
-		},
-		MaxAmount:    c.MaxAmount,
-		MaxOverdraft: c.MaxOverdraft,
-		Partitions:   c.Kafka.Partitions,
-		End:          c.endOffset(topology.Payments),
-		Out:          c.Out,
-	}, opts...)
-}
-
-// endOffset returns how a group reads the end offset of a partition of its
-// input topic, to refuse table records beyond it when it recovers.
-func (c Config) endOffset(input goka.Stream) func(partition int32) (int64, error) {
-	return func(partition int32) (int64, error) {
-		return c.Kafka.EndOffset(string(input), partition)
 	}
 }
 
-// groupBuilder creates a group's processor with opts, which commit
-// through acked.
-type groupBuilder func(acked *kafka.Acked, opts []goka.ProcessorOption) (*goka.Processor, error)
+// groupBuilder creates a group's processor with opts.
+type groupBuilder func(opts []goka.ProcessorOption) (*goka.Processor, error)
 
 // loop runs one group until ctx is done. When the group stops on an error
 // (the broker went away, a table could not be read) it is started again
@@ -120,8 +110,8 @@ type groupBuilder func(acked *kafka.Acked, opts []goka.ProcessorOption) (*goka.P
 // group's partitions in this process, and no more. A group failing for
 // longer than GiveUpAfter without a healthy run in between ends the
 // process with the last error, so that its supervisor sees it.
-func (p *processing) loop(ctx context.Context, group goka.Group, create groupBuilder) error {
-	name := string(group)
+func (p *processing) loop(ctx context.Context, graph *goka.GroupGraph, create groupBuilder) error {
+	name := string(graph.Group())
 	const maxPause = 10 * time.Second
 	pause := time.Second
 	var failingSince time.Time
@@ -130,7 +120,7 @@ func (p *processing) loop(ctx context.Context, group goka.Group, create groupBui
 			return nil
 		}
 		started := time.Now()
-		healthy, err := p.runOnce(ctx, group, create)
+		healthy, err := p.runOnce(ctx, graph, create)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -161,12 +151,16 @@ func (p *processing) loop(ctx context.Context, group goka.Group, create groupBui
 
 // runOnce runs one processor of the group until ctx is done, it fails, or
 // the disk reaches its floor (then it returns a nil error). healthy says
-// whether it processed for long enough to end a series of failures.
-func (p *processing) runOnce(ctx context.Context, group goka.Group, create groupBuilder) (healthy bool, err error) {
+// whether it processed for long enough to end a series of failures. Each
+// run has transactions of its own (kafka.Transactions).
+func (p *processing) runOnce(ctx context.Context, graph *goka.GroupGraph, create groupBuilder) (healthy bool, err error) {
 	c := p.c
-	acked := kafka.NewAcked()
-	opts := append(c.Kafka.ProcessorOptions(acked), goka.WithStorageBuilder(rocksdb.Builder(c.State, c.Storage)))
-	proc, err := create(acked, opts)
+	group := graph.Group()
+	txns, err := kafka.NewTransactions(c.Kafka, graph, c.CommitInterval)
+	if err != nil {
+		return false, err
+	}
+	proc, err := create(txns.Options(rocksdb.Builder(c.State, c.Storage)))
 	if err != nil {
 		return false, fmt.Errorf("create %s: %w", group, err)
 	}
@@ -268,8 +262,8 @@ func (p *processing) watchDisk(ctx context.Context) {
 
 // stopped reports whether every group has stopped for the disk.
 func (p *processing) stopped() bool {
-	for _, g := range []goka.Group{topology.SignupGroup, topology.PaymentGroup, topology.AccountantGroup} {
-		if p.states.check(string(g))() != stoppedForDisk {
+	for _, g := range topology.Graphs() {
+		if p.states.check(string(g.Group()))() != stoppedForDisk {
 			return false
 		}
 	}
@@ -331,7 +325,7 @@ func (p *processing) watchLag(ctx context.Context) {
 			return
 		case <-time.After(every):
 		}
-		lags, err := p.lags()
+		lags, err := p.c.Kafka.Lags()
 		if err != nil {
 			p.states.set("lag", "unknown: "+err.Error())
 			continue
@@ -343,15 +337,6 @@ func (p *processing) watchLag(ctx context.Context) {
 			p.states.set("lag", api.Ready)
 		}
 	}
-}
-
-func (p *processing) lags() ([]kafka.Lag, error) {
-	client, err := sarama.NewClient(p.c.Kafka.Brokers, p.c.Kafka.Sarama())
-	if err != nil {
-		return nil, fmt.Errorf("connect to Kafka: %w", err)
-	}
-	defer client.Close()
-	return kafka.Lags(client)
 }
 
 // stallWatch remembers, for each input partition, the committed offset
@@ -369,7 +354,9 @@ func (w stallWatch) update(lags []kafka.Lag, now time.Time, after time.Duration)
 			continue
 		}
 		key := l
-		key.End = 0 // the end moves on while the committed offset stands still
+		// The end moves on, and transactions open and close, while the
+		// committed offset stands still.
+		key.End, key.Open = 0, false
 		seen[key] = true
 		since, ok := w[key]
 		if !ok {

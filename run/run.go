@@ -42,9 +42,9 @@ type Config struct {
 	State string
 	// Storage tunes RocksDB.
 	Storage rocksdb.Options
-	// Window is the accountant's window in messages per partition
-	// (processors.Accountant.Window).
-	Window int64
+	// CommitInterval is how often the processors commit each partition's
+	// transaction (kafka.Transactions).
+	CommitInterval time.Duration
 	// MaxAmount is the largest transfer the API accepts.
 	MaxAmount wallet.Money
 	// MaxOverdraft is the largest overdraft limit an account may be signed
@@ -289,15 +289,16 @@ func newViews(c Config, accounts bool) (*viewSet, error) {
 	storage := c.Storage
 	storage.OnCorrupt = func(string) { v.rebuild() }
 	opts := append(c.Kafka.ViewOptions(), goka.WithViewStorageBuilder(rocksdb.Builder(c.State, storage)))
+	b := c.bounds()
 	var err error
-	if v.signups, err = views.NewSignups(c.Kafka.Brokers, opts...); err != nil {
+	if v.signups, err = views.NewSignups(c.Kafka.Brokers, b, opts...); err != nil {
 		return nil, err
 	}
-	if v.transfers, err = views.NewTransfers(c.Kafka.Brokers, opts...); err != nil {
+	if v.transfers, err = views.NewTransfers(c.Kafka.Brokers, b, opts...); err != nil {
 		return nil, err
 	}
 	if accounts {
-		if v.accounts, err = views.NewAccounts(c.Kafka.Brokers, opts...); err != nil {
+		if v.accounts, err = views.NewAccounts(c.Kafka.Brokers, b, opts...); err != nil {
 			return nil, err
 		}
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/broker"
-	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
@@ -88,7 +87,7 @@ func security(t testing.TB, brokers []string) kafka.Security {
 // services are, with opts.
 func kgoClient(t testing.TB, brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
 	t.Helper()
-	sec, err := kgosec.Opts(security(t, brokers))
+	sec, err := security(t, brokers).KgoOpts()
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/broker"
-	"github.com/wallet/wallet/internal/kgosec"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
@@ -64,7 +63,7 @@ func TestSecuredBrokerHoldsTheTrustBoundary(t *testing.T) {
 	waitBalances(t, cl, &want, time.Minute)
 
 	// The API's principal forges a credit and a table record.
-	sec, err := kgosec.Opts(as(kafka.API).Kafka.Security)
+	sec, err := as(kafka.API).Kafka.Security.KgoOpts()
 	if err != nil {
 		t.Fatal(err)
 	}

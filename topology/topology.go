@@ -60,7 +60,7 @@ var (
 	// under it and its status.
 	TransferTable = goka.GroupTable(PaymentGroup)
 	// AccountTable keeps each account's state: open, overdraft limit,
-	// balance, and what re-emission needs.
+	// balance, and the offset after the last instruction it reflects.
 	AccountTable = goka.GroupTable(AccountantGroup)
 )
 

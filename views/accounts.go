@@ -1,6 +1,7 @@
-// Package views holds the read side of the wallet: a goka View of the
-// accountant's table, kept up to date locally, from which balances are
-// served.
+// Package views holds the read side of the wallet: goka Views of the three
+// tables (signups, transfers, accounts), kept up to date locally from their
+// changelogs, read_committed, each record checked by the processors' rules
+// (processors.Bounds), from which the API answers.
 package views
 
 import (
@@ -20,10 +21,11 @@ type Accounts struct {
 
 // NewAccounts returns a view of the accountant table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
-// The view keeps the newest version of each account, as the accountant
-// does when it recovers (processors.StoreNewest).
-func NewAccounts(brokers []string, opts ...goka.ViewOption) (*Accounts, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.NewestAccount)}, opts...)
+// The view reads the table as the accountant does when it recovers
+// (processors.Bounds.ReadAccounts): records that no processor wrote are
+// ignored.
+func NewAccounts(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Accounts, error) {
+	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadAccounts())}, opts...)
 	t, err := newTable(brokers, topology.AccountTable, topology.AccountCodec, opts)
 	if err != nil {
 		return nil, err
@@ -44,26 +46,14 @@ func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error
 	return v.(wallet.Account), true, nil
 }
 
-// Each calls fn for every account in the view, stopping at the first error.
-func (a *Accounts) Each(fn func(name string, acct wallet.Account) error) error {
-	return a.use(func(view *goka.View) error {
-		it, err := view.Iterator()
+// Each calls fn for every account in the view, stopping at the first
+// error fn returns. An account whose value does not decode is given to fn
+// with the error, so that the others are still read.
+func (a *Accounts) Each(fn func(name string, acct wallet.Account, err error) error) error {
+	return a.each(func(key string, v any, err error) error {
 		if err != nil {
-			return fmt.Errorf("iterate %s: %w", topology.AccountTable, err)
+			return fn(key, wallet.Account{}, err)
 		}
-		defer it.Release()
-		for it.Next() {
-			v, err := it.Value()
-			if err != nil {
-				return fmt.Errorf("iterate %s: account %q: %w", topology.AccountTable, it.Key(), err)
-			}
-			if v == nil {
-				continue
-			}
-			if err := fn(it.Key(), v.(wallet.Account)); err != nil {
-				return err
-			}
-		}
-		return it.Err()
+		return fn(key, v.(wallet.Account), nil)
 	})
 }

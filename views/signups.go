@@ -2,10 +2,12 @@ package views
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -17,7 +19,11 @@ type Signups struct {
 
 // NewSignups returns a view of the signup table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
-func NewSignups(brokers []string, opts ...goka.ViewOption) (*Signups, error) {
+// The view reads the table as the signup group does when it recovers
+// (processors.Bounds.ReadSignups): the first claim of a name stays its
+// winner, and records that no processor wrote are ignored.
+func NewSignups(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Signups, error) {
+	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadSignups())}, opts...)
 	t, err := newTable(brokers, topology.SignupTable, topology.SignupCodec, opts)
 	if err != nil {
 		return nil, err
@@ -38,6 +44,18 @@ func (s *Signups) Signup(key string) (signup wallet.Signup, ok bool, err error) 
 	return v.(wallet.Signup), true, nil
 }
 
+// Each calls fn for every signup in the view, stopping at the first error
+// fn returns. A signup whose value does not decode is given to fn with its
+// key and the error, so that the others are still read.
+func (s *Signups) Each(fn func(key string, signup wallet.Signup, err error) error) error {
+	return s.each(func(key string, v any, err error) error {
+		if err != nil {
+			return fn(key, wallet.Signup{}, err)
+		}
+		return fn(key, v.(wallet.Signup), nil)
+	})
+}
+
 // Keyed is a signup with its account key.
 type Keyed struct {
 	Key    string
@@ -45,27 +63,36 @@ type Keyed struct {
 }
 
 // After returns up to limit signups whose keys come after the key after,
-// in key order across all partitions.
-func (s *Signups) After(after string, limit int) ([]Keyed, error) {
+// in key order across all partitions, and the key to pass as after for
+// the next page: the last key read, or "" when there is no more. A signup
+// whose value does not decode is left out (its account answers 503 on
+// its own), and does not end the page.
+func (s *Signups) After(after string, limit int) (page []Keyed, next string, err error) {
 	// Keys are UTF-8, which never holds the byte 0xff: the range is every
 	// key above after.
-	var page []Keyed
-	err := s.use(func(view *goka.View) error {
+	err = s.use(func(view *goka.View) error {
 		it, err := view.IteratorWithRange(after+"\x00", "\xff")
 		if err != nil {
 			return fmt.Errorf("iterate %s after %q: %w", topology.SignupTable, after, err)
 		}
 		defer it.Release()
-		for len(page) < limit && it.Next() {
+		read := 0
+		for read < limit && it.Next() {
+			read++
+			next = it.Key()
 			v, err := it.Value()
 			if err != nil {
-				return fmt.Errorf("iterate %s: signup %q: %w", topology.SignupTable, it.Key(), err)
+				slog.Warn("left a signup that does not decode out of a page", "key", it.Key(), "error", err)
+				continue
 			}
 			if v != nil {
 				page = append(page, Keyed{Key: it.Key(), Signup: v.(wallet.Signup)})
 			}
 		}
+		if read < limit {
+			next = ""
+		}
 		return it.Err()
 	})
-	return page, err
+	return page, next, err
 }

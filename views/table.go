@@ -66,6 +66,28 @@ func (t *table) use(fn func(*goka.View) error) error {
 	return fn(t.view)
 }
 
+// each calls fn for every key of the view with its decoded value, or the
+// error decoding it, stopping at the first error fn returns.
+func (t *table) each(fn func(key string, v any, err error) error) error {
+	return t.use(func(view *goka.View) error {
+		it, err := view.Iterator()
+		if err != nil {
+			return fmt.Errorf("iterate %s: %w", t.name, err)
+		}
+		defer it.Release()
+		for it.Next() {
+			v, err := it.Value()
+			if err == nil && v == nil {
+				continue
+			}
+			if err := fn(it.Key(), v, err); err != nil {
+				return err
+			}
+		}
+		return it.Err()
+	})
+}
+
 // Rebuild asks Run to open the view again, because its local copy was
 // found damaged.
 func (t *table) Rebuild() {

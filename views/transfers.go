@@ -19,10 +19,11 @@ type Transfers struct {
 
 // NewTransfers returns a view of paymentd's table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
-// The view keeps the newest version of each transfer, as paymentd does
-// when it recovers (processors.NewestTransfer).
-func NewTransfers(brokers []string, opts ...goka.ViewOption) (*Transfers, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(processors.NewestTransfer)}, opts...)
+// The view reads the table as paymentd does when it recovers
+// (processors.Bounds.ReadTransfers): records that no processor wrote are
+// ignored.
+func NewTransfers(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Transfers, error) {
+	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadTransfers())}, opts...)
 	t, err := newTable(brokers, topology.TransferTable, topology.TransferStateCodec, opts)
 	if err != nil {
 		return nil, err
@@ -44,26 +45,13 @@ func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err
 }
 
 // Each calls fn for every transfer in the view, stopping at the first
-// error.
-func (t *Transfers) Each(fn func(s wallet.TransferState) error) error {
-	return t.use(func(view *goka.View) error {
-		it, err := view.Iterator()
+// error fn returns. A transfer whose value does not decode is given to fn
+// with its request ID and the error, so that the others are still read.
+func (t *Transfers) Each(fn func(id string, s wallet.TransferState, err error) error) error {
+	return t.each(func(key string, v any, err error) error {
 		if err != nil {
-			return fmt.Errorf("iterate %s: %w", topology.TransferTable, err)
+			return fn(key, wallet.TransferState{}, err)
 		}
-		defer it.Release()
-		for it.Next() {
-			v, err := it.Value()
-			if err != nil {
-				return fmt.Errorf("iterate %s: transfer %s: %w", topology.TransferTable, it.Key(), err)
-			}
-			if v == nil {
-				continue
-			}
-			if err := fn(v.(wallet.TransferState)); err != nil {
-				return err
-			}
-		}
-		return it.Err()
+		return fn(key, v.(wallet.TransferState), nil)
 	})
 }

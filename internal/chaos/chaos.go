@@ -10,13 +10,16 @@ import (
 
 // chaosStats counts what the chaos did.
 type chaosStats struct {
-	processorKills int
-	brokerKills    int
+	processorKills  int
+	processorPauses int
+	brokerKills     int
 }
 
-// runChaos kills processors and the broker until ctx is done: every
-// c.KillEvery a random running processor, and the broker c.BrokerKills
-// times, when done reaches k/(c.BrokerKills+2) of total for k = 1, 2, ...
+// runChaos kills and pauses processors and kills the broker until ctx is
+// done: every c.KillEvery a random running processor is killed, every
+// c.PauseEvery one is paused for c.PauseFor (past its session, so that the
+// others take its partitions over and it resumes a zombie), and the broker
+// is killed c.BrokerKills times, when done reaches k/(c.BrokerKills+2) of total for k = 1, 2, ...
 // (one kill: at a third of the sends), which leaves the last part of the
 // sends for recovery. Supervisors restart what was killed after
 // c.RestartAfter.
@@ -28,6 +31,12 @@ func runChaos(ctx context.Context, c config, cl *cluster, done *atomic.Int64, to
 		t := time.NewTicker(c.KillEvery)
 		defer t.Stop()
 		kill = t.C
+	}
+	var pause <-chan time.Time
+	if c.PauseEvery > 0 && len(cl.processors) > 1 {
+		t := time.NewTicker(c.PauseEvery)
+		defer t.Stop()
+		pause = t.C
 	}
 	poll := time.NewTicker(5 * time.Millisecond) // cheap: one atomic load
 	defer poll.Stop()
@@ -42,6 +51,15 @@ func runChaos(ctx context.Context, c config, cl *cluster, done *atomic.Int64, to
 				} else if ok {
 					s.processorKills++
 					slog.Info("kill -9", "process", p.name, "sent", done.Load())
+				}
+			}
+		case <-pause:
+			if p := pickRunning(rng, cl.processors); p != nil {
+				if ok, err := p.pause(c.PauseFor); err != nil {
+					slog.Error("chaos", "error", err)
+				} else if ok {
+					s.processorPauses++
+					slog.Info("kill -STOP", "process", p.name, "for", c.PauseFor, "sent", done.Load())
 				}
 			}
 		case <-poll.C:

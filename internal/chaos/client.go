@@ -206,8 +206,9 @@ func (c *client) balance(ctx context.Context, account string) (cents int64, foun
 }
 
 // staleRecords returns how many old versions of accounts the view has
-// skipped (processors.StoreNewest): writes that reached the accountant's
-// changelog after a newer version, as a fenced-off instance makes them.
+// skipped: versions committed to the accountant's changelog after a newer
+// one. The processors' transactions fence a zombie's writes, so there
+// must be none.
 func (c *client) staleRecords(ctx context.Context) (int64, error) {
 	n, err := c.api.Metric(ctx, api.ReadSide, "wallet_table_records_total", map[string]string{"kind": "stale"})
 	return int64(n), err

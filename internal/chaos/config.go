@@ -20,6 +20,8 @@ type config struct {
 	Processors   int           // processor instances
 	Partitions   int           // partitions of every topic, passed to every command
 	KillEvery    time.Duration // period of processor kills
+	PauseEvery   time.Duration // period of processor pauses
+	PauseFor     time.Duration // length of a pause
 	RestartAfter time.Duration // delay between a kill and the restart
 	BrokerKills  int           // broker kills during the sends
 	DrainTimeout time.Duration // bound of the final wait for balances
@@ -44,8 +46,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		fmt.Fprintf(out, `Usage: go run ./cmd/chaos [flags]
 
 Runs the wallet as real processes (broker, processors, emitter, view), sends
-transfers over HTTP while killing processors and the broker with SIGKILL,
-then checks that every balance is exactly what the accepted transfers say.
+transfers over HTTP while killing processors and the broker with SIGKILL and
+pausing processors with SIGSTOP past their session (zombies, fenced by their
+successors), then checks that every balance is exactly what the accepted
+transfers say.
 Prints a summary and exits 0 on PASS, 1 on FAIL, 2 on a usage or setup error.
 
 Flags:
@@ -63,6 +67,8 @@ Flags:
 	fs.IntVar(&c.Partitions, "partitions", 4, "partitions of every topic and table, passed to every command as -partitions")
 	fs.DurationVar(&c.KillEvery, "kill-every", 4*time.Second, "kill -9 a random processor this often during the sends (0: never)")
 	fs.DurationVar(&c.RestartAfter, "restart-after", time.Second, "restart a killed process (same arguments and state) after this delay")
+	fs.DurationVar(&c.PauseEvery, "pause-every", 15*time.Second, "pause a random processor (SIGSTOP) this often during the sends, and resume it (SIGCONT) after -pause-for: a zombie whose partitions another processor takes over meanwhile (0: never)")
+	fs.DurationVar(&c.PauseFor, "pause-for", 10*time.Second, "how long a processor stays paused: longer than its session timeout (6 s), so that the others take its partitions over and it comes back a zombie")
 	fs.IntVar(&c.BrokerKills, "broker-kills", 1, "kill -9 and restart the broker this many times during the sends, at k/(broker-kills+2) of them (one kill: at a third)")
 	fs.DurationVar(&c.DrainTimeout, "drain-timeout", 3*time.Minute, "after the sends, wait at most this long for the balances to become the expected ones")
 	fs.DurationVar(&c.TransferWait, "transfer-timeout", 60*time.Second, "retry a transfer answered 503 or not answered for at most this long; after that it is unconfirmed")
@@ -108,6 +114,8 @@ func (c config) validate() error {
 	check(c.Partitions >= 1, "-partitions must be >= 1, got %d", c.Partitions)
 	check(c.KillEvery >= 0, "-kill-every must be >= 0, got %s", c.KillEvery)
 	check(c.RestartAfter >= 0, "-restart-after must be >= 0, got %s", c.RestartAfter)
+	check(c.PauseEvery >= 0, "-pause-every must be >= 0, got %s", c.PauseEvery)
+	check(c.PauseFor >= 0, "-pause-for must be >= 0, got %s", c.PauseFor)
 	check(c.BrokerKills >= 0, "-broker-kills must be >= 0, got %d", c.BrokerKills)
 	check(c.DrainTimeout > 0, "-drain-timeout must be > 0, got %s", c.DrainTimeout)
 	check(c.TransferWait > 0, "-transfer-timeout must be > 0, got %s", c.TransferWait)

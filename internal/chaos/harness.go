@@ -314,10 +314,11 @@ func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
 		s.ByKind[kind(k).String()] = n
 	}
 	s.ProcessorKills += cs.processorKills
+	s.ProcessorPauses = cs.processorPauses
 	s.BrokerRestarts = cs.brokerKills
 	s.sendTime = ls.elapsed
 	slog.Info("sends done", "took", ls.elapsed.Round(time.Millisecond), "accepted", ls.accepted,
-		"unconfirmed", ls.unconfirmed, "processor kills", cs.processorKills, "broker kills", cs.brokerKills)
+		"unconfirmed", ls.unconfirmed, "processor kills", cs.processorKills, "pauses", cs.processorPauses, "broker kills", cs.brokerKills)
 }
 
 // signUp claims every account name with c.Claimants concurrent claims
@@ -450,6 +451,9 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 		slog.Warn("stale table records not readable from the view", "error", err)
 	} else {
 		s.StaleRecords = n
+	}
+	if s.StaleRecords > 0 {
+		s.fail("the view read %d old account versions committed after newer ones: a zombie's writes got through its fence", s.StaleRecords)
 	}
 	reportWrong(r.wrong, filepath.Join(h.dir, "wrong-accounts.txt"))
 	switch {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/wallet/wallet/internal/kgosec"
 	walletrun "github.com/wallet/wallet/run"
 )
 
@@ -20,7 +19,7 @@ func kafkaOpts(addr string) ([]kgo.Opt, error) {
 	if err != nil {
 		return nil, fmt.Errorf("Kafka security from the environment: %w", err)
 	}
-	sec, err := kgosec.Opts(s)
+	sec, err := s.KgoOpts()
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/wallet/wallet/kafka"
+	walletrun "github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -18,14 +20,14 @@ type groupLag struct {
 	state        string   // Stable, PreparingRebalance, ...
 	members      int      // members in the group
 	assignment   []string // per member: "member-id@host: partitions"
-	end          []int64  // per partition: the log end offset
+	end          []int64  // per partition: the committed end (kafka.Config.CommittedEnd)
 	committed    []int64  // per partition: the committed offset, -1 for none
 }
 
 func (g groupLag) total() int64 {
 	var n int64
 	for p := range g.end {
-		n += g.end[p] - max(g.committed[p], 0)
+		n += max(0, g.end[p]-max(g.committed[p], 0))
 	}
 	return n
 }
@@ -92,7 +94,7 @@ func kafkaState(ctx context.Context, broker string, partitions int) ([]groupLag,
 				groups[i].assignment = append(groups[i].assignment, fmt.Sprintf("%s@%s: %s", m.MemberID, m.ClientHost, parts))
 			}
 		}
-		end, err := endOffsets(ctx, cl, groups[i].topic, partitions)
+		end, err := committedEnds(broker, groups[i].topic, partitions)
 		if err != nil {
 			return nil, err
 		}
@@ -105,27 +107,19 @@ func kafkaState(ctx context.Context, broker string, partitions int) ([]groupLag,
 	return groups, nil
 }
 
-func endOffsets(ctx context.Context, cl *kgo.Client, topic string, partitions int) ([]int64, error) {
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.ReplicaID = -1
-	rt := kmsg.NewListOffsetsRequestTopic()
-	rt.Topic = topic
-	for p := range partitions {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition, rp.Timestamp = int32(p), -1 // latest
-		rt.Partitions = append(rt.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl)
+// committedEnds returns the committed end of every partition of topic: a
+// partition written in transactions ends in markers, which no reader
+// receives and no group's committed offset passes.
+func committedEnds(broker, topic string, partitions int) ([]int64, error) {
+	s, err := walletrun.SecurityFromEnv()
 	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+		return nil, fmt.Errorf("Kafka security from the environment: %w", err)
 	}
+	kc := kafka.Config{Brokers: []string{broker}, Security: s}
 	end := make([]int64, partitions)
-	for _, t := range resp.Topics {
-		for _, p := range t.Partitions {
-			if int(p.Partition) < partitions {
-				end[p.Partition] = p.Offset
-			}
+	for p := range partitions {
+		if end[p], err = kc.CommittedEnd(topic, int32(p)); err != nil {
+			return nil, err
 		}
 	}
 	return end, nil

@@ -28,10 +28,12 @@ type process struct {
 	cmd     *exec.Cmd     // the current child; nil while none runs
 	started time.Time     // when the current child started
 	killed  bool          // the current child was killed by the harness
+	paused  bool          // the current child is stopped (SIGSTOP)
 	hold    chan struct{} // if set, a killed child is restarted once it is closed
 	starts  int
 	exits   int // exits on its own
 	kills   int
+	pauses  int
 }
 
 func newProcess(name, path, logPath string, restartAfter time.Duration, args ...string) *process {
@@ -54,7 +56,7 @@ func (p *process) supervise(ctx context.Context) {
 		werr := cmd.Wait()
 		p.mu.Lock()
 		killed, hold, uptime := p.killed, p.hold, time.Since(p.started)
-		p.cmd, p.killed = nil, false
+		p.cmd, p.killed, p.paused = nil, false, false
 		if !killed && ctx.Err() == nil {
 			p.exits++
 		}
@@ -132,6 +134,39 @@ func (p *process) kill(hold bool) (bool, error) {
 	return true, nil
 }
 
+// pause stops the running child with SIGSTOP and resumes it with SIGCONT
+// after d: a process paused past its session, whose partitions the
+// others take over meanwhile, comes back a zombie that the new owners must
+// have fenced. It reports whether a child was running (and not paused).
+func (p *process) pause(d time.Duration) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil || p.killed || p.paused {
+		return false, nil
+	}
+	cmd := p.cmd
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		return false, fmt.Errorf("kill -STOP %s (pid %d): %w", p.name, cmd.Process.Pid, err)
+	}
+	p.paused = true
+	p.pauses++
+	time.AfterFunc(d, func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		// Not if the child was reaped meanwhile: its pid may be another
+		// process's.
+		if p.cmd != cmd {
+			return
+		}
+		if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			slog.Error("kill -CONT", "process", p.name, "error", err)
+		}
+		slog.Info("kill -CONT", "process", p.name)
+		p.paused = false
+	})
+	return true, nil
+}
+
 // release lets a child killed with hold restart.
 func (p *process) release() {
 	p.mu.Lock()
@@ -142,11 +177,11 @@ func (p *process) release() {
 	}
 }
 
-// running reports whether a child runs and was not killed.
+// running reports whether a child runs and was not killed or paused.
 func (p *process) running() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.cmd != nil && !p.killed
+	return p.cmd != nil && !p.killed && !p.paused
 }
 
 // waitUp waits until a child runs, or ctx is done.

@@ -35,6 +35,7 @@ type summary struct {
 	AuditViolations   []string       `json:"audit_violations,omitempty"`
 	Rejected          int            `json:"rejected"`
 	ProcessorKills    int            `json:"processor_kills"`
+	ProcessorPauses   int            `json:"processor_pauses"`
 	BrokerRestarts    int            `json:"broker_restarts"`
 	Exits             int            `json:"process_exits"`
 	Lost              int            `json:"lost"`
@@ -122,13 +123,13 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		s.Conflicts, s.Conflicts409, s.Conflicts201)
 	fmt.Fprintf(&b, "outcomes: %s  (not final: %d; unconfirmed shown completed %d, rejected %d; %d GETs in %s)\n", ledger.OutcomesText(s.Outcomes), s.NotFinal,
 		s.UnconfCompleted, s.UnconfRejected, s.OutcomeGets, s.outcomeTime.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "processor kills: %d  broker restarts: %d  process exits: %d\n", s.ProcessorKills, s.BrokerRestarts, s.Exits)
+	fmt.Fprintf(&b, "processor kills: %d  pauses: %d  broker restarts: %d  process exits: %d\n", s.ProcessorKills, s.ProcessorPauses, s.BrokerRestarts, s.Exits)
 	fmt.Fprintf(&b, "lost: %d  doubled: %d  accounts wrong: %d\n", s.Lost, s.Doubled, s.AccountsWrong)
 	fmt.Fprintf(&b, "sum of balances: %s\n", s.Sum)
 	fmt.Fprintf(&b, "throughput: %.1f accepted/s  elapsed: %s (sends %s, drain %s)\n", s.Throughput,
 		s.elapsed.Round(100*time.Millisecond), s.sendTime.Round(100*time.Millisecond), s.drain.Round(100*time.Millisecond))
 	fmt.Fprintf(&b, "posts: %d  503s: %d  connection errors: %d  unconfirmed applied: %d\n", s.Posts, s.Unavailable, s.ConnErrors, s.UnconfApplied)
-	fmt.Fprintf(&b, "old account versions written after newer ones (skipped by the view): %d\n", s.StaleRecords)
+	fmt.Fprintf(&b, "old account versions committed after newer ones (none, with fenced writers): %d\n", s.StaleRecords)
 	if s.Audit != "" {
 		fmt.Fprintf(&b, "audit: %s\n", s.Audit)
 		for _, v := range s.AuditViolations {

@@ -2,13 +2,13 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/topology"
 )
@@ -25,128 +25,124 @@ func (o offsets) sum() int64 {
 	return n
 }
 
-// lagWatcher reads how far behind the processor groups are: for every
-// (group, input) pair of the topology, the input's end offsets against the
-// group's committed offsets, as the auditor does.
+// lagWatcher reads how far behind the processor groups are, as the
+// auditor does (kafka.Config.Lags), and what they have committed.
 type lagWatcher struct {
-	client sarama.Client
-	admin  sarama.ClusterAdmin
+	kc kafka.Config
 }
 
-func newLagWatcher(kc kafka.Config) (*lagWatcher, error) {
-	sc := kc.Sarama()
-	sc.ClientID = "loadgen-lag"
-	client, err := sarama.NewClient(kc.Brokers, sc)
-	if err != nil {
-		return nil, fmt.Errorf("lag: connect to Kafka at %v: %w", kc.Brokers, err)
-	}
-	admin, err := sarama.NewClusterAdminFromClient(client)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("lag: Kafka admin: %w", err)
-	}
-	return &lagWatcher{client: client, admin: admin}, nil
-}
+func newLagWatcher(kc kafka.Config) (*lagWatcher, error) { return &lagWatcher{kc: kc}, nil }
 
-// close closes the client; closing the admin would close it twice.
-func (w *lagWatcher) close() { w.client.Close() }
+func (w *lagWatcher) close() {}
 
-// ends returns the end offset of every partition of topic.
+// ends returns the committed end (kafka.Config.CommittedEnd) of every
+// partition of topic.
 func (w *lagWatcher) ends(topic string) (offsets, error) {
-	parts, err := w.client.Partitions(topic)
-	if err != nil {
-		return nil, fmt.Errorf("partitions of %s: %w", topic, err)
-	}
-	out := make(offsets, len(parts))
-	for _, p := range parts {
-		end, err := w.client.GetOffset(topic, p, sarama.OffsetNewest)
+	out := offsets{}
+	for p := range int32(w.kc.Partitions) {
+		end, err := w.kc.CommittedEnd(topic, p)
 		if err != nil {
-			return nil, fmt.Errorf("end offset of %s/%d: %w", topic, p, err)
+			return nil, err
 		}
 		out[p] = end
 	}
 	return out, nil
 }
 
-// lag returns the messages not yet committed, summed over every (group,
-// input) pair, and the end offsets of every input topic read on the way.
-// A group that has committed nothing lags by the whole input.
-func (w *lagWatcher) lag() (int64, map[string]offsets, error) {
-	var total int64
-	ends := map[string]offsets{}
-	for _, in := range topology.Inputs() {
-		topic := string(in.Topic)
-		end, ok := ends[topic]
-		if !ok {
-			var err error
-			if end, err = w.ends(topic); err != nil {
-				return 0, nil, err
-			}
-			ends[topic] = end
-		}
-		parts := make([]int32, 0, len(end))
-		for p := range end {
-			parts = append(parts, p)
-		}
-		committed, err := w.admin.ListConsumerGroupOffsets(string(in.Group), map[string][]int32{topic: parts})
-		// A group that never joined does not exist yet: it committed nothing.
-		if err != nil && !errors.Is(err, sarama.ErrGroupIDNotFound) {
-			return 0, nil, fmt.Errorf("offsets of group %s: %w", in.Group, err)
-		}
-		for p, e := range end {
-			c := int64(-1)
-			if committed != nil {
-				if b := committed.GetBlock(topic, p); b != nil {
-					c = b.Offset
-				}
-			}
-			if c < 0 {
-				total += e
-			} else {
-				total += e - c
-			}
-		}
-	}
-	return total, ends, nil
-}
-
-// waitDrained polls every poll until no group lags and done (if not nil)
-// says the inputs' end offsets show all the work written, or until failed
-// is closed with an error, ctx is done or timeout passes. It returns when
-// the groups' committed offsets first moved (zero if never).
-func (w *lagWatcher) waitDrained(ctx context.Context, timeout, poll time.Duration, done func(map[string]offsets) bool, failed <-chan error) (time.Time, error) {
+// waitDrained polls every poll until every group has processed every
+// committed message of its inputs, with no transaction open (two polls in
+// a row, since the pairs are read one after the other), or until failed
+// receives an error, ctx is done or timeout passes. It returns when it
+// first saw them drained.
+func (w *lagWatcher) waitDrained(ctx context.Context, timeout, poll time.Duration, failed <-chan error) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
-	var first time.Time
-	prev := int64(-1)
+	var seen time.Time
 	for {
-		lag, ends, err := w.lag()
+		lags, err := w.kc.Lags()
 		if err != nil {
-			return first, err
+			return time.Time{}, err
 		}
-		if first.IsZero() && prev >= 0 && lag < prev {
-			first = time.Now()
+		drained, behind := true, int64(0)
+		for _, l := range lags {
+			drained = drained && l.Drained()
+			behind += l.Messages()
 		}
-		prev = lag
-		if lag == 0 && (done == nil || done(ends)) {
-			return first, nil
+		switch {
+		case !drained:
+			seen = time.Time{}
+		case seen.IsZero():
+			seen = time.Now()
+		default:
+			return seen, nil
 		}
 		if time.Now().After(deadline) {
-			return first, fmt.Errorf("the processors still lag by %d messages after %s", lag, timeout)
+			return time.Time{}, fmt.Errorf("the processors still lag by %d messages after %s", behind, timeout)
 		}
 		select {
 		case <-ctx.Done():
-			return first, ctx.Err()
+			return time.Time{}, ctx.Err()
 		case err := <-failed:
-			return first, fmt.Errorf("the processors stopped: %w", err)
+			return time.Time{}, fmt.Errorf("the processors stopped: %w", err)
 		case <-time.After(poll):
 		}
 	}
 }
 
-// scan reads topic's records at offsets [from, to) of every partition
-// in to that are still there (a compacted table may have dropped some),
-// and calls fn for each.
-func scan(ctx context.Context, brokers []string, topic string, from, to offsets, fn func(*kgo.Record)) error {
+// waitOutcomes reads the transfer log from from, as a read_committed
+// consumer does, until n outcomes are in it, or until failed receives an
+// error, ctx is done or timeout passes. It returns when it read the first
+// outcome and the last.
+func (w *lagWatcher) waitOutcomes(ctx context.Context, from offsets, n int, timeout time.Duration, failed <-chan error) (first, last time.Time, err error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	go func() {
+		select {
+		case e := <-failed:
+			err = fmt.Errorf("the processors stopped: %w", e)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	start := map[int32]kgo.Offset{}
+	for p, o := range from {
+		start[p] = kgo.NewOffset().At(o)
+	}
+	cl, cerr := w.kc.KgoClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{string(topology.TransferRequests): start}),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if cerr != nil {
+		return first, last, cerr
+	}
+	defer cl.Close()
+	seen := 0
+	for seen < n {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			if err == nil {
+				err = fmt.Errorf("%d outcomes of %d after %s: %w", seen, n, timeout, ctx.Err())
+			}
+			return first, last, err
+		}
+		if ferr := fetches.Err(); ferr != nil {
+			return first, last, fmt.Errorf("read %s: %w", topology.TransferRequests, ferr)
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if v, err := (codecs.TransferLog{}).Decode(r.Value); err == nil {
+				if _, ok := v.(wallet.Outcome); ok {
+					seen++
+				}
+			}
+		})
+		if seen > 0 && first.IsZero() {
+			first = time.Now()
+		}
+	}
+	return first, time.Now(), nil
+}
+
+// scan reads the committed records of topic at offsets [from, to) of every
+// partition in to, to being committed ends (lagWatcher.ends), and calls fn
+// for each.
+func scan(ctx context.Context, kc kafka.Config, topic string, from, to offsets, fn func(*kgo.Record)) error {
 	start := map[int32]kgo.Offset{}
 	for p, end := range to {
 		if end > from[p] {
@@ -156,15 +152,16 @@ func scan(ctx context.Context, brokers []string, topic string, from, to offsets,
 	if len(start) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}))
+	cl, err := kc.KgoClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", topic, err)
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	// The last offset of a partition is never compacted away: it is the
-	// newest record of its key.
+	// The record before a committed end is a committed record, which a
+	// read_committed reader receives; it is never compacted away, being
+	// the newest record of its key.
 	for left := len(start); left > 0; {
 		fetches := cl.PollFetches(ctx)
 		if ctx.Err() != nil {

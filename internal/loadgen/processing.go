@@ -126,14 +126,14 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		}
 	}()
 	rep.LoadBefore = loadAverage()
-	requests := string(topology.TransferRequests)
-	want := from[requests].sum() + 2*int64(cfg.n) // each transfer and its outcome
 	cpu0, start := cpuTime(), time.Now()
 	procs := startProcessors(ctx, rc)
-	first, err := w.waitDrained(ctx, cfg.drainTimeout, lagPoll, func(ends map[string]offsets) bool {
-		return ends[requests].sum() >= want
-	}, procs.failed)
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	first, _, err := w.waitOutcomes(ctx, from[string(topology.TransferRequests)], cfg.n, cfg.drainTimeout, procs.failed)
+	var drained time.Time
+	if err == nil {
+		drained, err = w.waitDrained(ctx, cfg.drainTimeout, lagPoll, procs.failed)
+	}
+	elapsed, cpu := drained.Sub(start), cpuTime()-cpu0
 	rep.LoadAfter = loadAverage()
 	if e := stopCPU(); e != nil && err == nil {
 		err = e
@@ -155,7 +155,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rep.CPUCores = cpu.Seconds() / elapsed.Seconds()
 	slog.Info("processed", "n", cfg.n, "took", elapsed.Round(time.Millisecond), "per_s", int(rep.PerS))
 
-	if err := rep.readBack(ctx, w, rc.Kafka.Brokers, from, cfg.n); err != nil {
+	if err := rep.readBack(ctx, w, from, cfg.n); err != nil {
 		return err
 	}
 	if cfg.jsonOut {
@@ -186,7 +186,7 @@ func setUp(ctx context.Context, cfg config, rc run.Config, w *lagWatcher, p *pre
 	procs := startProcessors(ctx, rc)
 	// Signups first: a deposit credited before its account is open would
 	// be refunded.
-	_, err := w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, nil, procs.failed)
+	_, err := w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failed)
 	if err != nil {
 		procs.stop()
 		return fmt.Errorf("set-up, signups: %w", err)
@@ -205,10 +205,10 @@ func setUp(ctx context.Context, cfg config, rc run.Config, w *lagWatcher, p *pre
 		procs.stop()
 		return err
 	}
-	want := before.sum() + 2*int64(len(all))
-	_, err = w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, func(ends map[string]offsets) bool {
-		return ends[requests].sum() >= want
-	}, procs.failed)
+	_, _, err = w.waitOutcomes(ctx, before, len(all), cfg.drainTimeout, procs.failed)
+	if err == nil {
+		_, err = w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failed)
+	}
 	if stopErr := procs.stop(); err == nil {
 		err = stopErr
 	}
@@ -282,7 +282,7 @@ func dataDir(dir string) (string, func(), error) {
 // readBack reads what the timed phase wrote: the outcomes in the transfer
 // log, the dead letters, and the changelog records of paymentd's and the
 // accountant's tables, with their sizes.
-func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, brokers []string, from map[string]offsets, n int) error {
+func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, from map[string]offsets, n int) error {
 	to := map[string]offsets{}
 	for t := range from {
 		var err error
@@ -291,7 +291,7 @@ func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, brokers 
 		}
 	}
 	r.N, r.Outcomes = n, map[string]int64{}
-	err := scan(ctx, brokers, string(topology.TransferRequests), from[string(topology.TransferRequests)], to[string(topology.TransferRequests)], func(rec *kgo.Record) {
+	err := scan(ctx, w.kc, string(topology.TransferRequests), from[string(topology.TransferRequests)], to[string(topology.TransferRequests)], func(rec *kgo.Record) {
 		v, err := codecs.TransferLog{}.Decode(rec.Value)
 		if err != nil {
 			r.Outcomes["undecodable"]++
@@ -310,11 +310,18 @@ func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, brokers 
 			r.Rejected += v
 		}
 	}
-	r.DeadLetters = to[string(topology.DeadLetters)].sum() - from[string(topology.DeadLetters)].sum()
-	r.PaymentMessages = to[string(topology.Payments)].sum() - from[string(topology.Payments)].sum()
+	count := func(topic string, n *int64) error {
+		return scan(ctx, w.kc, topic, from[topic], to[topic], func(*kgo.Record) { *n++ })
+	}
+	if err := count(string(topology.DeadLetters), &r.DeadLetters); err != nil {
+		return err
+	}
+	if err := count(string(topology.Payments), &r.PaymentMessages); err != nil {
+		return err
+	}
 	for _, t := range []string{string(topology.TransferTable), string(topology.AccountTable)} {
 		c := changelog{Topic: t}
-		err := scan(ctx, brokers, t, from[t], to[t], func(rec *kgo.Record) {
+		err := scan(ctx, w.kc, t, from[t], to[t], func(rec *kgo.Record) {
 			c.Records++
 			c.Bytes += int64(len(rec.Key) + len(rec.Value))
 		})

@@ -124,6 +124,12 @@ offsets.topic.num.partitions=4
 transaction.state.log.num.partitions=4
 group.initial.rebalance.delay.ms=0
 log.segment.bytes=8388608
+# The tables are compacted while the tests run (run/compaction_test.go):
+# segments roll every 2 s when written to, and the cleaner takes any log
+# with dirt in it, within a second.
+log.roll.ms=2000
+log.cleaner.backoff.ms=1000
+log.cleaner.min.cleanable.ratio=0.01
 PROPS
 } >"$DIR/server.properties"
 
