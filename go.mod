@@ -60,3 +60,4 @@ require (
 )
 
 replace github.com/lovoo/goka => ./third_party/goka/module
+replace github.com/twmb/franz-go/pkg/kfake => ./third_party/kfake/module

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building the wallet needs beyond Go: RocksDB's C library and
-# headers (grocksdb links against them through cgo), and goka with the
-# wallet's patch (third_party/goka, which needs patch(1)). With an argument, also
+# headers (grocksdb links against them through cgo), and the dependencies
+# the wallet patches (third_party: goka and kfake; patch(1) applies them). With an argument, also
 # the named extra Debian packages (make test-kafka asks for kcat). The
 # target chromium (make test: the browser that run/page_test.go drives)
 # counts as present when any Chromium or Chrome is on the PATH.
@@ -23,7 +23,7 @@ done
 command -v gcc >/dev/null || missing+=(gcc)
 command -v patch >/dev/null || missing+=(patch)
 if [ ${#missing[@]} -eq 0 ]; then
-	exec "$(dirname "$0")/../third_party/goka/apply.sh"
+	exec "$(dirname "$0")/../third_party/apply.sh"
 fi
 
 if ! command -v apt-get >/dev/null; then
@@ -35,4 +35,4 @@ sudo=""
 echo "deps: installing ${missing[*]}" >&2
 $sudo apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-"$(dirname "$0")/../third_party/goka/apply.sh"
+"$(dirname "$0")/../third_party/apply.sh"
