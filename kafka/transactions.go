@@ -15,9 +15,11 @@ import (
 	"github.com/wallet/wallet/topology"
 )
 
-// DefaultCommitInterval is how often a processor commits each partition's
-// transaction unless configured otherwise: Kafka Streams' default under
-// exactly_once. docs/BENCHMARKS.md measures what it costs.
+// DefaultCommitInterval is how often, at most, a processor commits each
+// partition's transaction while its input keeps coming, unless configured
+// otherwise: Kafka Streams' default under exactly_once. A partition whose
+// input runs dry commits sooner (pump). docs/BENCHMARKS.md measures what
+// it costs.
 const DefaultCommitInterval = 100 * time.Millisecond
 
 // Transactions makes the goka processor of one group exactly once, the way
@@ -32,12 +34,13 @@ const DefaultCommitInterval = 100 * time.Millisecond
 //     commits from then on. A process paused past its session can no
 //     longer write anything that anyone reads.
 //   - The partition's outputs, its table's changelog writes and its input
-//     offset commit in one transaction, every commit interval: the
-//     partition stops taking input, waits until goka has finished every
-//     message it was given (their outputs and table writes acknowledged
-//     in the transaction), and commits with the offset after them. Either
-//     all of it becomes visible or none: an input is never committed
-//     without its outputs, nor its outputs visible without its commit.
+//     offset commit in one transaction, once its input runs dry or a
+//     commit interval has passed: the partition stops taking input, waits
+//     until goka has finished every message it was given (their outputs
+//     and table writes acknowledged in the transaction), and commits with
+//     the offset after them. Either all of it becomes visible or none: an
+//     input is never committed without its outputs, nor its outputs
+//     visible without its commit.
 //   - The table's writes wait in memory until their transaction commits
 //     (staged); only then are they written to the local RocksDB, which so
 //     holds only committed state. After an abort, or a crash, the
@@ -47,9 +50,11 @@ const DefaultCommitInterval = 100 * time.Millisecond
 //     when a partition recovers, the views. A table's recovery reads to
 //     the partition's last committed record (CommittedEnd).
 //
-// On any failure, a produce or a commit, the partition's transaction is
-// aborted with its staged writes, and the group's processor stops with the
-// error, to be started again (run.processing): the messages since the last
+// On any failure the partition's transaction is aborted with its staged
+// writes: a write that fails (a fenced producer's, say) fails the
+// partition, and goka ends the consumer-group session and joins again; a
+// commit that fails stops the group's processor with the error, to be
+// started again (run.processing). Either way the messages since the last
 // commit are processed again, from the committed state, and decide the
 // same.
 //

@@ -43,6 +43,7 @@ func TestCompactionKeepsTheCommittedVersion(t *testing.T) {
 	_, stop := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 	var want ledger.Ledger
+	startWorld(t, cl, &want)
 	bob := names("compact-bob-", 1)[0]
 	partition := topology.Partition(bob, c.Kafka.Partitions)
 	var neighbours []string // accounts in bob's partition

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/lovoo/goka"
 )
@@ -22,6 +23,10 @@ type table struct {
 
 	mu   sync.RWMutex
 	view *goka.View
+	// caughtUp is set once the view has caught up with the table since
+	// it was built: until then it holds part of the table, and reads
+	// fail rather than answer from it (goka's View lets them).
+	caughtUp atomic.Bool
 }
 
 func newTable(brokers []string, name goka.Table, codec goka.Codec, opts []goka.ViewOption) (*table, error) {
@@ -56,14 +61,31 @@ func (t *table) get(key string) (any, error) {
 }
 
 // use calls fn with the view, which a rebuild does not close until fn
-// returns; during a rebuild it fails.
+// returns; during a rebuild, and until the view has caught up with the
+// table once, it fails.
 func (t *table) use(fn func(*goka.View) error) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.view == nil {
 		return fmt.Errorf("the view of %s is being rebuilt", t.name)
 	}
+	if !t.recovered() {
+		return fmt.Errorf("the view of %s is recovering", t.name)
+	}
 	return fn(t.view)
+}
+
+// recovered reports whether the view has caught up with the table once
+// since it was built. The caller holds t.mu.
+func (t *table) recovered() bool {
+	if t.caughtUp.Load() {
+		return true
+	}
+	if t.view != nil && t.view.Recovered() {
+		t.caughtUp.Store(true)
+		return true
+	}
+	return false
 }
 
 // each calls fn for every key of the view with its decoded value, or the
@@ -120,6 +142,7 @@ func (t *table) Run(ctx context.Context) error {
 		// it close.
 		t.mu.Lock()
 		t.view = nil
+		t.caughtUp.Store(false)
 		t.mu.Unlock()
 		stop()
 		if err := <-done; err != nil {
@@ -136,8 +159,9 @@ func (t *table) Run(ctx context.Context) error {
 	}
 }
 
-// Recovered reports whether the view has caught up with the table once
-// since it was last built.
+// Recovered reports whether the view is caught up with the table: not
+// while it recovers after a start or a rebuild, nor while it reconnects
+// (when it goes on answering from what it has).
 func (t *table) Recovered() bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()

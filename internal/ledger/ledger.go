@@ -45,6 +45,17 @@ func (l *Ledger) Apply(t wallet.Transfer) {
 	l.Add(l.next, t.From, t.To, t.Amount.Cents())
 }
 
+// Start sets the balance an account had before the transfers recorded:
+// on a cluster shared with other runs, World's, say.
+func (l *Ledger) Start(account string, cents int64) {
+	if l.accounts == nil {
+		l.accounts = map[string]entry{}
+	}
+	e := l.accounts[account]
+	e.cents += cents
+	l.accounts[account] = e
+}
+
 // Open adds accounts that no transfer has touched yet: they must end at
 // 0.00 unless one does.
 func (l *Ledger) Open(names ...string) {
