@@ -227,16 +227,16 @@ func balancesWithin(t *testing.T, cl *api.Client, want *ledger.Ledger, timeout t
 	}
 }
 
-// startWorld records in want World's balance as the view shows it now:
-// on a cluster shared by the tests (make test-kafka), the others have
-// moved money from and to World before.
-func startWorld(t *testing.T, cl *api.Client, want *ledger.Ledger) {
+// startWorld records in want World's balance as the view shows it now,
+// and returns it in cents: on a cluster shared by the tests (make
+// test-kafka), the others have moved money from and to World before.
+func startWorld(t *testing.T, cl *api.Client, want *ledger.Ledger) int64 {
 	t.Helper()
 	for deadline := time.Now().Add(time.Minute); ; { // a view still recovering answers 503
 		acct, _, err := cl.Account(context.Background(), wallet.World)
 		if err == nil {
 			want.Start(wallet.World, acct.Balance.Cents())
-			return
+			return acct.Balance.Cents()
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("GET %s: %v", wallet.World, err)

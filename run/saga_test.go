@@ -66,7 +66,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 	ctx := context.Background()
 	m := &model{open: map[string]bool{}, limit: map[string]wallet.Money{}, balance: map[string]wallet.Money{}}
 	var want ledger.Ledger
-	startWorld(t, cl, &want)
+	world := startWorld(t, cl, &want)
 
 	signUp(t, cl, wallet.Money{}, "Alice", "Bob")
 	m.signUp("Alice", wallet.Money{})
@@ -167,8 +167,8 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 			t.Errorf("GET transfer %s = %+v, %v, %v; want %s %s", s.t.RequestID, tr, found, err, s.status, s.reason)
 		}
 	}
-	if want.Sum() != 0 {
-		t.Errorf("the ledger sums to %d cents", want.Sum())
+	if want.Sum() != world {
+		t.Errorf("the ledger sums to %d cents, want World's start, %d", want.Sum(), world)
 	}
 
 	report, err := audit.Run(ctx, c.Kafka, 30*time.Second)
