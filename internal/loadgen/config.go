@@ -27,6 +27,8 @@ type config struct {
 	partitions int
 	// fsync: the embedded broker fsyncs every batch (broker.Options.Fsync).
 	fsync bool
+	// commitInterval: the processors' (run.Config.CommitInterval).
+	commitInterval time.Duration
 
 	n           int // transfers to send
 	concurrency int // workers
@@ -72,6 +74,7 @@ func defaultConfig() config {
 		api:          "http://127.0.0.1:8000",
 		partitions:   kafka.DefaultPartitions,
 		fsync:        broker.DefaultOptions().Fsync,
+		commitInterval: kafka.DefaultCommitInterval,
 		n:            100000,
 		concurrency:  64,
 		timeout:      10 * time.Second,
@@ -105,6 +108,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.keepData, "data", "", "with -embedded or -processing: keep the system's data in this directory instead of a temporary one")
 	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded or -processing: partitions of every topic")
 	fs.BoolVar(&c.fsync, "fsync", c.fsync, "with -embedded or -processing: the embedded broker fsyncs every batch before acknowledging it")
+	fs.DurationVar(&c.commitInterval, "commit-interval", c.commitInterval, "with -embedded or -processing: how often, at most, the processors commit each partition's transaction")
 	fs.IntVar(&c.n, "n", c.n, fmt.Sprintf("transfers to send (with -probe: probes, default %d)", defaultProbes))
 	fs.IntVar(&c.concurrency, "concurrency", c.concurrency, "concurrent senders")
 	fs.IntVar(&c.rate, "rate", 0, "transfers per second; 0 sends as fast as the senders can")

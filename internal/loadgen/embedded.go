@@ -49,6 +49,7 @@ func startEmbedded(ctx context.Context, c config) (*embedded, error) {
 	cfg.Kafka.Brokers = []string{brokerAddr}
 	cfg.Kafka.Partitions = c.partitions
 	cfg.Broker.Fsync = c.fsync
+	cfg.CommitInterval = c.commitInterval
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.State = filepath.Join(dir, "state")
 	cfg.Out = nil

@@ -50,6 +50,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rc := run.Defaults()
 	rc.Kafka.Partitions = cfg.partitions
 	rc.Broker.Fsync = cfg.fsync
+	rc.CommitInterval = cfg.commitInterval
 	rc.State = filepath.Join(dir, "state")
 	rc.Out = nil
 	brokerName := "embedded"
