@@ -303,7 +303,8 @@ func wantOwner(t *testing.T, cl *api.Client, first wallet.Claim) {
 //
 //  1. Processor A, a process of its own, holds every partition; traffic
 //     runs.
-//  2. A is paused (SIGSTOP) for 25 s, longer than its session (6 s).
+//  2. A is paused (SIGSTOP) for 15 s, longer than its session (6 s) and
+//     its transaction's timeout (10 s).
 //  3. B takes the partitions over. B applies a deposit of 50.00 to a cold
 //     account and decides a claim of a fresh name.
 //  4. A resumes (SIGCONT). Before transactions, its queued changelog
@@ -341,11 +342,11 @@ func TestZombieProcessorIsFenced(t *testing.T) {
 	first := wallet.Claim{RequestID: uuid.New(), Username: fresh}
 	postClaim(t, cl, first)
 	waitBalances(t, cl, &want, 2*time.Minute) // B has applied the deposit
-	time.Sleep(time.Until(paused.Add(25 * time.Second)))
+	time.Sleep(time.Until(paused.Add(15 * time.Second)))
 	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(10 * time.Second) // A's writes, if any get through, land
+	time.Sleep(5 * time.Second) // A's writes, if any get through, land
 	stopB()
 
 	claimDirectly(t, brokers, c.Kafka.Partitions, strings.ToUpper(fresh))
@@ -550,7 +551,7 @@ func lastGoodRecord(t *testing.T, brokers []string, partition int32, key string)
 //
 //  1. Processor A, alone, a process of its own, holds every partition
 //     while traffic runs.
-//  2. A is paused (SIGSTOP) for 20 s.
+//  2. A is paused (SIGSTOP) for 12 s.
 //  3. A resumes (SIGCONT); the traffic goes on, then stops.
 //
 // Seen before (with the copy window at 50): 3 accounts wrong, the sum
@@ -572,7 +573,7 @@ func TestStalledProcessorResumes(t *testing.T) {
 	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Second)
+	time.Sleep(12 * time.Second)
 	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}

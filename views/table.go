@@ -128,6 +128,21 @@ func (t *table) Run(ctx context.Context) error {
 		t.mu.RLock()
 		view := t.view
 		t.mu.RUnlock()
+		// The view's state goes back from running for a moment when
+		// each partition, recovered, starts following the table: the
+		// first time it runs is what says it has caught up once.
+		running := view.WaitRunning()
+		go func() {
+			select {
+			case <-running:
+				t.mu.RLock()
+				if t.view == view {
+					t.caughtUp.Store(true)
+				}
+				t.mu.RUnlock()
+			case <-runCtx.Done():
+			}
+		}()
 		go func() { done <- view.Run(runCtx) }()
 		select {
 		case err := <-done:
@@ -165,7 +180,11 @@ func (t *table) Run(ctx context.Context) error {
 func (t *table) Recovered() bool {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return t.view != nil && t.view.Recovered()
+	if t.view == nil || !t.view.Recovered() {
+		return false
+	}
+	t.caughtUp.Store(true)
+	return true
 }
 
 // Table returns the name of the table the view holds.
