@@ -44,11 +44,11 @@ func TestCompactionKeepsTheCommittedVersion(t *testing.T) {
 	cl := startAPIs(t, c)
 	var want ledger.Ledger
 	startWorld(t, cl, &want)
-	bob := names("compact-bob-", 1)[0]
+	bob := names("cpt-bob-", 1)[0]
 	partition := topology.Partition(bob, c.Kafka.Partitions)
 	var neighbours []string // accounts in bob's partition
 	for len(neighbours) < 4 {
-		if n := names("compact-", 1)[0]; topology.Partition(n, c.Kafka.Partitions) == partition {
+		if n := names("cpt-", 1)[0]; topology.Partition(n, c.Kafka.Partitions) == partition {
 			neighbours = append(neighbours, n)
 		}
 	}
