@@ -23,6 +23,10 @@ const (
 	EUsernameTaken         = "username_taken"
 	EOverdraftLimitInvalid = "overdraft_limit_invalid"
 	ERequestIDConflict     = "request_id_conflict"
+	// API keys.
+	EKeyChangeInvalid = "key_change_invalid"
+	ETooManyKeys      = "too_many_keys"
+	EKeyNotFound      = "key_not_found"
 	// Transfers.
 	ETransferNotFound = "transfer_not_found"
 	EUnavailable      = "unavailable"

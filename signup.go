@@ -16,6 +16,10 @@ type Claim struct {
 	Username string
 	// OverdraftLimit is how far below zero the account may go.
 	OverdraftLimit Money
+	// KeyHash is the hash of the API key that the API issued with the
+	// claim: the account's first key if the claim wins. Nil for a claim
+	// written without one (the operator can issue the account a key).
+	KeyHash *KeyHash
 }
 
 // Key checks what any claim must be, whatever the configured maximum
@@ -52,17 +56,25 @@ func (c Claim) Validate(maxOverdraft Money) (string, error) {
 	return key, nil
 }
 
-// Signup is the claim that won a username, as the signup group keeps it.
+// Signup is the claim that won a username, as the signup group keeps it,
+// with the account's API keys.
 type Signup struct {
 	Claim
 	// Offset is the offset of the winning claim's message in its
-	// partition of wallet.signup_request: when that message is delivered
-	// again, the open is emitted again; any other claim with the same
-	// request ID is a client's re-post and emits nothing.
+	// partition of wallet.signup_request: the winner of the name for ever.
 	Offset int64
+	// Keys are the account's valid API keys, oldest first: the winning
+	// claim's, then those issued by key changes and not revoked.
+	Keys []Key
+	// NextOffset is the offset after the last message of the key's
+	// partition of wallet.signup_request that this state reflects (the
+	// winning claim or a later key change): a message below it is a
+	// replay and changes nothing. It is the signup's version.
+	NextOffset int64
 }
 
 // Equal reports whether two claims are the same, names spelled alike.
 func (c Claim) Equal(o Claim) bool {
-	return c.RequestID == o.RequestID && c.Username == o.Username && c.OverdraftLimit.Equal(o.OverdraftLimit)
+	return c.RequestID == o.RequestID && c.Username == o.Username && c.OverdraftLimit.Equal(o.OverdraftLimit) &&
+		(c.KeyHash == nil) == (o.KeyHash == nil) && (c.KeyHash == nil || *c.KeyHash == *o.KeyHash)
 }

@@ -18,6 +18,9 @@ func TestRoundTrip(t *testing.T) {
 	debit := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Debit, Account: "alice", From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 	open := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Open, Account: "bob", Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
 	claim := wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
+	hash := wallet.KeyHash{1}
+	keyedClaim := claim
+	keyedClaim.KeyHash = &hash
 	instructionsEqual := func(a, b any) bool { return a.(wallet.Instruction).Equal(b.(wallet.Instruction)) }
 	tests := []struct {
 		name  string
@@ -44,6 +47,21 @@ func TestRoundTrip(t *testing.T) {
 		{"transfer", codecs.TransferLog{}, transfer,
 			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","from":"Alice","amount":"0.50","to":"Bob"}`,
 			func(a, b any) bool { return a.(wallet.Transfer).Equal(b.(wallet.Transfer)) }},
+		{"claim", codecs.Claim{}, keyedClaim,
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00","key_hash":"0100000000000000000000000000000000000000000000000000000000000000"}`,
+			func(a, b any) bool { return a.(wallet.Claim).Equal(b.(wallet.Claim)) }},
+		{"claim", codecs.Claim{}, wallet.KeyChange{RequestID: uuid.MustParse(primerID), Account: "bob", Issue: &hash, Revoke: "0a0b0c0d0e0f"},
+			`{"kind":"key_change","request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","account":"bob","issue":"0100000000000000000000000000000000000000000000000000000000000000","revoke":"0a0b0c0d0e0f"}`,
+			func(a, b any) bool {
+				x, y := a.(wallet.KeyChange), b.(wallet.KeyChange)
+				return x.RequestID == y.RequestID && x.Account == y.Account && *x.Issue == *y.Issue && x.Revoke == y.Revoke
+			}},
+		{"signup", codecs.Signup{}, wallet.Signup{Claim: keyedClaim, Offset: 7, NextOffset: 12, Keys: []wallet.Key{{Hash: hash, RequestID: uuid.MustParse(primerID)}}},
+			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00","key_hash":"0100000000000000000000000000000000000000000000000000000000000000","offset":7,"keys":[{"hash":"0100000000000000000000000000000000000000000000000000000000000000","request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}],"next_offset":12}`,
+			func(a, b any) bool {
+				x, y := a.(wallet.Signup), b.(wallet.Signup)
+				return x.Claim.Equal(y.Claim) && x.Offset == y.Offset && x.NextOffset == y.NextOffset && len(x.Keys) == 1 && x.Keys[0] == y.Keys[0]
+			}},
 		{"signup", codecs.Signup{}, wallet.Signup{Claim: claim, Offset: 7},
 			`{"request_id":"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11","username":"Bob","overdraft_limit":"10.00","offset":7}`,
 			func(a, b any) bool {
@@ -95,6 +113,11 @@ func TestDecodeRejects(t *testing.T) {
 		{"claim", codecs.Claim{}, `{"username":"Bob"}`},
 		{"claim", codecs.Claim{}, `{"request_id":"` + primerID + `","username":"Bob","overdraft_limit":"-1.00"}`},
 		{"signup", codecs.Signup{}, `{"username":"Bob"}`},
+		{"signup", codecs.Signup{}, `{"request_id":"` + primerID + `","username":"Bob","offset":7,"next_offset":7}`},
+		{"claim", codecs.Claim{}, `{"kind":"key_change","request_id":"` + primerID + `","account":"bob"}`},                         // changes nothing
+		{"claim", codecs.Claim{}, `{"kind":"key_change","request_id":"` + primerID + `","account":"Bob","revoke":"0a0b0c0d0e0f"}`}, // not a key
+		{"claim", codecs.Claim{}, `{"kind":"key_change","request_id":"` + primerID + `","account":"bob","issue":"01"}`},
+		{"claim", codecs.Claim{}, `{"kind":"close","request_id":"` + primerID + `","account":"bob"}`},
 		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"completed","reason":"insufficient_funds"}`},
 		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"pending"}`},
 		{"outcome", codecs.TransferLog{}, `{"request_id":"` + primerID + `","kind":"outcome","status":"completed","amount":"1.00"}`},

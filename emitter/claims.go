@@ -35,6 +35,16 @@ func (s *Claims) Send(ctx context.Context, key string, c wallet.Claim) error {
 	return nil
 }
 
+// SendKeyChange stores a change of an account's API keys, under the
+// account key beside its claims, and returns once Kafka has acknowledged
+// it, or an error.
+func (s *Claims) SendKeyChange(ctx context.Context, k wallet.KeyChange) error {
+	if err := send(ctx, s.emitter, k.Account, k); err != nil {
+		return fmt.Errorf("emit key change %s of %q: %w", k.RequestID, k.Account, err)
+	}
+	return nil
+}
+
 // Close waits for pending messages and closes the producer.
 func (s *Claims) Close() error {
 	if err := s.emitter.Finish(); err != nil {

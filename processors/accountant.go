@@ -190,4 +190,3 @@ func describe(in wallet.Instruction, v wallet.Verdict, acct wallet.Account) stri
 	}
 	return in.String() + "\n" + balance
 }
-

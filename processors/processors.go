@@ -72,7 +72,8 @@ func (b Bounds) ReadTransfers() goka.UpdateCallback {
 
 // ReadSignups returns how the signup group's table is read from its
 // changelog: as readTable does, the first claim of a name winning for
-// ever. Its version is the offset after the winning claim; a record of
+// ever. Its version is the offset after the last claim or key change it
+// reflects, the newer version winning; a record of
 // another claim of the same name (another request ID or offset) is a
 // second winner, which no processor writes: it is ignored and counted as
 // forged, and the winner stays.
@@ -186,11 +187,12 @@ func signupVersion(value []byte) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return v.(wallet.Signup).Offset + 1, nil
+	return v.(wallet.Signup).NextOffset, nil
 }
 
 // sameWinner lets a signup record replace the stored one only if both are
-// of the same winning claim.
+// of the same winning claim, and the record is not older (key changes make
+// newer versions of a signup).
 func sameWinner(stored, incoming []byte) error {
 	was, err := topology.SignupCodec.Decode(stored)
 	if err != nil {
@@ -204,6 +206,9 @@ func sameWinner(stored, incoming []byte) error {
 	if w.RequestID != i.RequestID || w.Offset != i.Offset {
 		return fmt.Errorf("a second winner of the name (request ID %s at offset %d): the first claim (request ID %s at offset %d) won it for ever",
 			i.RequestID, i.Offset, w.RequestID, w.Offset)
+	}
+	if w.NextOffset > i.NextOffset {
+		return errStale
 	}
 	return nil
 }

@@ -30,15 +30,54 @@ type ClaimDecision struct {
 // answered from the state with nothing emitted: a client's re-post, or
 // the winning claim replayed (its signup and open were committed with
 // it).
+//
+// The winning claim's key hash, if it has one, is the account's first API
+// key.
 func DecideClaim(stored *wallet.Signup, c wallet.Claim, key string, offset int64) ClaimDecision {
 	switch {
 	case stored == nil:
-		s := wallet.Signup{Claim: c, Offset: offset}
+		s := wallet.Signup{Claim: c, Offset: offset, NextOffset: offset + 1}
+		if c.KeyHash != nil {
+			s.Keys = []wallet.Key{{Hash: *c.KeyHash, RequestID: c.RequestID}}
+		}
 		return ClaimDecision{Won: true, Store: &s, Open: openOf(s, key)}
 	case stored.RequestID != c.RequestID:
 		return ClaimDecision{}
 	}
 	return ClaimDecision{Won: true}
+}
+
+// DecideKeyChange decides key change k, delivered at offset in the
+// account's partition of the signup log, given the account's signup (nil
+// if none). It returns the signup to store, or nil to leave it as it is
+// (a re-post of a key already issued), or an error for a change that
+// cannot be made: of an account no claim has won (account_not_found), or
+// one that would give the account more than wallet.MaxKeys keys
+// (too_many_keys). The revocation comes before the issue, so that a
+// rotation of an account holding the most keys succeeds. Revoking a key
+// the account does not hold changes nothing else.
+func DecideKeyChange(stored *wallet.Signup, k wallet.KeyChange, offset int64) (*wallet.Signup, error) {
+	if stored == nil {
+		return nil, wallet.Errorf(wallet.EAccountNotFound, "account %q not found", k.Account)
+	}
+	if _, ok := stored.Issued(k.RequestID); ok && k.Issue != nil {
+		return nil, nil
+	}
+	s := *stored
+	s.Keys = nil
+	for _, key := range stored.Keys {
+		if key.Hash.ID() != k.Revoke {
+			s.Keys = append(s.Keys, key)
+		}
+	}
+	if k.Issue != nil && !s.HasHash(*k.Issue) {
+		if len(s.Keys) >= wallet.MaxKeys {
+			return nil, wallet.Errorf(wallet.ETooManyKeys, "account %q holds %d API keys, the most it may: revoke one first", k.Account, len(s.Keys))
+		}
+		s.Keys = append(s.Keys, wallet.Key{Hash: *k.Issue, RequestID: k.RequestID})
+	}
+	s.NextOffset = offset + 1
+	return &s, nil
 }
 
 func openOf(s wallet.Signup, key string) *wallet.Instruction {
@@ -74,6 +113,10 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 		deadLetter(ctx, p)
 		return
 	}
+	if k, ok := msg.(wallet.KeyChange); ok {
+		s.keyChange(ctx, k)
+		return
+	}
 	c := msg.(wallet.Claim)
 	raw := func() ([]byte, error) { return topology.ClaimCodec.Encode(c) }
 	key, err := c.Validate(s.MaxOverdraft)
@@ -91,9 +134,9 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 	if !ok {
 		return
 	}
-	if signup != nil && ctx.Offset() <= signup.Offset {
-		// The winning claim, or a claim before it, replayed: nothing
-		// changes and nothing is emitted.
+	if signup != nil && ctx.Offset() < signup.NextOffset {
+		// A claim the state reflects, replayed: nothing changes and
+		// nothing is emitted.
 		return
 	}
 	d := DecideClaim(signup, c, key, ctx.Offset())
@@ -117,5 +160,38 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 			mark = "✅"
 		}
 		fmt.Fprintf(s.Out, "%d:%d %s %s %s\n", ctx.Partition(), ctx.Offset(), c.RequestID, key, mark)
+	}
+}
+
+// keyChange adapts DecideKeyChange: a change that cannot be made goes to
+// the dead letters with the reason (the API checks what it can before it
+// writes one, so only a race or another producer gets there).
+func (s Signup) keyChange(ctx goka.Context, k wallet.KeyChange) {
+	raw := func() ([]byte, error) { return topology.ClaimCodec.Encode(k) }
+	key, err := k.Validate()
+	if err == nil && key != ctx.Key() {
+		err = fmt.Errorf("key %q is not the account %q of the key change", ctx.Key(), key)
+	}
+	if err == nil {
+		err = misplaced(key, ctx.Partition(), s.Bounds.Partitions)
+	}
+	if err != nil {
+		deadLetterInput(ctx, raw, err)
+		return
+	}
+	signup, ok := stored[wallet.Signup](ctx, raw)
+	if !ok || (signup != nil && ctx.Offset() < signup.NextOffset) {
+		return
+	}
+	store, err := DecideKeyChange(signup, k, ctx.Offset())
+	if err != nil {
+		deadLetterInput(ctx, raw, err)
+		return
+	}
+	if store != nil {
+		ctx.SetValue(*store)
+	}
+	if s.Out != nil {
+		fmt.Fprintf(s.Out, "%d:%d %s %s 🔑\n", ctx.Partition(), ctx.Offset(), k.RequestID, key)
 	}
 }

@@ -179,3 +179,87 @@ func TestAccountantOpensOnce(t *testing.T) {
 		t.Errorf("bob = %+v, want open with limit 10.00, balance 0.00, next offset 4", a)
 	}
 }
+
+func TestDecideKeyChange(t *testing.T) {
+	hash := func(b byte) *wallet.KeyHash { h := wallet.KeyHash{b}; return &h }
+	req := func(n byte) uuid.UUID { return uuid.UUID{n} }
+	bob := wallet.Signup{Claim: claim(primerID, "Bob"), Offset: 3, NextOffset: 4,
+		Keys: []wallet.Key{{Hash: *hash(1), RequestID: uuid.MustParse(primerID)}}}
+	full := bob
+	full.Keys = nil
+	for i := range wallet.MaxKeys {
+		full.Keys = append(full.Keys, wallet.Key{Hash: *hash(byte(10 + i)), RequestID: req(byte(10 + i))})
+	}
+	tests := []struct {
+		name     string
+		stored   *wallet.Signup
+		change   wallet.KeyChange
+		wantKeys []byte // first byte of each key's hash; nil with wantNil
+		wantNil  bool   // nothing stored
+		wantErr  string
+	}{
+		{"issue", &bob, wallet.KeyChange{RequestID: req(2), Account: "bob", Issue: hash(2)}, []byte{1, 2}, false, ""},
+		{"rotate: revoke and issue", &bob, wallet.KeyChange{RequestID: req(2), Account: "bob", Issue: hash(2), Revoke: hash(1).ID()}, []byte{2}, false, ""},
+		{"revoke", &bob, wallet.KeyChange{RequestID: req(2), Account: "bob", Revoke: hash(1).ID()}, []byte{}, false, ""},
+		{"revoke a key not held", &bob, wallet.KeyChange{RequestID: req(2), Account: "bob", Revoke: hash(9).ID()}, []byte{1}, false, ""},
+		{"a re-post of an issue", &bob, wallet.KeyChange{RequestID: uuid.MustParse(primerID), Account: "bob", Issue: hash(7)}, nil, true, ""},
+		{"no account", nil, wallet.KeyChange{RequestID: req(2), Account: "bob", Issue: hash(2)}, nil, true, wallet.EAccountNotFound},
+		{"one too many", &full, wallet.KeyChange{RequestID: req(2), Account: "bob", Issue: hash(2)}, nil, true, wallet.ETooManyKeys},
+		{"the most, rotated", &full, wallet.KeyChange{RequestID: req(2), Account: "bob", Issue: hash(2), Revoke: hash(10).ID()}, []byte{11, 12, 13, 14, 2}, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := processors.DecideKeyChange(tt.stored, tt.change, 9)
+			if wallet.ErrorCode(err) != tt.wantErr && !(err == nil && tt.wantErr == "") {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if tt.wantNil {
+				if s != nil {
+					t.Fatalf("stores %+v, want nothing", *s)
+				}
+				return
+			}
+			if s == nil {
+				t.Fatal("stores nothing")
+			}
+			var got []byte
+			for _, k := range s.Keys {
+				got = append(got, k.Hash[0])
+			}
+			if !bytes.Equal(got, tt.wantKeys) || s.NextOffset != 10 || s.RequestID != bob.RequestID {
+				t.Errorf("stores keys %v, version %d, owner %s; want keys %v, version 10, the owner kept", got, s.NextOffset, s.RequestID, tt.wantKeys)
+			}
+			if len(s.Keys) > 0 && &tt.stored.Keys[0] == &s.Keys[0] {
+				t.Error("the stored keys were changed in place")
+			}
+		})
+	}
+}
+
+// A key change is decided in the account's partition in order with its
+// claims: issued, revoked, replayed (nothing changes), refused for an
+// account no claim has won (dead-lettered).
+func TestSignupKeyChanges(t *testing.T) {
+	tt := tester.New(t)
+	runSignup(t, tt, nil)
+	deadLetters := tt.NewQueueTracker(string(topology.DeadLetters))
+	first := wallet.HashKey("first")
+	bob := claim(primerID, "Bob")
+	bob.KeyHash = &first
+	tt.Consume(string(topology.SignupRequests), "bob", bob)
+	second := wallet.HashKey("second")
+	rotate := wallet.KeyChange{RequestID: uuid.MustParse(otherID), Account: "bob", Issue: &second, Revoke: first.ID()}
+	tt.Consume(string(topology.SignupRequests), "bob", rotate)
+
+	s := tt.TableValue(topology.SignupTable, "bob").(wallet.Signup)
+	if !s.HasKey("second") || s.HasKey("first") || len(s.Keys) != 1 || s.NextOffset != 2 {
+		t.Errorf("after the rotation: keys %+v, version %d; want only the second key, version 2", s.Keys, s.NextOffset)
+	}
+	tt.Consume(string(topology.SignupRequests), "nobody", wallet.KeyChange{RequestID: uuid.New(), Account: "nobody", Issue: &first})
+	if _, _, ok := deadLetters.Next(); !ok {
+		t.Error("a key change of an account no claim has won was not dead-lettered")
+	}
+	if v := tt.TableValue(topology.SignupTable, "nobody"); v != nil {
+		t.Errorf("signup-table holds %+v for nobody", v)
+	}
+}
