@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -18,11 +19,12 @@ import (
 	"github.com/wallet/wallet/views"
 )
 
-// Claims stores claims of usernames.
+// Claims stores claims of usernames and changes of accounts' API keys.
 type Claims interface {
 	// Send returns once Kafka has acknowledged the claim of the account
 	// key, or an error.
 	Send(ctx context.Context, key string, c wallet.Claim) error
+	KeyChanges
 }
 
 // Signups reads the signup group's decisions.
@@ -57,6 +59,9 @@ type AccountResponse struct {
 	// OverdraftLimit is how far below zero the account may go; none for
 	// World, which has no limit.
 	OverdraftLimit *wallet.Money `json:"overdraft_limit,omitempty"`
+	// APIKey is the account's first API key, in the 201 to the request
+	// that made it, and never again (see postAccount).
+	APIKey string `json:"api_key,omitempty"`
 }
 
 // AccountsPage is the body of GET /api/v1/accounts: accounts in key
@@ -132,14 +137,29 @@ func (s *Server) postAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	c, key, err := DecodeClaim(body, s.MaxOverdraft)
 	if err != nil {
+		if wallet.ErrorCode(err) == wallet.EUsernameInvalid && s.lookAlikeTaken(body) {
+			// A look-alike of a taken name (a mixed-script "аlice" after
+			// "alice") is someone else's name before it is an invalid one.
+			err = wallet.Errorf(wallet.EUsernameTaken, "username %q is taken: it looks like a name signed up before", claimedName(body))
+		}
 		writeError(w, err)
 		return
 	}
 	// The first claim of a name wins for ever: once the view shows an
 	// owner, the answer is known without writing the claim.
-	if done := s.answerClaim(w, c, key); done {
+	if done := s.answerClaim(w, c, key, ""); done {
 		return
 	}
+	// The API key is made here and only its hash is written: if the claim
+	// wins, this request, and no other, answers with the key. A re-post of
+	// the request ID makes another key, which the winning claim does not
+	// hold, so whoever knows only the request ID never learns the key.
+	apiKey, hash, err := wallet.NewKey(key)
+	if err != nil {
+		writeError(w, fmt.Errorf("make an API key: %w", err))
+		return
+	}
+	c.KeyHash = &hash
 	ctx, cancel := context.WithTimeout(r.Context(), s.sendTimeout())
 	defer cancel()
 	if err := s.Claims.Send(ctx, key, c); err != nil {
@@ -153,7 +173,7 @@ func (s *Server) postAccount(w http.ResponseWriter, r *http.Request) {
 	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
-		if done := s.answerClaim(w, c, key); done {
+		if done := s.answerClaim(w, c, key, apiKey); done {
 			return
 		}
 		select {
@@ -166,9 +186,32 @@ func (s *Server) postAccount(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "pending", "account": key})
 }
 
+// claimedName returns the username a signup body claims, trimmed; "" if
+// none can be read.
+func claimedName(body []byte) string {
+	var req signupBody
+	if decodeBody(body, &req) != nil || req.Username == nil {
+		return ""
+	}
+	return strings.TrimSpace(*req.Username)
+}
+
+// lookAlikeTaken reports whether the name a signup body claims has the
+// account key of a name that a claim has won: wallet.AccountKey folds
+// look-alikes together, where wallet.UsernameKey would refuse the name.
+func (s *Server) lookAlikeTaken(body []byte) bool {
+	key, err := wallet.AccountKey(claimedName(body))
+	if err != nil || key == wallet.World {
+		return false
+	}
+	_, ok, err := s.Signups.Signup(key)
+	return err == nil && ok
+}
+
 // answerClaim answers a claim from the signup view if the account's owner
-// is decided, and reports whether it did.
-func (s *Server) answerClaim(w http.ResponseWriter, c wallet.Claim, key string) bool {
+// is decided, and reports whether it did. The answer holds apiKey when the
+// account's first key is apiKey: the claim that won is this request's.
+func (s *Server) answerClaim(w http.ResponseWriter, c wallet.Claim, key, apiKey string) bool {
 	won, ok, err := s.Signups.Signup(key)
 	if err != nil {
 		slog.Warn("read signup", "account", key, "error", err)
@@ -184,7 +227,11 @@ func (s *Server) answerClaim(w http.ResponseWriter, c wallet.Claim, key string) 
 	default:
 		w.Header().Set("Location", accountPath(key))
 		limit := won.OverdraftLimit
-		writeJSON(w, http.StatusCreated, AccountResponse{Account: won.Username, Currency: wallet.Currency, OverdraftLimit: &limit})
+		resp := AccountResponse{Account: won.Username, Currency: wallet.Currency, OverdraftLimit: &limit}
+		if first, ok := won.Issued(won.RequestID); ok && apiKey != "" && first.Hash == wallet.HashKey(apiKey) {
+			resp.APIKey = apiKey
+		}
+		writeJSON(w, http.StatusCreated, resp)
 	}
 	return true
 }
@@ -197,9 +244,17 @@ func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(EMethodNotAllowed, "use GET"))
 		return
 	}
+	who, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	key, err := wallet.AccountKey(r.PathValue("name"))
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if !who.may(key, true) {
+		forbid(w, "only the account's owner may read it")
 		return
 	}
 	resp, ok, err := s.account(key)
@@ -236,6 +291,14 @@ func (s *Server) account(key string) (AccountResponse, bool, error) {
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) {
+	who, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if !who.operator {
+		forbid(w, "only the operator lists the accounts")
+		return
+	}
 	q := r.URL.Query()
 	after := q.Get("after")
 	if after != "" {

@@ -2,11 +2,14 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
@@ -24,12 +27,13 @@ func TestPostAccount(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"first claim", bob, 201, `{"account":"Bob","balance":"0.00","currency":"USD","overdraft_limit":"0.00"}`},
+		{"first claim", bob, 201, `{"account":"Bob","balance":"0.00","currency":"USD","overdraft_limit":"0.00","api_key":"wlt_`},
+		// The key is shown once: a re-post of the request ID does not get it.
 		{"the same again", bob, 201, `{"account":"Bob","balance":"0.00","currency":"USD","overdraft_limit":"0.00"}`},
 		{"the same request ID, another spelling", `{"request_id":"` + primerID + `","username":"BOB"}`, 201, `"account":"Bob"`},
 		{"the same request ID, another limit", `{"request_id":"` + primerID + `","username":"Bob","overdraft_limit":"5.00"}`, 409, `"code":"request_id_conflict"`},
 		{"another claim of the name", `{"request_id":"` + otherID + `","username":"ＢＯＢ"}`, 409, `{"message":"username \"ＢＯＢ\" is taken","code":"username_taken"}`},
-		{"with a limit", `{"request_id":"` + otherID + `","username":"Alice","overdraft_limit":"100.00"}`, 201, `{"account":"Alice","balance":"0.00","currency":"USD","overdraft_limit":"100.00"}`},
+		{"with a limit", `{"request_id":"` + otherID + `","username":"Alice","overdraft_limit":"100.00"}`, 201, `{"account":"Alice","balance":"0.00","currency":"USD","overdraft_limit":"100.00","api_key":"wlt_`},
 		{"reserved", `{"request_id":"` + otherID + `","username":"@world"}`, 400, `"code":"username_invalid"`},
 		{"spaces", `{"request_id":"` + otherID + `","username":"bob smith"}`, 400, `"code":"username_invalid"`},
 		{"empty", `{"request_id":"` + otherID + `","username":"  "}`, 400, `"code":"username_invalid"`},
@@ -61,6 +65,8 @@ type undecided struct{ *signups }
 
 func (undecided) Send(ctx context.Context, key string, c wallet.Claim) error { return nil }
 
+func (undecided) SendKeyChange(ctx context.Context, k wallet.KeyChange) error { return nil }
+
 func TestPostAccountWithoutDecision(t *testing.T) {
 	s := undecided{newSignups(nil)}
 	h := (&api.Server{Claims: s, Signups: s, DecisionTimeout: 50 * time.Millisecond}).Handler()
@@ -85,7 +91,7 @@ func TestListAccounts(t *testing.T) {
 	for _, name := range []string{"dave", "Alice", "carol", "Bob"} {
 		s.won[strings.ToLower(name)] = wallet.Signup{Claim: wallet.Claim{Username: name}}
 	}
-	h := (&api.Server{Signups: s, Accounts: accounts{"bob": {Balance: wallet.Cents(7)}}}).Handler()
+	h := (&api.Server{Signups: s, Accounts: accounts{"bob": {Balance: wallet.Cents(7)}}, Operator: operatorKey}).Handler()
 	tests := []struct {
 		query string
 		want  string
@@ -96,9 +102,54 @@ func TestListAccounts(t *testing.T) {
 		{"?after=B", `{"accounts":[{"account":"Bob",`},
 	}
 	for _, tt := range tests {
-		status, body, _ := do(t, h, "GET", "/api/v1/accounts"+tt.query, "")
+		status, body, _ := doAs(t, h, operatorKey, "GET", "/api/v1/accounts"+tt.query, "")
 		if status != 200 || !strings.HasPrefix(body, tt.want) {
 			t.Errorf("GET %s = %d %s, want 200 %s", tt.query, status, body, tt.want)
+		}
+	}
+}
+
+// TestLookAlikeSignups signs up alice, then tries each look-alike of it:
+// every one that could pass for alice is answered 409 username_taken, a
+// name with an invisible character 400.
+func TestLookAlikeSignups(t *testing.T) {
+	s := newSignups(nil)
+	h := (&api.Server{Claims: s, Signups: s}).Handler()
+	post := func(name string) (int, string) {
+		body, _ := json.Marshal(map[string]string{"request_id": uuid.NewString(), "username": name})
+		status, resp, _ := do(t, h, "POST", "/api/v1/accounts", string(body))
+		return status, resp
+	}
+	if status, resp := post("alice"); status != 201 {
+		t.Fatalf("alice: %d %s", status, resp)
+	}
+	for _, tt := range []struct {
+		name, why string
+		status    int
+		code      string
+	}{
+		{"аlice", "Cyrillic а, the issue's case", 409, "username_taken"},
+		{"аlісе", "Cyrillic а, і, с, е around a Latin l", 409, "username_taken"},
+		{"асе", "all Cyrillic: ace's look-alike, free here", 201, ""},
+		{"ace", "the Latin ace after the Cyrillic асе", 409, "username_taken"},
+		// Not caught: the confusables data maps the palochka to i, so
+		// this is "aiice", a name of its own.
+		{"аӏісе", "all Cyrillic, with a palochka for the l", 201, ""},
+		{"αlice", "Greek alpha", 409, "username_taken"},
+		{"alicė", "e with a combining dot above (U+0307)", 409, "username_taken"},
+		{"alicé", "a precomposed é", 409, "username_taken"},
+		{"ALICE", "capitals", 409, "username_taken"},
+		{"ａｌｉｃｅ", "full-width forms", 409, "username_taken"},
+		{"a1ice", "the digit 1 for l", 409, "username_taken"},
+		{"al\u200bice", "a zero-width space", 400, "username_invalid"},
+		{"al\u00adice", "a soft hyphen", 400, "username_invalid"},
+		{"\ufeffalice", "a byte order mark", 400, "username_invalid"},
+		{"аlex", "Cyrillic а in a name nobody has: mixed scripts", 400, "username_invalid"},
+		{"alicia", "another name", 201, ""},
+	} {
+		status, resp := post(tt.name)
+		if status != tt.status || (tt.code != "" && !strings.Contains(resp, `"code":"`+tt.code)) {
+			t.Errorf("%q (%s): %d %s, want %d %s", tt.name, tt.why, status, resp, tt.status, tt.code)
 		}
 	}
 }

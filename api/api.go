@@ -81,6 +81,13 @@ type Server struct {
 	// processors of the same process), reported by GET /readyz beside its
 	// views.
 	Checks map[string]Check
+	// Operator is the operator's key (see auth.go); "" means no operator:
+	// no deposits, and no one lists the accounts.
+	Operator string
+	// Tokens, if set, verifies bearer tokens of an identity provider.
+	Tokens Tokens
+
+	failures failures
 }
 
 // A Check reports the state of something a server depends on: "ready", or
@@ -99,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	// The page at / only; every other unknown path stays a 404 of the
 	// API (the route "/").
 	mux.HandleFunc("GET /{$}", servePage)
+	mux.HandleFunc("GET /favicon.ico", serveFavicon)
 	return mux
 }
 
@@ -121,6 +129,10 @@ func (s *Server) routes() map[string]http.HandlerFunc {
 	}
 	if s.Signups != nil && s.Accounts != nil {
 		routes["/api/v1/accounts/{name}"] = s.getAccount
+	}
+	if s.Signups != nil && s.Claims != nil {
+		routes["/api/v1/accounts/{name}/keys"] = s.keys
+		routes["/api/v1/accounts/{name}/keys/{id}"] = s.deleteKey
 	}
 	routes["/"] = func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(ENotFound, "no such endpoint: %s", r.URL.Path))
@@ -246,6 +258,12 @@ var statuses = map[string]int{
 	wallet.EOverdraftLimitInvalid: http.StatusBadRequest,
 	ELimitInvalid:                 http.StatusBadRequest,
 	EAccountRequired:              http.StatusBadRequest,
+	wallet.EKeyChangeInvalid:      http.StatusBadRequest,
+	EUnauthenticated:              http.StatusUnauthorized,
+	EForbidden:                    http.StatusForbidden,
+	ETooManyFailures:              http.StatusTooManyRequests,
+	wallet.ETooManyKeys:           http.StatusConflict,
+	wallet.EKeyNotFound:           http.StatusNotFound,
 	wallet.ETransferNotFound:      http.StatusNotFound,
 	wallet.EUsernameTaken:         http.StatusConflict,
 	wallet.ERequestIDConflict:     http.StatusConflict,

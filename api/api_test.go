@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/views"
 )
 
@@ -44,9 +45,10 @@ func (a accounts) Recovered() bool { return true }
 // signups is the signup group and its view at once: the first claim sent
 // for a key wins it at once.
 type signups struct {
-	mu  sync.Mutex
-	won map[string]wallet.Signup
-	err error // what Send answers
+	mu     sync.Mutex
+	won    map[string]wallet.Signup
+	err    error // what Send answers
+	offset int64
 }
 
 func newSignups(won map[string]wallet.Signup) *signups {
@@ -62,8 +64,34 @@ func (s *signups) Send(ctx context.Context, key string, c wallet.Claim) error {
 	if s.err != nil {
 		return s.err
 	}
-	if _, ok := s.won[key]; !ok {
-		s.won[key] = wallet.Signup{Claim: c}
+	var stored *wallet.Signup
+	if w, ok := s.won[key]; ok {
+		stored = &w
+	}
+	s.offset++
+	if d := processors.DecideClaim(stored, c, key, s.offset); d.Store != nil {
+		s.won[key] = *d.Store
+	}
+	return nil
+}
+
+func (s *signups) SendKeyChange(ctx context.Context, k wallet.KeyChange) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return s.err
+	}
+	var stored *wallet.Signup
+	if w, ok := s.won[k.Account]; ok {
+		stored = &w
+	}
+	s.offset++
+	store, err := processors.DecideKeyChange(stored, k, s.offset)
+	if err != nil {
+		return nil // dead-lettered
+	}
+	if store != nil {
+		s.won[k.Account] = *store
 	}
 	return nil
 }
@@ -100,11 +128,42 @@ func (s *signups) Recovered() bool { return true }
 
 func do(t *testing.T, h http.Handler, method, path, body string) (int, string, http.Header) {
 	t.Helper()
+	return doAs(t, h, "", method, path, body)
+}
+
+// doAs sends a request authenticated with key ("" for none).
+func doAs(t *testing.T, h http.Handler, key, method, path, body string) (int, string, http.Header) {
+	t.Helper()
 	req, err := http.NewRequest(method, httptestServer(t, h)+path, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
 	return roundTrip(t, req)
+}
+
+// operatorKey is the operator's key of the tests' servers.
+const operatorKey = "wltop_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
+
+// signUp signs name up in s, with an API key, as the signup group would,
+// and returns the key.
+func signUp(t *testing.T, s *signups, name string, limit wallet.Money) string {
+	t.Helper()
+	key, err := wallet.AccountKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	apiKey, hash, err := wallet.NewKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := wallet.Claim{RequestID: uuid.New(), Username: name, OverdraftLimit: limit, KeyHash: &hash}
+	if err := s.Send(t.Context(), key, c); err != nil {
+		t.Fatal(err)
+	}
+	return apiKey
 }
 
 // httptestServer serves h until the test ends and returns its URL.
@@ -133,8 +192,11 @@ func roundTrip(t *testing.T, req *http.Request) (int, string, http.Header) {
 
 func TestPostTransfer(t *testing.T) {
 	tr := &transfers{}
-	h := (&api.Server{Transfers: tr}).Handler()
-	status, body, hdr := do(t, h, "POST", "/api/v1/transfers",
+	s := newSignups(nil)
+	alice := signUp(t, s, "Alice", wallet.Money{})
+	signUp(t, s, "Bob", wallet.Money{})
+	h := (&api.Server{Transfers: tr, Signups: s}).Handler()
+	status, body, hdr := doAs(t, h, alice, "POST", "/api/v1/transfers",
 		`{"request_id":"A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11","from":" Alice","to":"Bob","amount":0.5}`)
 	if status != http.StatusCreated {
 		t.Fatalf("status = %d, body %s", status, body)
@@ -170,10 +232,13 @@ func TestPostTransferErrors(t *testing.T) {
 		{"wrong method", "GET", ``, nil, 405, `"code":"method_not_allowed"`},
 		{"Kafka did not acknowledge", "POST", valid, errors.New("timeout"), 503, `"code":"unavailable"`},
 	}
+	s := newSignups(nil)
+	alice := signUp(t, s, "Alice", wallet.Money{})
+	signUp(t, s, "Bob", wallet.Money{})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := (&api.Server{Transfers: &transfers{err: tt.sendErr}}).Handler()
-			status, body, _ := do(t, h, tt.method, "/api/v1/transfers", tt.body)
+			h := (&api.Server{Transfers: &transfers{err: tt.sendErr}, Signups: s}).Handler()
+			status, body, _ := doAs(t, h, alice, tt.method, "/api/v1/transfers", tt.body)
 			if status != tt.status || !strings.Contains(body, tt.want) {
 				t.Errorf("got %d %s, want %d %s", status, body, tt.status, tt.want)
 			}
@@ -186,6 +251,7 @@ func TestGetAccount(t *testing.T) {
 	h := (&api.Server{
 		Signups:  newSignups(map[string]wallet.Signup{"bob": bob}),
 		Accounts: accounts{"bob": {Balance: wallet.Cents(50)}, wallet.World: {Balance: wallet.Cents(-50)}},
+		Operator: operatorKey,
 	}).Handler()
 	tests := []struct {
 		path   string
@@ -206,7 +272,7 @@ func TestGetAccount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			status, body, _ := do(t, h, "GET", tt.path, "")
+			status, body, _ := doAs(t, h, operatorKey, "GET", tt.path, "")
 			if status != tt.status || !strings.Contains(body, tt.want) {
 				t.Errorf("got %d %s, want %d %s", status, body, tt.status, tt.want)
 			}

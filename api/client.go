@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,71 @@ type Client struct {
 	// ViewURL is the base URL of the read side: GET /api/v1/accounts/
 	// {account}. Empty means URL.
 	ViewURL string
+	// Operator is the operator's key, for deposits and for reads of
+	// accounts and transfers whose key the client does not hold; "" for
+	// none.
+	Operator string
+
+	// keys are the API keys the client holds, by account key: each
+	// signup's (PostAccount) and those given by SetKey. A copy of the
+	// client shares them once it has one.
+	keys *sync.Map
+}
+
+// keyrings guards the creation of Clients' keys.
+var keyrings sync.Mutex
+
+func (c *Client) keyring() *sync.Map {
+	keyrings.Lock()
+	defer keyrings.Unlock()
+	if c.keys == nil {
+		c.keys = new(sync.Map)
+	}
+	return c.keys
+}
+
+// SetKey makes the client authenticate as the owner of the account name
+// with the API key key in the calls on that account.
+func (c *Client) SetKey(name, key string) {
+	if k, err := wallet.AccountKey(name); err == nil {
+		c.keyring().Store(k, key)
+	}
+}
+
+// Key returns the API key the client holds for the account name, or "".
+func (c *Client) Key(name string) string {
+	k, err := wallet.AccountKey(name)
+	if err != nil {
+		return ""
+	}
+	key, _ := c.keyring().Load(k)
+	s, _ := key.(string)
+	return s
+}
+
+// credential returns the key a call that moves money from the account
+// from (to the account to) authenticates with: from's owner's, else the
+// operator's, which is the one a deposit needs.
+func (c *Client) credential(from string) string {
+	if key := c.Key(from); key != "" {
+		return key
+	}
+	return c.Operator
+}
+
+// reader returns the key a read of accounts authenticates with: the
+// operator's if the client holds it (it reads everything), else the
+// key of the first of the accounts that the client holds.
+func (c *Client) reader(accounts ...string) string {
+	if c.Operator != "" {
+		return c.Operator
+	}
+	for _, a := range accounts {
+		if key := c.Key(a); key != "" {
+			return key
+		}
+	}
+	return ""
 }
 
 // NewClient returns a client of the API served at url, both sides, over
@@ -108,32 +174,49 @@ func (c *Client) PostTransfer(ctx context.Context, t wallet.Transfer) (Answer, e
 
 // PostTransferJSON is PostTransfer with the body already encoded, for a
 // sender that encodes its own (or an invalid one, to test the server).
+// It authenticates as the owner of the body's "from", if the client holds
+// its key, else as the operator.
 func (c *Client) PostTransferJSON(ctx context.Context, body []byte) (Answer, error) {
-	return c.postTransfer(ctx, "/api/v1/transfers", body)
+	var t struct {
+		From string `json:"from"`
+	}
+	_ = json.Unmarshal(body, &t) // an invalid body is the server's to refuse
+	return c.postTransfer(ctx, "/api/v1/transfers", body, c.credential(t.From))
 }
 
 // postTransfer posts to one of the three endpoints that store a transfer,
-// asking to wait for the outcome when the client is set to.
-func (c *Client) postTransfer(ctx context.Context, path string, body []byte) (Answer, error) {
+// with the key, asking to wait for the outcome when the client is set to.
+func (c *Client) postTransfer(ctx context.Context, path string, body []byte, key string) (Answer, error) {
+	header := bearer(key)
 	if c.Wait > 0 {
-		return c.do(ctx, WriteSide, http.MethodPost, path, body, "Prefer", fmt.Sprintf("wait=%d", int(c.Wait/time.Second)))
+		header = append(header, "Prefer", fmt.Sprintf("wait=%d", int(c.Wait/time.Second)))
 	}
-	return c.do(ctx, WriteSide, http.MethodPost, path, body)
+	return c.do(ctx, WriteSide, http.MethodPost, path, body, header...)
+}
+
+// bearer returns the header that authenticates with key; none for "".
+func bearer(key string) []string {
+	if key == "" {
+		return nil
+	}
+	return []string{"Authorization", "Bearer " + key}
 }
 
 // Deposit posts a deposit of amount to the account, a transfer from
 // wallet.World, to POST /api/v1/deposits; answers as PostTransfer.
+// It authenticates as the operator.
 func (c *Client) Deposit(ctx context.Context, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
-	return c.postMovement(ctx, "/api/v1/deposits", id, account, amount)
+	return c.postMovement(ctx, "/api/v1/deposits", id, account, amount, c.Operator)
 }
 
 // Withdraw posts a withdrawal of amount from the account, a transfer to
 // wallet.World, to POST /api/v1/withdrawals; answers as PostTransfer.
+// It authenticates as the account's owner, else as the operator.
 func (c *Client) Withdraw(ctx context.Context, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
-	return c.postMovement(ctx, "/api/v1/withdrawals", id, account, amount)
+	return c.postMovement(ctx, "/api/v1/withdrawals", id, account, amount, c.credential(account))
 }
 
-func (c *Client) postMovement(ctx context.Context, path string, id uuid.UUID, account string, amount wallet.Money) (Answer, error) {
+func (c *Client) postMovement(ctx context.Context, path string, id uuid.UUID, account string, amount wallet.Money, key string) (Answer, error) {
 	body, err := json.Marshal(struct {
 		RequestID uuid.UUID    `json:"request_id"`
 		Account   string       `json:"account"`
@@ -142,21 +225,24 @@ func (c *Client) postMovement(ctx context.Context, path string, id uuid.UUID, ac
 	if err != nil {
 		return Answer{}, fmt.Errorf("encode %s: %w", path, err)
 	}
-	return c.postTransfer(ctx, path, body)
+	return c.postTransfer(ctx, path, body, key)
 }
 
 // Transfer returns the transfer stored under a request ID and its status,
 // as the read side shows it; found is false when it answers 404. Any
 // other answer but 200 is a *StatusError.
-func (c *Client) Transfer(ctx context.Context, id uuid.UUID) (t TransferResponse, found bool, err error) {
-	found, err = c.get(ctx, "/api/v1/transfers/"+id.String(), &t)
+// It authenticates as the operator, else as the owner of one of accounts
+// (the transfer's sender or recipient) whose key the client holds.
+func (c *Client) Transfer(ctx context.Context, id uuid.UUID, accounts ...string) (t TransferResponse, found bool, err error) {
+	found, err = c.get(ctx, "/api/v1/transfers/"+id.String(), c.reader(accounts...), &t)
 	return t, found, err
 }
 
-// get reads a resource of the read side into v; found is false when it
-// answers 404, and any other answer but 200 is a *StatusError.
-func (c *Client) get(ctx context.Context, path string, v any) (found bool, err error) {
-	a, err := c.do(ctx, ReadSide, http.MethodGet, path, nil)
+// get reads a resource of the read side into v with the key; found is
+// false when it answers 404, and any other answer but 200 is a
+// *StatusError.
+func (c *Client) get(ctx context.Context, path, key string, v any) (found bool, err error) {
+	a, err := c.do(ctx, ReadSide, http.MethodGet, path, nil, bearer(key)...)
 	switch {
 	case err != nil:
 		return false, err
@@ -186,14 +272,42 @@ func (a Answer) TransferResponse() (TransferResponse, error) {
 // account, 409 when another does (username_taken), 202 when no decision
 // came in time, 503 when the claim may or may not have been stored (retry
 // with the same request ID), 400 when it was refused. err is set when no
-// answer came.
+// answer came. The API key of a 201 that has one is kept for the
+// account's calls (Key).
 func (c *Client) PostAccount(ctx context.Context, cl wallet.Claim) (Answer, error) {
 	body, err := json.Marshal(signupBody{RequestID: ptr(cl.RequestID.String()), Username: &cl.Username,
 		OverdraftLimit: json.RawMessage(`"` + cl.OverdraftLimit.String() + `"`)})
 	if err != nil {
 		return Answer{}, fmt.Errorf("encode claim %s: %w", cl.RequestID, err)
 	}
-	return c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts", body)
+	a, err := c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts", body)
+	if err == nil && a.Status == http.StatusCreated {
+		if acct, err := a.Account(); err == nil && acct.APIKey != "" {
+			c.SetKey(cl.Username, acct.APIKey)
+		}
+	}
+	return a, err
+}
+
+// IssueKey asks POST /api/v1/accounts/{name}/keys for a new API key of the
+// account, authenticated as its owner, else as the operator; replaces, if
+// not "", is the ID of a key to revoke with it. The key of a 201 is kept
+// for the account's calls, and returned.
+func (c *Client) IssueKey(ctx context.Context, id uuid.UUID, name, replaces string) (string, Answer, error) {
+	body, err := json.Marshal(keyBody{RequestID: ptr(id.String()), Replaces: replaces})
+	if err != nil {
+		return "", Answer{}, fmt.Errorf("encode key request %s: %w", id, err)
+	}
+	a, err := c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(name)+"/keys", body, bearer(c.credential(name))...)
+	if err != nil || a.Status != http.StatusCreated {
+		return "", a, err
+	}
+	var k KeyResponse
+	if err := json.Unmarshal(a.Body, &k); err != nil || k.APIKey == "" {
+		return "", a, fmt.Errorf("decode key answered %d: %v", a.Status, err)
+	}
+	c.SetKey(name, k.APIKey)
+	return k.APIKey, a, nil
 }
 
 // Account decodes the body of a 201 answer to POST /api/v1/accounts.
@@ -210,8 +324,9 @@ func ptr[T any](v T) *T { return &v }
 // Account returns the account as the read side shows it; found is false
 // when it answers 404 (no claim of the name has won). Any other answer but
 // 200 is a *StatusError.
+// It authenticates as the operator, else as the account's owner.
 func (c *Client) Account(ctx context.Context, name string) (acct AccountResponse, found bool, err error) {
-	found, err = c.get(ctx, "/api/v1/accounts/"+url.PathEscape(name), &acct)
+	found, err = c.get(ctx, "/api/v1/accounts/"+url.PathEscape(name), c.reader(name), &acct)
 	return acct, found, err
 }
 

@@ -15,18 +15,20 @@ import (
 )
 
 // newClient serves the real handler with fakes behind it, the write side
-// and the read side on two servers, and returns a client of both.
+// and the read side on two servers, and returns a client of both that
+// holds Alice's and Bob's keys.
 func newClient(t *testing.T, tr *transfers, acc accounts) *api.Client {
 	t.Helper()
-	s := newSignups(map[string]wallet.Signup{
-		"alice": {Claim: wallet.Claim{RequestID: uuid.MustParse(otherID), Username: "Alice"}},
-		"bob":   {Claim: wallet.Claim{RequestID: uuid.MustParse(primerID), Username: "Bob"}},
-	})
+	s := newSignups(nil)
+	alice, bob := signUp(t, s, "Alice", wallet.Money{}), signUp(t, s, "Bob", wallet.Money{})
 	write := httptest.NewServer((&api.Server{Transfers: tr, Claims: s, Signups: s}).Handler())
 	t.Cleanup(write.Close)
 	read := httptest.NewServer((&api.Server{Signups: s, Accounts: acc}).Handler())
 	t.Cleanup(read.Close)
-	return &api.Client{HTTPClient: write.Client(), URL: write.URL, ViewURL: read.URL}
+	cl := &api.Client{HTTPClient: write.Client(), URL: write.URL, ViewURL: read.URL}
+	cl.SetKey("Alice", alice)
+	cl.SetKey("Bob", bob)
+	return cl
 }
 
 func TestClientPostTransfer(t *testing.T) {
@@ -87,13 +89,13 @@ func TestClientAccount(t *testing.T) {
 	if err != nil || !found || acct.Account != "Bob" || !acct.Balance.Equal(wallet.Cents(50)) || acct.Currency != "USD" {
 		t.Errorf("Account(Bob) = %+v, %v, %v", acct, found, err)
 	}
-	if _, found, err := cl.Account(ctx, "Nobody"); err != nil || found {
-		t.Errorf("Account(Nobody) found %v, %v; want not found", found, err)
-	}
 	_, _, err = cl.Account(ctx, " Bob")
 	var se *api.StatusError
-	if !errors.As(err, &se) || se.Status != http.StatusBadRequest || se.Code() != "account_invalid" {
-		t.Errorf("Account(\" Bob\") = %v, want a 400 account_invalid StatusError", err)
+	if !errors.As(err, &se) || se.Status != http.StatusUnauthorized || se.Code() != "unauthenticated" {
+		t.Errorf("Account(\" Bob\") = %v, want a 401 unauthenticated StatusError: no key is held for that name", err)
+	}
+	if _, found, err := cl.Account(ctx, "Nobody"); !errors.As(err, &se) || se.Status != http.StatusUnauthorized || found {
+		t.Errorf("Account(Nobody) with no key of it = %v, %v; want 401", found, err)
 	}
 }
 
@@ -144,10 +146,12 @@ func TestClientHealthReadyMetric(t *testing.T) {
 }
 
 func TestClientReadSideDefaultsToURL(t *testing.T) {
-	s := newSignups(map[string]wallet.Signup{"bob": {Claim: wallet.Claim{Username: "Bob"}}})
+	s := newSignups(nil)
+	bob := signUp(t, s, "Bob", wallet.Money{})
 	srv := httptest.NewServer((&api.Server{Transfers: &transfers{}, Signups: s, Accounts: accounts{"bob": {}}}).Handler())
 	defer srv.Close()
 	cl := api.NewClient(srv.URL)
+	cl.SetKey("bob", bob)
 	if _, found, err := cl.Account(context.Background(), "Bob"); err != nil || !found {
 		t.Errorf("Account(Bob) on one server = %v, %v", found, err)
 	}

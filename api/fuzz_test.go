@@ -64,6 +64,42 @@ var postStatus = map[string]int{
 	wallet.EAmountInvalid:    http.StatusBadRequest,
 	wallet.EAmountGtMax:      http.StatusBadRequest,
 	api.EBodyTooLarge:        http.StatusRequestEntityTooLarge,
+	api.EUnauthenticated:     http.StatusUnauthorized,
+}
+
+// senders authenticates a bearer token "sender:NAME" as NAME's owner: the
+// fuzzed bodies are sent by their sender (fuzzAuth), so that they reach
+// the decoder whatever name they hold, and authorization is exercised.
+type senders struct{}
+
+func (senders) Username(ctx context.Context, token string) (string, error) {
+	name, ok := strings.CutPrefix(token, "sender:")
+	if !ok {
+		return "", errors.New("not a sender token")
+	}
+	return name, nil
+}
+
+// fuzzServer is the server the fuzzed bodies are posted to.
+func fuzzServer(sink *fuzzSink) http.Handler {
+	return (&api.Server{Transfers: sink, Tokens: senders{}, Operator: operatorKey}).Handler()
+}
+
+// fuzzAuth authenticates req as the sender its body names, the operator
+// for a deposit; a body with no sender to be read goes without.
+func fuzzAuth(req *http.Request, body []byte) {
+	var b struct {
+		From *string `json:"from"`
+	}
+	if json.Unmarshal(body, &b) != nil || b.From == nil {
+		return
+	}
+	from := strings.TrimSpace(*b.From)
+	if key, err := wallet.AccountKey(from); err == nil && key == wallet.World {
+		req.Header.Set("Authorization", "Bearer "+operatorKey)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer sender:"+from)
 }
 
 var (
@@ -186,9 +222,10 @@ func FuzzPostTransfer(f *testing.F) {
 func fuzzPost(t *testing.T, body []byte) (int, []byte, *fuzzSink) {
 	t.Helper()
 	sink := &fuzzSink{}
-	h := (&api.Server{Transfers: sink}).Handler()
+	h := fuzzServer(sink)
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/transfers", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	fuzzAuth(req, body)
 	rec := httptest.NewRecorder()
 	start := time.Now()
 	h.ServeHTTP(rec, req)
@@ -362,8 +399,9 @@ func TestPostTransferHugeExponent(t *testing.T) {
 			done := make(chan int, 1)
 			go func() {
 				rec := httptest.NewRecorder()
-				h := (&api.Server{Transfers: &fuzzSink{}}).Handler()
-				h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/transfers", strings.NewReader(body)))
+				req := httptest.NewRequest(http.MethodPost, "/api/v1/transfers", strings.NewReader(body))
+				fuzzAuth(req, []byte(body))
+				fuzzServer(&fuzzSink{}).ServeHTTP(rec, req)
 				done <- rec.Code
 			}()
 			select {

@@ -13,10 +13,11 @@ import (
 // A request is counted under the pattern it matched, not its path: a GET
 // of any transfer is one series, so request IDs make no new ones.
 func TestHTTPMetricsByRoute(t *testing.T) {
-	srv, _ := newWallet()
+	srv, _, keys := newWallet(t)
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	cl := api.NewClient(ts.URL)
+	cl.Operator = keys["operator"]
 	ctx := context.Background()
 	route := map[string]string{"route": "/api/v1/transfers/{id}", "code": "404"}
 	before, err := cl.Metric(ctx, api.WriteSide, "wallet_http_requests_total", route)

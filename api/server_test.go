@@ -128,7 +128,7 @@ func TestNewHTTPServerDropsSlowloris(t *testing.T) {
 // a real server, with a Content-Length and chunked.
 func TestBodyLimitOverTCP(t *testing.T) {
 	sink := &fuzzSink{}
-	_, addr := serveTCP(t, (&api.Server{Transfers: sink}).Handler())
+	_, addr := serveTCP(t, fuzzServer(sink))
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	t.Cleanup(client.CloseIdleConnections)
 
@@ -163,6 +163,7 @@ func TestBodyLimitOverTCP(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				req.Header.Set("Authorization", "Bearer sender:Alice")
 				if got := req.ContentLength; chunked != (got == 0) {
 					t.Fatalf("ContentLength = %d", got)
 				}

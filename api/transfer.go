@@ -187,6 +187,10 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, decode func([]byte
 		writeError(w, wallet.Errorf(EMethodNotAllowed, "use POST"))
 		return
 	}
+	who, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	body, ok := readBody(w, r)
 	if !ok {
 		return
@@ -194,6 +198,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, decode func([]byte
 	t, err := decode(body)
 	if err != nil {
 		writeError(w, err)
+		return
+	}
+	if !authorizeTransfer(w, who, t) {
 		return
 	}
 	// A request ID paymentd already holds is answered from its state, and
@@ -327,6 +334,10 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, wallet.Errorf(EMethodNotAllowed, "use GET"))
 		return
 	}
+	who, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
 		writeError(w, wallet.Errorf(wallet.ERequestIDInvalid, "request ID must be a valid UUID"))
@@ -340,6 +351,12 @@ func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		writeError(w, wallet.Errorf(wallet.ETransferNotFound, "transfer not found"))
+		return
+	}
+	from, _ := wallet.AccountKey(st.Transfer.From)
+	to, _ := wallet.AccountKey(st.Transfer.To)
+	if !who.may(from, true) && !who.may(to, true) {
+		forbid(w, "only the owners of the transfer's accounts may read it")
 		return
 	}
 	writeJSON(w, http.StatusOK, TransferResponse{Transfer: st.Transfer, Status: st.Status, Reason: st.Reason,

@@ -47,23 +47,26 @@ func (s *states) Transfer(id uuid.UUID) (wallet.TransferState, bool, error) {
 func (s *states) Recovered() bool { return true }
 
 // newWallet returns a write side whose paymentd completes every transfer
-// under 100.00 and rejects the others, with Alice and Bob signed up.
-func newWallet() (*api.Server, *states) {
+// under 100.00 and rejects the others, with Alice and Bob signed up, and
+// Alice's, Bob's and the operator's keys.
+func newWallet(t *testing.T) (*api.Server, *states, map[string]string) {
 	st := &states{stored: map[uuid.UUID]wallet.TransferState{}, decide: func(t wallet.Transfer) (wallet.Status, string) {
 		if t.Amount.GreaterThan(wallet.Cents(10000)) {
 			return wallet.Rejected, wallet.ReasonInsufficientFunds
 		}
 		return wallet.Completed, ""
 	}}
-	signups := newSignups(map[string]wallet.Signup{
-		"alice": {Claim: wallet.Claim{Username: "Alice"}},
-		"bob":   {Claim: wallet.Claim{Username: "Bob"}},
-	})
-	return &api.Server{Transfers: st, States: st, Signups: signups}, st
+	signups := newSignups(nil)
+	keys := map[string]string{
+		"alice":    signUp(t, signups, "Alice", wallet.Money{}),
+		"bob":      signUp(t, signups, "Bob", wallet.Money{}),
+		"operator": operatorKey,
+	}
+	return &api.Server{Transfers: st, States: st, Signups: signups, Operator: operatorKey}, st, keys
 }
 
 func TestPostTransferLifecycle(t *testing.T) {
-	srv, st := newWallet()
+	srv, st, keys := newWallet(t)
 	h := srv.Handler()
 	primer := `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.5"}`
 	seed := `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob"}`
@@ -74,25 +77,27 @@ func TestPostTransferLifecycle(t *testing.T) {
 		body   string
 		status int
 		want   string
+		as     string // whose key authenticates the request
 	}{
-		{"the primer", "/api/v1/transfers", "", primer, 201, seed},
-		{"the primer again", "/api/v1/transfers", "", primer, 201, seed},
-		{"the primer again, spelled otherwise", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"ALICE","to":"bob","amount":0.50}`, 201, seed},
-		{"the primer again, waiting", "/api/v1/transfers", "wait=5", primer, 201, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"completed"}`},
-		{"the request ID for another transfer", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.51"}`, 409, `"code":"request_id_conflict"`},
-		{"to a name never signed up", "/api/v1/transfers", "", `{"request_id":"` + otherID + `","from":"Alice","to":"Carol","amount":"1"}`, 404, `{"message":"account \"Carol\" not found","code":"account_not_found"}`},
-		{"rejected, waiting", "/api/v1/transfers", "respond-async, wait=3", `{"request_id":"` + otherID + `","from":"Alice","to":"Bob","amount":"100.01"}`, 201, `"status":"rejected","reason":"insufficient_funds"}`},
-		{"a deposit", "/api/v1/deposits", "wait=1", `{"request_id":"00000000-0000-4000-8000-000000000001","account":"alice","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000001","from":"@world","amount":"5.00","to":"alice","status":"completed"}`},
-		{"a withdrawal", "/api/v1/withdrawals", "", `{"request_id":"00000000-0000-4000-8000-000000000002","account":"Bob","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000002","from":"Bob","amount":"5.00","to":"@world"}`},
-		{"a deposit to nobody", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","amount":"5"}`, 400, `"code":"account_required"`},
-		{"a deposit to the world", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"@World","amount":"5"}`, 400, `"code":"same_account"`},
-		{"a deposit of nothing", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"Bob","amount":"0"}`, 400, `"code":"amount_lt_min"`},
-		{"from a reserved name", "/api/v1/transfers", "", `{"request_id":"00000000-0000-4000-8000-000000000003","from":"@bank","to":"Bob","amount":"1"}`, 400, `"code":"account_invalid"`},
+		{"the primer", "/api/v1/transfers", "", primer, 201, seed, "alice"},
+		{"the primer again", "/api/v1/transfers", "", primer, 201, seed, "alice"},
+		{"the primer again, spelled otherwise", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"ALICE","to":"bob","amount":0.50}`, 201, seed, "alice"},
+		{"the primer again, waiting", "/api/v1/transfers", "wait=5", primer, 201, `{"request_id":"` + primerID + `","from":"Alice","amount":"0.50","to":"Bob","status":"completed"}`, "alice"},
+		{"the request ID for another transfer", "/api/v1/transfers", "", `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"0.51"}`, 409, `"code":"request_id_conflict"`, "alice"},
+		{"to a name never signed up", "/api/v1/transfers", "", `{"request_id":"` + otherID + `","from":"Alice","to":"Carol","amount":"1"}`, 404, `{"message":"account \"Carol\" not found","code":"account_not_found"}`, "alice"},
+		{"rejected, waiting", "/api/v1/transfers", "respond-async, wait=3", `{"request_id":"` + otherID + `","from":"Alice","to":"Bob","amount":"100.01"}`, 201, `"status":"rejected","reason":"insufficient_funds"}`, "alice"},
+		{"a deposit", "/api/v1/deposits", "wait=1", `{"request_id":"00000000-0000-4000-8000-000000000001","account":"alice","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000001","from":"@world","amount":"5.00","to":"alice","status":"completed"}`, "operator"},
+		{"a withdrawal", "/api/v1/withdrawals", "", `{"request_id":"00000000-0000-4000-8000-000000000002","account":"Bob","amount":"5"}`, 201, `{"request_id":"00000000-0000-4000-8000-000000000002","from":"Bob","amount":"5.00","to":"@world"}`, "bob"},
+		{"a deposit to nobody", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","amount":"5"}`, 400, `"code":"account_required"`, "operator"},
+		{"a deposit to the world", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"@World","amount":"5"}`, 400, `"code":"same_account"`, "operator"},
+		{"a deposit of nothing", "/api/v1/deposits", "", `{"request_id":"00000000-0000-4000-8000-000000000003","account":"Bob","amount":"0"}`, 400, `"code":"amount_lt_min"`, "operator"},
+		{"from a reserved name", "/api/v1/transfers", "", `{"request_id":"00000000-0000-4000-8000-000000000003","from":"@bank","to":"Bob","amount":"1"}`, 400, `"code":"account_invalid"`, "alice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptestServer(t, h)
 			req, _ := http.NewRequest("POST", srv+tt.path, strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer "+keys[tt.as])
 			if tt.prefer != "" {
 				req.Header.Set("Prefer", tt.prefer)
 			}
@@ -120,7 +125,7 @@ func TestPostTransferLifecycle(t *testing.T) {
 		{"/api/v1/transfers/00000000-0000-4000-8000-000000000009", 404, `{"message":"transfer not found","code":"transfer_not_found"}`},
 		{"/api/v1/transfers/42", 400, `"code":"request_id_invalid"`},
 	} {
-		if status, body, _ := do(t, h, "GET", tt.path, ""); status != tt.status || !strings.Contains(body, tt.want) {
+		if status, body, _ := doAs(t, h, keys["alice"], "GET", tt.path, ""); status != tt.status || !strings.Contains(body, tt.want) {
 			t.Errorf("GET %s = %d %s, want %d %s", tt.path, status, body, tt.status, tt.want)
 		}
 	}
@@ -130,7 +135,7 @@ func TestPostTransferLifecycle(t *testing.T) {
 // is stored, and paymentd keeps the first: a client that waits learns of
 // the conflict.
 func TestPostTransferConflictFoundWhileWaiting(t *testing.T) {
-	srv, st := newWallet()
+	srv, st, keys := newWallet(t)
 	first := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 	lagging := &laggingStates{states: st, hidden: 1}
 	srv.States = lagging
@@ -140,6 +145,7 @@ func TestPostTransferConflictFoundWhileWaiting(t *testing.T) {
 	req, _ := http.NewRequest("POST", httptestServer(t, srv.Handler())+"/api/v1/transfers",
 		strings.NewReader(`{"request_id":"`+primerID+`","from":"Alice","to":"Bob","amount":"7.00"}`))
 	req.Header.Set("Prefer", "wait=5")
+	req.Header.Set("Authorization", "Bearer "+keys["alice"])
 	status, body, _ := roundTrip(t, req)
 	if status != http.StatusConflict || !strings.Contains(body, `"code":"request_id_conflict"`) {
 		t.Errorf("got %d %s, want 409 request_id_conflict", status, body)
@@ -166,13 +172,14 @@ func (l *laggingStates) Transfer(id uuid.UUID) (wallet.TransferState, bool, erro
 // With no outcome within the wait, the answer is 202 with the transfer
 // pending.
 func TestPostTransferWaitTimesOut(t *testing.T) {
-	srv, st := newWallet()
+	srv, st, keys := newWallet(t)
 	st.decide = nil
 	h := srv.Handler()
 	began := time.Now()
 	req, _ := http.NewRequest("POST", httptestServer(t, h)+"/api/v1/transfers",
 		strings.NewReader(`{"request_id":"`+primerID+`","from":"Alice","to":"Bob","amount":"1"}`))
 	req.Header.Set("Prefer", "wait=1")
+	req.Header.Set("Authorization", "Bearer "+keys["alice"])
 	status, body, hdr := roundTrip(t, req)
 	if status != http.StatusAccepted || !strings.Contains(body, `"status":"pending"`) || hdr.Get("Location") != "/api/v1/transfers/"+primerID {
 		t.Errorf("got %d %s (Location %q), want 202 pending", status, body, hdr.Get("Location"))

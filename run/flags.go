@@ -2,10 +2,13 @@ package run
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -154,6 +157,68 @@ func (c *Config) BindLimits(fs *flag.FlagSet) {
 // BindAPI declares the write side's flags.
 func (c *Config) BindAPI(fs *flag.FlagSet) {
 	fs.DurationVar(&c.DecisionTimeout, "decision-timeout", c.DecisionTimeout, "how long POST /api/v1/accounts waits for the signup decision before answering 202")
+}
+
+// BindAuth declares how the API authenticates its clients beyond the
+// accounts' API keys: the operator's key, which has no flag whose value
+// anyone could read in the process list, only a file, and an optional
+// identity provider.
+func (c *Config) BindAuth(fs *flag.FlagSet) {
+	fs.Func("operator-key-file", "file holding the operator's key, which makes deposits and reads every account (or set WALLET_OPERATOR_KEY_FILE; none: no operator)", func(name string) error {
+		key, err := ReadOperatorKey(name)
+		if err != nil {
+			return err
+		}
+		c.OperatorKey = key
+		return nil
+	})
+	fs.StringVar(&c.OIDC.Issuer, "oidc-issuer", c.OIDC.Issuer, "accept bearer tokens (JWTs) issued by this OpenID Connect issuer URL, besides API keys (none if empty)")
+	fs.StringVar(&c.OIDC.Audience, "oidc-audience", c.OIDC.Audience, "the audience (aud) a token of -oidc-issuer must carry")
+	fs.StringVar(&c.OIDC.Claim, "oidc-claim", "preferred_username", "the claim of a token of -oidc-issuer that names the wallet username")
+}
+
+// ReadOperatorKey returns the operator's key held by the file name.
+func ReadOperatorKey(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return "", fmt.Errorf("read the operator's key: %w", err)
+	}
+	key := strings.TrimSpace(string(b))
+	if len(key) < 32 || strings.ContainsAny(key, " \t\r\n") {
+		return "", fmt.Errorf("operator key file %s must hold one key of at least 32 characters (make one with: wallet -data DIR, which writes DIR/operator.key)", name)
+	}
+	return key, nil
+}
+
+// OperatorKeyFile returns the operator's key in the file name, first
+// writing a new one there (readable by its owner alone) if the file does
+// not exist: cmd/wallet keeps one in its data directory, so that make run
+// has an operator from the start.
+func OperatorKeyFile(name string) (string, error) {
+	key, err := wallet.NewOperatorKey()
+	if err != nil {
+		return "", fmt.Errorf("make the operator's key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return "", fmt.Errorf("make the operator's key: %w", err)
+	}
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	switch {
+	case errors.Is(err, os.ErrExist):
+		slog.Info("the operator's key is in "+name, "file", name)
+		return ReadOperatorKey(name)
+	case err != nil:
+		return "", fmt.Errorf("write the operator's key: %w", err)
+	}
+	_, err = f.WriteString(key + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", fmt.Errorf("write the operator's key: %w", err)
+	}
+	slog.Info("wrote a new operator's key to "+name+": deposits and the list of accounts need it (Authorization: Bearer $(cat "+name+"))", "file", name)
+	return key, nil
 }
 
 // Main runs a command's service under flags until it returns or the

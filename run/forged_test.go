@@ -175,7 +175,12 @@ func waitForged(t *testing.T, n int64) {
 // listAccounts returns the body of GET /api/v1/accounts?limit=1000.
 func listAccounts(t *testing.T, cl *api.Client) string {
 	t.Helper()
-	resp, err := http.Get(cl.ViewURL + "/api/v1/accounts?limit=1000")
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, cl.ViewURL+"/api/v1/accounts?limit=1000", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+cl.Operator)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,7 +142,7 @@ func TestDamagedViewIsRebuiltWhileRunning(t *testing.T) {
 	start(t, c, run.Processors)
 	view := withState(t, c)
 	ready, stopView := start(t, view, run.View)
-	cl := &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + <-ready}
+	cl := &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + <-ready, Operator: operatorKey}
 	names := []string{"view-heal-0", "view-heal-1", "view-heal-2", "view-heal-3"}
 	signUp(t, cl, maxOverdraft, names...)
 	var want ledger.Ledger

@@ -53,6 +53,12 @@ type Config struct {
 	// DecisionTimeout is how long POST /api/v1/accounts waits for the
 	// signup group's decision.
 	DecisionTimeout time.Duration
+	// OperatorKey is the operator's key, read from a file; "" for no
+	// operator.
+	OperatorKey string
+	// OIDC configures bearer tokens of an identity provider; an empty
+	// Issuer accepts none.
+	OIDC api.OIDCConfig
 	// StallAfter is how long a partition's lag may stand still before the
 	// processors report it stalled.
 	StallAfter time.Duration
@@ -143,6 +149,9 @@ func Emitter(ctx context.Context, c Config) error {
 		return err
 	}
 	s.Signups, s.States = v.signups, v.transfers
+	if err := c.authenticate(ctx, &s.Server); err != nil {
+		return err
+	}
 	kafkaState := newStates()
 	s.Checks = map[string]api.Check{"kafka": kafkaState.check("kafka")}
 	web := newGokaWeb()
@@ -164,6 +173,9 @@ func View(ctx context.Context, c Config) error {
 	defer release()
 	s, v, err := readSide(c)
 	if err != nil {
+		return err
+	}
+	if err := c.authenticate(ctx, s); err != nil {
 		return err
 	}
 	kafkaState := newStates()
@@ -211,6 +223,9 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 		return err
 	}
 	s.Transfers, s.Claims, s.MaxAmount = w.Transfers, w.Claims, w.MaxAmount
+	if err := c.authenticate(ctx, s); err != nil {
+		return err
+	}
 	procState := c
 	procState.State = filepath.Join(c.State, "processor")
 	releaseProc, err := openState(procState.State)
@@ -228,6 +243,30 @@ func All(ctx context.Context, c Config, brokerDir string) error {
 	g.Go(func() error { return v.run(ctx) })
 	g.Go(func() error { return serve(ctx, c, withGoka(s.Handler(), p.web)) })
 	return g.Wait()
+}
+
+// authenticate sets how s authenticates its clients beyond the accounts'
+// API keys: the operator's key and, if configured, an identity provider,
+// whose discovery document is fetched now.
+func (c Config) authenticate(ctx context.Context, s *api.Server) error {
+	s.Operator = c.OperatorKey
+	if c.OperatorKey == "" {
+		slog.Warn("no operator key (-operator-key-file): no deposits, and no one lists the accounts")
+	}
+	if c.OIDC.Issuer == "" {
+		return nil
+	}
+	if c.OIDC.HTTPClient == nil {
+		// The keys are fetched in the background of the first token
+		// signed with each: a provider that hangs must not hold them.
+		c.OIDC.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	tokens, err := api.NewOIDC(ctx, c.OIDC)
+	if err != nil {
+		return err
+	}
+	s.Tokens = tokens
+	return nil
 }
 
 // writer is the write side of the API with the emitters it holds.

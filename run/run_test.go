@@ -59,8 +59,12 @@ func config(t *testing.T, brokers []string, partitions int) run.Config {
 	c.HTTP = "127.0.0.1:0"
 	c.State = t.TempDir()
 	c.Out = nil
+	c.OperatorKey = operatorKey
 	return c
 }
+
+// operatorKey is the operator's key of the tests' services.
+const operatorKey = "wltop_0123456789abcdefghijklmnopqrstuvwxyzABCDEF"
 
 // security returns how to reach brokers: for the cluster in KAFKA_BROKERS,
 // the settings every command reads from its environment (WALLET_KAFKA_TLS,
@@ -141,7 +145,7 @@ func serve(t *testing.T, c run.Config, service func(context.Context, run.Config)
 // state directory) and returns a client of both.
 func startAPIs(t *testing.T, c run.Config) *api.Client {
 	t.Helper()
-	return &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View)}
+	return &api.Client{URL: "http://" + serve(t, withState(t, c), run.Emitter), ViewURL: "http://" + serve(t, withState(t, c), run.View), Operator: operatorKey}
 }
 
 // maxOverdraft lets the tests that are not about funds move money between

@@ -52,7 +52,7 @@ func TestSecuredBrokerHoldsTheTrustBoundary(t *testing.T) {
 	}
 
 	start(t, as(kafka.Processor), run.Processors)
-	cl := &api.Client{URL: "http://" + serve(t, as(kafka.API), run.Emitter), ViewURL: "http://" + serve(t, as(kafka.View), run.View)}
+	cl := &api.Client{URL: "http://" + serve(t, as(kafka.API), run.Emitter), ViewURL: "http://" + serve(t, as(kafka.View), run.View), Operator: operatorKey}
 	signUp(t, cl, maxOverdraft, "secure-alice", "secure-bob")
 	tr := wallet.Transfer{RequestID: uuid.New(), From: "secure-alice", To: "secure-bob", Amount: wallet.Cents(250)}
 	if status, body := post(t, cl, tr); status != http.StatusCreated {

@@ -14,6 +14,7 @@ func main() {
 	run.Main("emitter", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindHTTP(fs, "127.0.0.1:8000")
+		c.BindAuth(fs)
 		c.BindState(fs, "./data/emitter")
 		c.BindAPI(fs)
 		c.BindLimits(fs)

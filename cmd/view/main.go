@@ -14,6 +14,7 @@ func main() {
 	run.Main("view", func(fs *flag.FlagSet) {
 		c.BindKafka(fs, "brokers")
 		c.BindHTTP(fs, "127.0.0.1:8001")
+		c.BindAuth(fs)
 		c.BindState(fs, "./data/view")
 	}, func(ctx context.Context) error {
 		return run.View(ctx, c)

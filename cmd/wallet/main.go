@@ -20,12 +20,20 @@ func main() {
 		c.BindProcessor(fs)
 		c.BindMinFree(fs)
 		c.BindAPI(fs)
+		c.BindAuth(fs)
 		c.BindLimits(fs)
 		c.BindBroker(fs)
 		fs.StringVar(&data, "data", "./data", "directory of the broker's log and the local tables")
 		fs.BoolVar(&external, "external", false, "use the Kafka at -kafka instead of starting the embedded broker there")
 	}, func(ctx context.Context) error {
 		c.State = filepath.Join(data, "state")
+		if c.OperatorKey == "" {
+			key, err := run.OperatorKeyFile(filepath.Join(data, "operator.key"))
+			if err != nil {
+				return err
+			}
+			c.OperatorKey = key
+		}
 		brokerDir := filepath.Join(data, "broker")
 		if external {
 			brokerDir = ""

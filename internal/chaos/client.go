@@ -34,7 +34,7 @@ type client struct {
 	errors map[string]int // unexpected answers by "status code", e.g. "400 amount_invalid"
 }
 
-func newClient(emitter, view, broker string, conns int) (*client, error) {
+func newClient(emitter, view, broker, operator string, conns int) (*client, error) {
 	opts, err := kafkaOpts(broker)
 	if err != nil {
 		return nil, err
@@ -56,6 +56,7 @@ func newClient(emitter, view, broker string, conns int) (*client, error) {
 			HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second},
 			URL:        emitter,
 			ViewURL:    view,
+			Operator:   operator,
 		},
 		kafka:  kc,
 		errors: map[string]int{},

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet/api"
+	walletrun "github.com/wallet/wallet/run"
 )
 
 // binaries are the commands the harness runs, built from the module root.
@@ -129,6 +130,9 @@ type cluster struct {
 	// processorURLs serve each processor's probes.
 	processorURLs []string
 	logs          string
+	// operator is the operator's key, which the emitter and the view
+	// read from the file the cluster writes.
+	operator string
 
 	wg sync.WaitGroup
 }
@@ -167,9 +171,14 @@ func newCluster(c config, work, bin string) (*cluster, error) {
 			"-brokers", cl.brokerAddr, "-partitions", parts, "-state", filepath.Join(work, name), "-http", addr(ports[3+i]), "-quiet"))
 		cl.processorURLs = append(cl.processorURLs, "http://"+addr(ports[3+i]))
 	}
+	// The harness deposits, and reads every account, as the operator.
+	operatorFile := filepath.Join(work, "operator.key")
+	if cl.operator, err = walletrun.OperatorKeyFile(operatorFile); err != nil {
+		return nil, err
+	}
 	// The emitter answers signups from its own copy of the signup table.
-	cl.emitter = mk("emitter", "emitter", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[1]), "-state", filepath.Join(work, "emitter"))
-	cl.view = mk("view", "view", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[2]), "-state", filepath.Join(work, "view"))
+	cl.emitter = mk("emitter", "emitter", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[1]), "-state", filepath.Join(work, "emitter"), "-operator-key-file", operatorFile)
+	cl.view = mk("view", "view", "-brokers", cl.brokerAddr, "-partitions", parts, "-http", addr(ports[2]), "-state", filepath.Join(work, "view"), "-operator-key-file", operatorFile)
 	return cl, nil
 }
 

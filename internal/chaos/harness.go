@@ -72,7 +72,7 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
 	}
-	client, err := newClient(cl.emitterURL, cl.viewURL, cl.brokerAddr, c.Concurrency)
+	client, err := newClient(cl.emitterURL, cl.viewURL, cl.brokerAddr, cl.operator, c.Concurrency)
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
 	}
@@ -366,6 +366,7 @@ func (h *harness) signUp(ctx context.Context, s *summary) {
 	ss.claimAll(ctx, h.client, c.Concurrency, c.TransferWait)
 	stopChaos()
 	wg.Wait()
+	ss.issueMissingKeys(ctx, h.client, c.TransferWait)
 	s.ProcessorKills += kills
 	s.Signups = &signupSummary{Kills: kills, Seconds: time.Since(start).Seconds()}
 	s.Signups.fill(ss)

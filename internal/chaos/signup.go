@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/wallet/wallet"
 )
 
@@ -328,4 +330,35 @@ func reportViolations(violations []string, path string) {
 			slog.Error("write signup violations", "path", path, "error", err)
 		}
 	}
+}
+
+// issueMissingKeys gives every signed-up name whose key the client does
+// not hold one, issued by the operator: the signup's answer shows the key
+// once, to the request that made it, and a claim retried after a 503 or a
+// 202 is answered without it. A user who lost the key asks the operator
+// for one in the same way.
+func (s *signups) issueMissingKeys(ctx context.Context, cl *client, wait time.Duration) {
+	issued := 0
+	for _, sn := range s.names {
+		if cl.api.Key(sn.name) != "" {
+			continue
+		}
+		id := uuid.New()
+		backoff := 50 * time.Millisecond
+		for deadline := time.Now().Add(wait); ctx.Err() == nil; {
+			_, a, err := cl.api.IssueKey(ctx, id, sn.name, "")
+			if err == nil && (a.Status == http.StatusCreated || a.Status == http.StatusNotFound) {
+				// 404: no claim of the name won (the check reports it).
+				issued += map[bool]int{true: 1}[a.Status == http.StatusCreated]
+				break
+			}
+			if time.Now().After(deadline) {
+				slog.Warn("no key issued to a signed-up name", "username", sn.name, "status", a.Status, "error", err)
+				break
+			}
+			sleep(ctx, backoff)
+			backoff = min(2*backoff, 2*time.Second)
+		}
+	}
+	slog.Info("keys issued by the operator to names whose signup answer had none", "names", issued)
 }

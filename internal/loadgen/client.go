@@ -27,7 +27,7 @@ func newClient(c config) *api.Client {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
-	return &api.Client{HTTPClient: &http.Client{Transport: tr, Timeout: c.timeout}, URL: c.api, ViewURL: c.view}
+	return &api.Client{HTTPClient: &http.Client{Transport: tr, Timeout: c.timeout}, URL: c.api, ViewURL: c.view, Operator: c.operator}
 }
 
 // answer is how one POST ended: a status and, for an error answer, its

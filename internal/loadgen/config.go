@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -16,9 +17,12 @@ import (
 
 // config is every setting of a load run.
 type config struct {
-	api      string // base URL of the transfer API (POST)
-	view     string // base URL of the balance API (GET)
-	embedded bool   // start the whole system in-process
+	api  string // base URL of the transfer API (POST)
+	view string // base URL of the balance API (GET)
+	// operator is the operator's key, which deposits and reads every
+	// account: read from -operator-key-file, or the embedded system's.
+	operator string
+	embedded bool // start the whole system in-process
 	// processing: preload the requests and time the processors alone
 	// (runProcessing).
 	processing bool
@@ -71,27 +75,27 @@ const defaultProbes = 1000
 
 func defaultConfig() config {
 	return config{
-		api:          "http://127.0.0.1:8000",
-		partitions:   kafka.DefaultPartitions,
-		fsync:        broker.DefaultOptions().Fsync,
+		api:            "http://127.0.0.1:8000",
+		partitions:     kafka.DefaultPartitions,
+		fsync:          broker.DefaultOptions().Fsync,
 		commitInterval: kafka.DefaultCommitInterval,
-		n:            100000,
-		concurrency:  64,
-		timeout:      10 * time.Second,
-		retries:      3,
-		accounts:     10000,
-		skew:         "uniform",
-		zipfS:        1.1,
-		maxCents:     10000,
-		probeEvery:   100,
-		overdraft:    2,
-		unknown:      1,
-		withdraw:     2,
-		conflict:     1,
-		drainTimeout: 5 * time.Minute,
-		drainConc:    16,
-		boundN:       200000,
-		brokers:      run.Defaults().Kafka.Brokers,
+		n:              100000,
+		concurrency:    64,
+		timeout:        10 * time.Second,
+		retries:        3,
+		accounts:       10000,
+		skew:           "uniform",
+		zipfS:          1.1,
+		maxCents:       10000,
+		probeEvery:     100,
+		overdraft:      2,
+		unknown:        1,
+		withdraw:       2,
+		conflict:       1,
+		drainTimeout:   5 * time.Minute,
+		drainConc:      16,
+		boundN:         200000,
+		brokers:        run.Defaults().Kafka.Brokers,
 	}
 }
 
@@ -103,6 +107,16 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.SetOutput(out)
 	fs.StringVar(&c.api, "api", c.api, "base URL of the transfer API (POST /api/v1/transfers)")
 	fs.StringVar(&c.view, "view", "", "base URL of the balance API (GET /api/v1/accounts/{a}); default: -api")
+	fs.Func("operator-key-file", "file holding the operator's key of the wallet at -api, for the deposits that fund the accounts (or set WALLET_OPERATOR_KEY_FILE); -embedded makes its own", func(name string) error {
+		key, err := run.ReadOperatorKey(name)
+		c.operator = key
+		return err
+	})
+	if name := os.Getenv("WALLET_OPERATOR_KEY_FILE"); name != "" {
+		if key, err := run.ReadOperatorKey(name); err == nil {
+			c.operator = key
+		}
+	}
 	fs.BoolVar(&c.embedded, "embedded", false, "start the whole wallet in-process (embedded broker, processors, APIs) on free ports in a temporary directory")
 	fs.BoolVar(&c.processing, "processing", false, "processing only: preload -n transfers into the request log (after signing up and funding every account, untimed) and time the processors from their start to zero lag; on a fresh embedded broker unless -brokers")
 	fs.StringVar(&c.keepData, "data", "", "with -embedded or -processing: keep the system's data in this directory instead of a temporary one")

@@ -19,9 +19,11 @@ import (
 type embedded struct {
 	url     string   // base URL of both APIs
 	brokers []string // the embedded broker
-	cancel  context.CancelFunc
-	done    chan error
-	cleanup func()
+	// operator is the operator's key, in the data directory.
+	operator string
+	cancel   context.CancelFunc
+	done     chan error
+	cleanup  func()
 }
 
 // startEmbedded starts the broker, the processors and both APIs in-process
@@ -53,11 +55,15 @@ func startEmbedded(ctx context.Context, c config) (*embedded, error) {
 	cfg.HTTP = "127.0.0.1:0"
 	cfg.State = filepath.Join(dir, "state")
 	cfg.Out = nil
+	if cfg.OperatorKey, err = run.OperatorKeyFile(filepath.Join(dir, "operator.key")); err != nil {
+		cleanup()
+		return nil, err
+	}
 	ready := make(chan string, 1)
 	cfg.Ready = ready
 
 	runCtx, cancel := context.WithCancel(ctx)
-	e := &embedded{brokers: cfg.Kafka.Brokers, cancel: cancel, done: make(chan error, 1), cleanup: cleanup}
+	e := &embedded{brokers: cfg.Kafka.Brokers, operator: cfg.OperatorKey, cancel: cancel, done: make(chan error, 1), cleanup: cleanup}
 	go func() { e.done <- run.All(runCtx, cfg, filepath.Join(dir, "broker")) }()
 
 	select {

@@ -30,7 +30,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 			return err
 		}
 		defer e.stop()
-		cfg.api, cfg.view, kafka.Brokers = e.url, e.url, e.brokers
+		cfg.api, cfg.view, kafka.Brokers, cfg.operator = e.url, e.url, e.brokers, e.operator
 	}
 	cl := newClient(cfg)
 	defer cl.HTTPClient.CloseIdleConnections()

@@ -116,8 +116,16 @@ func claim(ctx context.Context, cl *api.Client, c wallet.Claim, deadline time.Ti
 			return context.Cause(ctx)
 		case err != nil:
 			connErrors.Add(1)
-		case a.Status == http.StatusCreated:
+		case a.Status == http.StatusCreated && cl.Key(c.Username) != "":
 			return nil
+		case a.Status == http.StatusCreated:
+			// A re-post of a claim that won, answered without the key
+			// (shown once): the operator issues one, as for a user who
+			// lost theirs.
+			if _, _, err := cl.IssueKey(ctx, uuid.New(), c.Username, ""); err == nil {
+				return nil
+			}
+			unavail.Add(1)
 		case a.Status == http.StatusAccepted:
 			pending.Add(1)
 		case a.Status >= 500:
