@@ -19,6 +19,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
 )
 
@@ -313,5 +314,45 @@ func TestNewOIDCConfig(t *testing.T) {
 				t.Errorf("NewOIDC() error = %v; want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// TestServerAcceptsOIDCTokens: with Tokens set to the verifier of a local
+// issuer, a token naming alice acts as alice's key does, and no further;
+// a token of another issuer or for another audience is answered 401.
+func TestServerAcceptsOIDCTokens(t *testing.T) {
+	iss := newOIDCIssuer(t)
+	k := newOIDCKey(t, "k1")
+	iss.serve(k)
+	s := newSignups(nil)
+	signUp(t, s, "Alice", wallet.Money{})
+	signUp(t, s, "Bob", wallet.Money{})
+	tr := &transfers{}
+	h := (&api.Server{Transfers: tr, Signups: s, Accounts: accounts{"alice": {}, "bob": {}}, Tokens: iss.verifier(t, "")}).Handler()
+
+	alice := k.sign(t, iss.claims())
+	wrongAudience := iss.claims()
+	wrongAudience["aud"] = "another-api"
+	other := newOIDCKey(t, "k1") // the same key ID, not the issuer's key
+	for _, tt := range []struct {
+		name, token, method, path, body string
+		status                          int
+	}{
+		{"read her account", alice, "GET", "/api/v1/accounts/alice", "", 200},
+		{"read Bob's", alice, "GET", "/api/v1/accounts/bob", "", 403},
+		{"send from her account", alice, "POST", "/api/v1/transfers", `{"request_id":"` + primerID + `","from":"Alice","to":"Bob","amount":"1"}`, 201},
+		{"send from Bob's", alice, "POST", "/api/v1/transfers", `{"request_id":"` + otherID + `","from":"Bob","to":"Alice","amount":"1"}`, 403},
+		{"another audience", k.sign(t, wrongAudience), "GET", "/api/v1/accounts/alice", "", 401},
+		{"another key", other.sign(t, iss.claims()), "GET", "/api/v1/accounts/alice", "", 401},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, resp, _ := doAs(t, h, tt.token, tt.method, tt.path, tt.body)
+			if status != tt.status {
+				t.Errorf("got %d %s, want %d", status, resp, tt.status)
+			}
+		})
+	}
+	if len(tr.sent) != 1 || tr.sent[0].From != "Alice" {
+		t.Errorf("sent %+v, want Alice's transfer alone", tr.sent)
 	}
 }

@@ -17,8 +17,8 @@ func TestSpellingsAreOneAccount(t *testing.T) {
 		ids := map[uuid.UUID]bool{}
 		for _, c := range sn.claimants {
 			key, err := c.claim.Validate(wallet.Money{})
-			if err != nil || key != sn.name {
-				t.Errorf("claim %q: key %q, %v; want %q", c.claim.Username, key, err, sn.name)
+			if want, _ := wallet.AccountKey(sn.name); err != nil || key != want {
+				t.Errorf("claim %q: key %q, %v; want %q, the key of %q", c.claim.Username, key, err, want, sn.name)
 			}
 			seen[c.claim.Username], ids[c.claim.RequestID] = true, true
 			if !c.claim.OverdraftLimit.Equal(wallet.Cents(1234)) {
