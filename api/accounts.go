@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/views"
 )
 
@@ -121,10 +122,15 @@ func (s *Server) accounts(w http.ResponseWriter, r *http.Request) {
 	case (r.Method == http.MethodGet || r.Method == http.MethodHead) && s.Accounts != nil:
 		s.listAccounts(w, r)
 	default:
-		allow := "GET, HEAD"
-		if s.Claims != nil {
-			allow = http.MethodPost
+		// The methods of the resource, as the cases above serve them.
+		var methods []string
+		if s.Accounts != nil {
+			methods = append(methods, http.MethodGet, http.MethodHead)
 		}
+		if s.Claims != nil {
+			methods = append(methods, http.MethodPost)
+		}
+		allow := strings.Join(methods, ", ")
 		w.Header().Set("Allow", allow)
 		writeError(w, wallet.Errorf(EMethodNotAllowed, "use %s", allow))
 	}
@@ -141,12 +147,14 @@ func (s *Server) postAccount(w http.ResponseWriter, r *http.Request) {
 			// A look-alike of a taken name (a mixed-script "аlice" after
 			// "alice") is someone else's name before it is an invalid one.
 			err = wallet.Errorf(wallet.EUsernameTaken, "username %q is taken: it looks like a name signed up before", claimedName(body))
+			processors.CountTakenInView()
 		}
 		writeError(w, err)
 		return
 	}
 	// The first claim of a name wins for ever: once the view shows an
-	// owner, the answer is known without writing the claim.
+	// owner, the answer is known without writing the claim (and a refusal
+	// is counted here: the signup group never sees the claim).
 	if done := s.answerClaim(w, c, key, ""); done {
 		return
 	}
@@ -209,8 +217,12 @@ func (s *Server) lookAlikeTaken(body []byte) bool {
 }
 
 // answerClaim answers a claim from the signup view if the account's owner
-// is decided, and reports whether it did. The answer holds apiKey when the
-// account's first key is apiKey: the claim that won is this request's.
+// is decided, and reports whether it did. apiKey is the key whose hash
+// this request wrote with the claim, "" before it wrote the claim. The
+// answer holds apiKey when the account's first key is apiKey: the claim
+// that won is this request's. A claim refused before it is written is
+// counted as decided by the view; once written, the signup group counts
+// its decision.
 func (s *Server) answerClaim(w http.ResponseWriter, c wallet.Claim, key, apiKey string) bool {
 	won, ok, err := s.Signups.Signup(key)
 	if err != nil {
@@ -221,6 +233,9 @@ func (s *Server) answerClaim(w http.ResponseWriter, c wallet.Claim, key, apiKey 
 	case !ok:
 		return false
 	case won.RequestID != c.RequestID:
+		if apiKey == "" {
+			processors.CountTakenInView()
+		}
 		writeError(w, wallet.Errorf(wallet.EUsernameTaken, "username %q is taken", c.Username))
 	case !won.OverdraftLimit.Equal(c.OverdraftLimit):
 		writeError(w, wallet.Errorf(wallet.ERequestIDConflict, "request ID %s was used to sign up %q with overdraft limit %s", c.RequestID, won.Username, won.OverdraftLimit))

@@ -62,6 +62,14 @@ var authFailures = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Requests refused for their credentials, by reason: missing, malformed, unknown (no such key or token), forbidden (another account's), throttled (429).",
 }, []string{"reason"})
 
+// Every reason is a series from the start, at zero, so that increase()
+// sees the first failure.
+func init() {
+	for _, reason := range []string{"missing", "malformed", "unknown", "forbidden", "throttled"} {
+		authFailures.WithLabelValues(reason)
+	}
+}
+
 // Failures of authentication a client may make a second, and in a burst,
 // before it is answered 429: enough for a person mistyping a key, too few
 // to guess one (which 256 bits make hopeless anyway) or to load the views.

@@ -67,7 +67,7 @@ func TestSignupFirstClaimWins(t *testing.T) {
 	runSignup(t, tt, &out)
 	opens := tt.NewQueueTracker(string(topology.Payments))
 
-	won, taken := processors.SignupCount("won"), processors.SignupCount("taken")
+	won, taken := processors.SignupCount("won", "group"), processors.SignupCount("taken", "group")
 	first := claim(primerID, "Bob")
 	tt.Consume(string(topology.SignupRequests), "bob", first)
 	tt.Consume(string(topology.SignupRequests), "bob", claim(otherID, "bob"))
@@ -95,10 +95,10 @@ func TestSignupFirstClaimWins(t *testing.T) {
 		t.Errorf("printed\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// The owner's re-post is no new decision.
-	if got := processors.SignupCount("won") - won; got != 1 {
+	if got := processors.SignupCount("won", "group") - won; got != 1 {
 		t.Errorf("%d signups counted won, want 1", got)
 	}
-	if got := processors.SignupCount("taken") - taken; got != 2 {
+	if got := processors.SignupCount("taken", "group") - taken; got != 2 {
 		t.Errorf("%d signups counted taken, want 2", got)
 	}
 }
