@@ -77,13 +77,19 @@ func (p *processing) run(ctx context.Context) error {
 			MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out,
 		}, opts...)
 	}
+	startLags(c.Kafka.Partitions)
 	p.states.set("lag", api.Ready)
-	p.states.set("disk", api.Ready)
+	// Measured before any group starts: a process started again on a
+	// full disk (RocksDB aborts it when the disk fills faster than the
+	// floor is checked) waits at the floor rather than open its tables
+	// there and abort again.
+	floor := &disk.Floor{Min: c.MinFree}
+	p.checkDisk(floor)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.loop(ctx, topology.SignupGraph(nil), signup) })
 	g.Go(func() error { return p.loop(ctx, topology.PaymentGraph(nil), payments) })
 	g.Go(func() error { return p.loop(ctx, topology.AccountantGraph(nil), accountant) })
-	g.Go(func() error { p.watchDisk(ctx); return nil })
+	g.Go(func() error { p.watchDisk(ctx, floor); return nil })
 	g.Go(func() error { p.watchLag(ctx); return nil })
 	return g.Wait()
 }
@@ -225,39 +231,43 @@ func (p *processing) waitForDisk(ctx context.Context, group string) bool {
 	return ctx.Err() == nil
 }
 
-// watchDisk measures the free space under the state directory every
-// second: below the floor the groups stop consuming, before RocksDB fails
-// on a full disk (Debian's build aborts the process on an assertion), and
-// start again by themselves when space is back.
-func (p *processing) watchDisk(ctx context.Context) {
-	f := diskFloor{floor: p.c.MinFree}
+// watchDisk measures the space under the state directory every second:
+// below the floor the groups stop consuming, before RocksDB fails on a
+// full disk (Debian's build aborts the process on an assertion), and start
+// again by themselves when space is back.
+func (p *processing) watchDisk(ctx context.Context, f *disk.Floor) {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
-		free, err := disk.Free(p.c.State)
-		if err != nil {
-			p.states.set("disk", "unknown: "+err.Error())
-		} else {
-			full := f.update(free, p.stopped())
-			switch {
-			case full:
-				// Not the free space of the moment: one line per
-				// change of state, not one a second.
-				p.states.set("disk", fmt.Sprintf("full: %d bytes free under %s, below the floor of %d (-min-free); consuming stopped until %d are free",
-					f.freeAtStop, p.c.State, f.floor, f.floor+f.reserve))
-			default:
-				p.states.set("disk", api.Ready)
-			}
-			p.mu.Lock()
-			p.full = full
-			p.mu.Unlock()
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
+		p.checkDisk(f)
 	}
+}
+
+// checkDisk measures the space under the state directory once, and tells
+// the groups whether to stop or start.
+func (p *processing) checkDisk(f *disk.Floor) {
+	s, err := disk.Measure(p.c.State)
+	if err != nil {
+		p.states.set("disk", "unknown: "+err.Error())
+		return
+	}
+	full := f.Update(s, p.stopped())
+	if full {
+		// Not the free space of the moment: one line per change of
+		// state, not one a second.
+		p.states.set("disk", fmt.Sprintf("full: %d bytes free under %s, below the floor of %d (-min-free); consuming stopped until %d are free",
+			f.FreeAtStop(), p.c.State, f.Min, f.Need()))
+	} else {
+		p.states.set("disk", api.Ready)
+	}
+	p.mu.Lock()
+	p.full = full
+	p.mu.Unlock()
 }
 
 // stopped reports whether every group has stopped for the disk.
@@ -272,44 +282,6 @@ func (p *processing) stopped() bool {
 
 // stoppedForDisk is the state of a group stopped at the disk floor.
 const stoppedForDisk = "stopped: the disk is full"
-
-// diskFloor decides, from the free space measured, when the groups stop
-// and when they start again. Stopping closes the local tables, which gives
-// back the space RocksDB had allocated ahead for its logs, and starting
-// takes it again: resuming as soon as the free space is above the floor
-// would stop and start the groups every few seconds, each time consuming
-// a little more. So the space given back by the stop is counted as taken.
-type diskFloor struct {
-	floor uint64
-	full  bool
-	// freeAtStop is the free space when the groups were told to stop;
-	// reserve the space they gave back once stopped, measured is set
-	// once it has been.
-	freeAtStop uint64
-	reserve    uint64
-	measured   bool
-}
-
-// update takes the free space and whether every group has stopped, and
-// returns whether the groups must stop, or stay stopped.
-func (f *diskFloor) update(free uint64, stopped bool) bool {
-	switch {
-	case !f.full:
-		if free < f.floor {
-			f.full, f.freeAtStop, f.reserve, f.measured = true, free, 0, false
-		}
-	case !f.measured:
-		if stopped {
-			f.measured = true
-			if free > f.freeAtStop {
-				f.reserve = free - f.freeAtStop
-			}
-		}
-	case free >= f.floor+f.reserve:
-		f.full = false
-	}
-	return f.full
-}
 
 // watchLag reads every group's lag every few seconds, sets the
 // wallet_consumer_lag_messages gauge from it, and reports the partitions

@@ -44,29 +44,3 @@ func TestStallWatch(t *testing.T) {
 		}
 	}
 }
-
-func TestDiskFloor(t *testing.T) {
-	const floor = 100
-	steps := []struct {
-		free    uint64
-		stopped bool
-		want    bool
-	}{
-		{500, false, false},
-		{99, false, true},  // below the floor: stop
-		{150, false, true}, // stopping: not measured yet
-		{180, true, true},  // stopped: the stop gave back 81
-		{180, true, true},  // 100 + 81 needed
-		{181, true, false}, // start again
-		{120, false, false},
-		{99, false, true}, // and stop again
-		{99, true, true},  // nothing given back this time
-		{100, true, false},
-	}
-	f := diskFloor{floor: floor}
-	for i, s := range steps {
-		if got := f.update(s.free, s.stopped); got != s.want {
-			t.Errorf("step %d (free %d, stopped %v): full %v, want %v", i, s.free, s.stopped, got, s.want)
-		}
-	}
-}
