@@ -21,9 +21,11 @@ run: deps
 
 # Unit, integration (embedded broker over TCP, real RocksDB, real HTTP)
 # and race tests. Debian's chromium (about a minute to install) is the
-# headless browser that drives the page at / (run/page_test.go).
+# headless browser that drives the page at / (run/page_test.go); Debian's
+# prometheus brings promtool, which checks the alerting rules
+# (run/monitoring_test.go).
 test: deps
-	@./scripts/deps.sh kcat chromium
+	@./scripts/deps.sh kcat chromium prometheus
 	$(GO) vet ./...
 	$(GO) test -race -timeout 15m ./...
 
