@@ -54,6 +54,9 @@ func TestMain(m *testing.M) {
 		c.BindKafka(fs, "brokers")
 		c.BindState(fs, "./data/processor")
 		c.BindProcessor(fs)
+		// A free port: two such processors, or one beside make run,
+		// would clash on the default.
+		c.BindHTTP(fs, "127.0.0.1:0")
 	}, func(ctx context.Context) error {
 		return run.Processors(ctx, c)
 	})
