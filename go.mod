@@ -3,7 +3,7 @@ module github.com/wallet/wallet
 go 1.26.8
 
 require (
-	github.com/IBM/sarama v1.46.3
+	github.com/IBM/sarama v1.61.1
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/getkin/kin-openapi v0.153.0
