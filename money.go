@@ -1,6 +1,7 @@
-// Package wallet holds the domain types of the wallet: money, transfers,
-// payments and account state, their validation and the error codes that the
-// HTTP API reports. It knows nothing about Kafka or goka: every other
+// Package wallet holds the domain types of the wallet: money, account keys
+// (usernames folded to their confusable skeletons), claims and signups, API
+// keys and their changes, transfers, instructions and account state, their
+// validation and the error codes that the HTTP API reports. It knows nothing about Kafka or goka: every other
 // package imports it.
 package wallet
 

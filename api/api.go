@@ -1,8 +1,11 @@
 // Package api holds the wallet's HTTP API: POST /api/v1/transfers,
 // /deposits, /withdrawals and /accounts on the write side; GET
 // /api/v1/transfers/{id}, /accounts and /accounts/{name} on the read side;
-// the health and readiness probes; and GET /api/v1/openapi.json, the
-// document of all of them (api/openapi.json). Handlers depend on small
+// an account's API keys under /api/v1/accounts/{name}/keys; the health and
+// readiness probes; and GET /api/v1/openapi.json, the document of all of
+// them (api/openapi.json). Every call that moves money or reads an account
+// is authenticated (auth.go): an account's API key, the operator's key, or
+// a token of an identity provider (oidc.go). Handlers depend on small
 // interfaces, so one process can serve either side or both. Client is the
 // one client of the API.
 package api

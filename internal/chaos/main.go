@@ -1,8 +1,10 @@
 // Package chaos is the chaos harness behind cmd/chaos: it runs the wallet
 // as real processes (the embedded broker, several processors, the emitter
-// and the view), sends transfers over HTTP while killing processors and
-// the broker with SIGKILL, and then checks that every balance is exactly
-// what the accepted transfers say and that the balances sum to zero.
+// and the view), signs accounts up and sends transfers over HTTP,
+// authenticated with each account's API key and the operator's, while
+// killing processors and the broker with SIGKILL and pausing processors
+// with SIGSTOP, and then checks that every balance is exactly what the
+// accepted transfers say and that the balances sum to zero.
 package chaos
 
 import (
