@@ -136,7 +136,7 @@ func TestPrimerAndRandomTransfers(t *testing.T) {
 		tr := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(10000))}
 		wantStatus, wantReason := m.decide(tr)
 		if viaKafka {
-			value, _ := topology.TransferCodec.Encode(tr)
+			value, _ := topology.TransferLogCodec.Encode(tr)
 			if err := raw.ProduceSync(ctx, &kgo.Record{Topic: string(topology.TransferRequests), Key: []byte(tr.RequestID.String()), Value: value}).FirstErr(); err != nil {
 				t.Fatalf("produce %+v: %v", tr, err)
 			}

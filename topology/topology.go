@@ -83,7 +83,6 @@ var (
 	TransferLogCodec   = codecs.Lenient{Codec: codecs.TransferLog{}}
 	InstructionCodec   = codecs.Lenient{Codec: codecs.Instruction{}}
 	SignupCodec        = codecs.Signup{}
-	TransferCodec      = codecs.Transfer{}
 	TransferStateCodec = codecs.TransferState{}
 	AccountCodec       = codecs.Account{}
 	RawCodec           = codecs.Raw{}

@@ -62,10 +62,9 @@ func kafkaState(ctx context.Context, broker string, partitions int) ([]groupLag,
 		return nil, fmt.Errorf("kafka client for %s: %w", broker, err)
 	}
 	defer cl.Close()
-	groups := []groupLag{
-		{group: string(topology.SignupGroup), topic: string(topology.SignupRequests)},
-		{group: string(topology.PaymentGroup), topic: string(topology.TransferRequests)},
-		{group: string(topology.AccountantGroup), topic: string(topology.Payments)},
+	var groups []groupLag // derived from the graphs, as every list of groups is
+	for _, in := range topology.Inputs() {
+		groups = append(groups, groupLag{group: string(in.Group), topic: string(in.Topic)})
 	}
 	describe := kmsg.NewPtrDescribeGroupsRequest()
 	for _, g := range groups {
