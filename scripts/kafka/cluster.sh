@@ -25,7 +25,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KAFKA=$ROOT/.kafka
 LIBS=$KAFKA/libs
-POM=$ROOT/scripts/kafka/pom.xml
 DIR=$KAFKA/cluster
 BASE=${KAFKA_CLUSTER_PORT:-9094}
 NODES=(1 2 3)
@@ -54,32 +53,7 @@ pid() {
   fi
 }
 
-# Fetches the jars as start.sh does: again only when pom.xml changed, and from
-# scratch, so that two Kafka versions never end up on the same classpath.
-fetch_jars() {
-  mkdir -p "$KAFKA"
-  local stamp out
-  stamp=$(cksum <"$POM")
-  if [ "$(cat "$LIBS/.pom-cksum" 2>/dev/null)" != "$stamp" ]; then
-    rm -rf "$LIBS"
-    if ! out=$(mvn -q -B -f "$POM" dependency:copy-dependencies \
-      -DoutputDirectory="$LIBS" -DincludeScope=runtime 2>&1); then
-      echo "$out" >&2
-      exit 1
-    fi
-    echo "$stamp" >"$LIBS/.pom-cksum"
-  fi
-  # The same quiet logging as start.sh: warnings only, to each node's kafka.log.
-  cat >"$KAFKA/log4j2.properties" <<'PROPS'
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = out
-PROPS
-}
+. "$ROOT/scripts/kafka/jars.sh"
 
 # properties writes node N's server.properties: a broker and a voter of a static
 # quorum of the three controllers.
@@ -210,7 +184,7 @@ start_cluster() {
       fi
     done
   done
-  fetch_jars
+  fetch_jars "$KAFKA"
   rm -rf "$DIR"
   # One cluster ID for all three, made as start.sh makes it (never starting with '-').
   local cluster_id=- out

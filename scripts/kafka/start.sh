@@ -26,7 +26,6 @@ CONTROLLER_PORT=$((PORT + 1000))
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 DIR=$ROOT/.kafka
 LIBS=$DIR/libs
-POM=$ROOT/scripts/kafka/pom.xml
 LOG=$DIR/kafka.log
 CP="$LIBS/*" # a JVM classpath wildcard, not a shell glob: keep it quoted
 
@@ -55,32 +54,8 @@ if ! command -v kcat >/dev/null; then
   fi
 fi
 
-# Re-fetch only when pom.xml changed, and from scratch, so that two Kafka
-# versions never end up on the same classpath.
-mkdir -p "$DIR"
-stamp=$(cksum <"$POM")
-if [ "$(cat "$LIBS/.pom-cksum" 2>/dev/null)" != "$stamp" ]; then
-  rm -rf "$LIBS"
-  # Captured: Maven prints its errors on stdout, and stray ANSI codes even with -q.
-  if ! out=$(mvn -q -B -f "$POM" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS" -DincludeScope=runtime 2>&1); then
-    echo "$out" >&2
-    exit 1
-  fi
-  echo "$stamp" >"$LIBS/.pom-cksum"
-fi
-
-# The published POMs carry no logging config; keep the console quiet and send
-# warnings (plus anything the JVM prints) to kafka.log.
-cat >"$DIR/log4j2.properties" <<'PROPS'
-status = warn
-appender.out.type = Console
-appender.out.name = out
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-rootLogger.level = WARN
-rootLogger.appenderRef.out.ref = out
-PROPS
+. "$ROOT/scripts/kafka/jars.sh"
+fetch_jars "$DIR"
 
 # The secured mode's certificates, passwords, client files and listener
 # settings, and how the probe and kcat connect (KCAT).
