@@ -2,7 +2,7 @@ package wallet
 
 // Account is the state the accountant keeps for one account: whether it is
 // open and with what overdraft limit, its balance, and the offset of the
-// last message it reflects. It holds no history of payments and nothing
+// last message it reflects. It holds no history of instructions and nothing
 // pending: its size does not grow with the account's traffic, sender or
 // recipient, World included.
 type Account struct {
@@ -15,8 +15,8 @@ type Account struct {
 	OpenFrom       int64
 	OverdraftLimit Money
 	Balance        Money
-	// NextOffset is the offset, in the account's partition of the payment
-	// topic, after the last instruction message this state reflects
+	// NextOffset is the offset, in the account's partition of wallet.payment
+	// after the last instruction message this state reflects
 	// (Kafka's convention for committed offsets; 0 for none). A message
 	// below it is a replay (after an aborted transaction, or from the
 	// oldest offset once a group's committed offsets are lost): the state

@@ -86,7 +86,7 @@ func TestRestartAbortsOpenTransactions(t *testing.T) {
 	if err := c.EnsureTopics(); err != nil {
 		t.Fatal(err)
 	}
-	topic := string(topology.Payments)
+	topic := string(topology.Instructions)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	producer := func() *kgo.Client {

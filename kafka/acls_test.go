@@ -42,7 +42,7 @@ func TestOnlyProcessorsWriteInstructionsAndTables(t *testing.T) {
 		t.Errorf("the view may write %v", writes(kafka.View))
 	}
 	p := writes(kafka.Processor)
-	for _, name := range []string{string(topology.Payments), string(topology.AccountTable), string(topology.TransferTable), string(topology.SignupTable)} {
+	for _, name := range []string{string(topology.Instructions), string(topology.AccountTable), string(topology.TransferTable), string(topology.SignupTable)} {
 		if !p[name] {
 			t.Errorf("the processors may not write %s", name)
 		}

@@ -15,7 +15,7 @@ import (
 // EnsureTopics creates every topic and table of the wallet that does not
 // exist yet, and checks that every one has the configured number of
 // partitions: keys are routed by partition, so a mismatch would apply
-// payments in the wrong place. Streams are deleted by age after Retention;
+// instructions in the wrong place. Streams are deleted by age after Retention;
 // tables are compacted, keeping the last value of every key. Several
 // processes may call it at once. Only missing topics are created, so that
 // on a broker with ACLs the processes need no right to create once the

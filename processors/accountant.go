@@ -164,7 +164,7 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 	}
 	ctx.SetValue(next)
 	if r.Next != nil {
-		ctx.Emit(topology.Payments, r.Next.Account, *r.Next)
+		ctx.Emit(topology.Instructions, r.Next.Account, *r.Next)
 	}
 	if r.Outcome != nil {
 		ctx.Emit(topology.TransferRequests, r.Outcome.RequestID.String(), *r.Outcome)

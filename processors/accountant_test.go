@@ -152,7 +152,7 @@ func TestSaga(t *testing.T) {
 	tt := tester.New(t)
 	var out bytes.Buffer
 	runSignup(t, tt, nil)
-	runPayments(t, tt, nil)
+	runTransfers(t, tt, nil)
 	runAccountant(t, tt, processors.Accountant{Out: &out})
 	for _, name := range []string{"Alice", "Bob"} {
 		tt.Consume(string(topology.SignupRequests), strings.ToLower(name), claim(uuid.NewString(), name))
@@ -200,18 +200,18 @@ func TestSaga(t *testing.T) {
 func TestAccountantReplayedDebitEmitsNothing(t *testing.T) {
 	tt := tester.New(t)
 	runAccountant(t, tt, processors.Accountant{})
-	payments := tt.NewQueueTracker(string(topology.Payments))
+	instructions := tt.NewQueueTracker(string(topology.Instructions))
 	outcomes := tt.NewQueueTracker(string(topology.TransferRequests))
 	debit := transfer(primerID, "Alice", "Bob", 50).Debit()
-	offset := payments.Hwm() // where the tester will put the message
+	offset := instructions.Hwm() // where the tester will put the message
 	after := openAccount(100000, 0)
 	after.NextOffset = offset + 1
 	tt.SetTableValue(topology.AccountTable, "alice", after)
 
-	tt.Consume(string(topology.Payments), "alice", debit)
+	tt.Consume(string(topology.Instructions), "alice", debit)
 
-	payments.Seek(offset + 1)
-	if _, v, ok := payments.Next(); ok {
+	instructions.Seek(offset + 1)
+	if _, v, ok := instructions.Next(); ok {
 		t.Errorf("emitted %+v, want nothing", v)
 	}
 	if _, v, ok := outcomes.Next(); ok {
@@ -238,13 +238,13 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 			runAccountant(t, tt, processors.Accountant{})
 			dead := tt.NewQueueTracker(string(topology.DeadLetters))
 
-			tt.Consume(string(topology.Payments), tc.key, tc.value)
+			tt.Consume(string(topology.Instructions), tc.key, tc.value)
 
 			hdr, key, _, ok := dead.NextWithHeaders()
 			if !ok {
 				t.Fatal("nothing in the dead-letter topic")
 			}
-			if key != tc.key || string(hdr[topology.HeaderTopic]) != string(topology.Payments) || len(hdr[topology.HeaderError]) == 0 {
+			if key != tc.key || string(hdr[topology.HeaderTopic]) != string(topology.Instructions) || len(hdr[topology.HeaderError]) == 0 {
 				t.Errorf("dead letter %q with headers %q", key, hdr)
 			}
 			if v := tt.TableValue(topology.AccountTable, tc.key); v != nil {

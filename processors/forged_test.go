@@ -49,9 +49,9 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 	accountant := func(t *testing.T, tt *tester.Tester) {
 		runAccountant(t, tt, processors.Accountant{Bounds: processors.Bounds{Partitions: partitions}})
 	}
-	payments := func(max string) func(t *testing.T, tt *tester.Tester) {
+	transfers := func(max string) func(t *testing.T, tt *tester.Tester) {
 		return func(t *testing.T, tt *tester.Tester) {
-			proc, err := processors.NewPayments(nil, processors.Payments{MaxAmount: wallet.MustParseMoney(max)}, goka.WithTester(tt))
+			proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney(max)}, goka.WithTester(tt))
 			runProcessor(t, proc, err)
 		}
 	}
@@ -64,15 +64,15 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 		output goka.Stream // where the group would have emitted its decision
 		reason string
 	}{
-		{"a forged huge credit", accountant, topology.Payments, here, credit(here, "99999999999999999999.99"), topology.TransferRequests,
+		{"a forged huge credit", accountant, topology.Instructions, here, credit(here, "99999999999999999999.99"), topology.TransferRequests,
 			"amount_gt_max: ensure this value is at most 1000000000.00"},
-		{"a credit a cent above the maximum", accountant, topology.Payments, here, credit(here, "1000000000.01"), topology.TransferRequests,
+		{"a credit a cent above the maximum", accountant, topology.Instructions, here, credit(here, "1000000000.01"), topology.TransferRequests,
 			"amount_gt_max: ensure this value is at most 1000000000.00"},
-		{"an open with a huge overdraft limit", accountant, topology.Payments, here, open, topology.TransferRequests,
+		{"an open with a huge overdraft limit", accountant, topology.Instructions, here, open, topology.TransferRequests,
 			"overdraft_limit_invalid: overdraft limit must be from 0.00 to 1000.00"},
-		{"a credit in the wrong partition", accountant, topology.Payments, elsewhere, credit(elsewhere, "0.50"), topology.TransferRequests,
+		{"a credit in the wrong partition", accountant, topology.Instructions, elsewhere, credit(elsewhere, "0.50"), topology.TransferRequests,
 			fmt.Sprintf("key %q belongs to partition 1 of 2, not 0", strings.ToLower(elsewhere))},
-		{"a transfer above a configured maximum", payments("5000.00"), topology.TransferRequests, primerID, transfer("5000.01"), topology.Payments,
+		{"a transfer above a configured maximum", transfers("5000.00"), topology.TransferRequests, primerID, transfer("5000.01"), topology.Instructions,
 			"amount_gt_max: ensure this value is at most 5000.00"},
 	}
 	for _, tc := range tests {
@@ -102,10 +102,10 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 // accepts under it is not dead-lettered by paymentd.
 func TestConfiguredMaxAmountAboveTheDefault(t *testing.T) {
 	tt := tester.New(t)
-	proc, err := processors.NewPayments(nil, processors.Payments{MaxAmount: wallet.MustParseMoney("5000000000.00")}, goka.WithTester(tt))
+	proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney("5000000000.00")}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 	dead := tt.NewQueueTracker(string(topology.DeadLetters))
-	debits := tt.NewQueueTracker(string(topology.Payments))
+	debits := tt.NewQueueTracker(string(topology.Instructions))
 	big := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.MustParseMoney("2000000000.00")}
 	tt.Consume(string(topology.TransferRequests), primerID, big)
 	if _, v, ok := dead.Next(); ok {
@@ -121,9 +121,9 @@ func TestConfiguredMaxAmountAboveTheDefault(t *testing.T) {
 // dead-lettered rather than answered from it.
 func TestStoredTransferOfAnotherRequestIsRefused(t *testing.T) {
 	tt := tester.New(t)
-	runPayments(t, tt, nil)
+	runTransfers(t, tt, nil)
 	dead := tt.NewQueueTracker(string(topology.DeadLetters))
-	debits := tt.NewQueueTracker(string(topology.Payments))
+	debits := tt.NewQueueTracker(string(topology.Instructions))
 	other := primer
 	other.RequestID, other.To = uuid.MustParse(otherID), "Mallory"
 	tt.SetTableValue(topology.TransferTable, primerID, wallet.TransferState{Transfer: other, Status: wallet.Pending, NextOffset: 1})

@@ -60,7 +60,7 @@ type Bounds struct {
 // changelog, by the accountant recovering a partition and by every view:
 // as readTable does, the newer version of an account (NextOffset) winning.
 func (b Bounds) ReadAccounts() goka.UpdateCallback {
-	return readTable(topology.Payments, b, codecs.AccountNextOffset, newer(codecs.AccountNextOffset))
+	return readTable(topology.Instructions, b, codecs.AccountNextOffset, newer(codecs.AccountNextOffset))
 }
 
 // ReadTransfers returns how paymentd's table is read from its changelog:

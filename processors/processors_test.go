@@ -22,11 +22,11 @@ const (
 
 var primer = wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.Cents(50)}
 
-// runPayments runs paymentd under the tester until the test ends,
+// runTransfers runs paymentd under the tester until the test ends,
 // printing its lines to out.
-func runPayments(t *testing.T, tt *tester.Tester, out io.Writer) {
+func runTransfers(t *testing.T, tt *tester.Tester, out io.Writer) {
 	t.Helper()
-	proc, err := processors.NewPayments(nil, processors.Payments{Out: out}, goka.WithTester(tt))
+	proc, err := processors.NewTransfers(nil, processors.Transfers{Out: out}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 }
 
@@ -84,9 +84,9 @@ func TestUndecodableTableValueDeadLettersTheInput(t *testing.T) {
 		// output is where the group would have emitted its decision.
 		output goka.Stream
 	}{
-		{"signup", func(t *testing.T, tt *tester.Tester) { runSignup(t, tt, nil) }, topology.SignupTable, topology.SignupRequests, "carol", claim, topology.Payments},
-		{"paymentd", func(t *testing.T, tt *tester.Tester) { runPayments(t, tt, nil) }, topology.TransferTable, topology.TransferRequests, primerID, primer, topology.Payments},
-		{"accountant", func(t *testing.T, tt *tester.Tester) { runAccountant(t, tt, processors.Accountant{}) }, topology.AccountTable, topology.Payments, "bob", credit, topology.TransferRequests},
+		{"signup", func(t *testing.T, tt *tester.Tester) { runSignup(t, tt, nil) }, topology.SignupTable, topology.SignupRequests, "carol", claim, topology.Instructions},
+		{"paymentd", func(t *testing.T, tt *tester.Tester) { runTransfers(t, tt, nil) }, topology.TransferTable, topology.TransferRequests, primerID, primer, topology.Instructions},
+		{"accountant", func(t *testing.T, tt *tester.Tester) { runAccountant(t, tt, processors.Accountant{}) }, topology.AccountTable, topology.Instructions, "bob", credit, topology.TransferRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

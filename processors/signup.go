@@ -152,7 +152,7 @@ func (s Signup) claim(ctx goka.Context, msg any) {
 		ctx.SetValue(*d.Store)
 	}
 	if d.Open != nil {
-		ctx.Emit(topology.Payments, d.Open.Account, *d.Open)
+		ctx.Emit(topology.Instructions, d.Open.Account, *d.Open)
 	}
 	if s.Out != nil {
 		mark := "❌"

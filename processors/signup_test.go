@@ -65,7 +65,7 @@ func TestSignupFirstClaimWins(t *testing.T) {
 	tt := tester.New(t)
 	var out bytes.Buffer
 	runSignup(t, tt, &out)
-	opens := tt.NewQueueTracker(string(topology.Payments))
+	opens := tt.NewQueueTracker(string(topology.Instructions))
 
 	won, taken := processors.SignupCount("won", "group"), processors.SignupCount("taken", "group")
 	first := claim(primerID, "Bob")
@@ -112,7 +112,7 @@ func TestSignupReplayEmitsNothing(t *testing.T) {
 	bob := claim(primerID, "Bob")
 	tt.SetTableValue(topology.SignupTable, "bob", wallet.Signup{Claim: bob, Offset: 0})
 	changelog := tt.NewQueueTracker(string(topology.SignupTable))
-	opens := tt.NewQueueTracker(string(topology.Payments))
+	opens := tt.NewQueueTracker(string(topology.Instructions))
 
 	tt.Consume(string(topology.SignupRequests), "bob", bob) // offset 0 again
 
@@ -142,7 +142,7 @@ func TestSignupDeadLettersInvalidClaims(t *testing.T) {
 			tt := tester.New(t)
 			runSignup(t, tt, nil)
 			dead := tt.NewQueueTracker(string(topology.DeadLetters))
-			opens := tt.NewQueueTracker(string(topology.Payments))
+			opens := tt.NewQueueTracker(string(topology.Instructions))
 
 			tt.Consume(string(topology.SignupRequests), tc.key, tc.value)
 
@@ -169,11 +169,11 @@ func TestAccountantOpensOnce(t *testing.T) {
 		t.Fatalf("bob exists before his open: %+v", v)
 	}
 	for range 3 {
-		tt.Consume(string(topology.Payments), "bob", open)
+		tt.Consume(string(topology.Instructions), "bob", open)
 	}
 	other := open
 	other.OverdraftLimit = wallet.Cents(5)
-	tt.Consume(string(topology.Payments), "bob", other)
+	tt.Consume(string(topology.Instructions), "bob", other)
 	a := tt.TableValue(topology.AccountTable, "bob").(wallet.Account)
 	if !a.Open || a.OverdraftLimit.String() != "10.00" || !a.Balance.IsZero() || a.NextOffset != 4 {
 		t.Errorf("bob = %+v, want open with limit 10.00, balance 0.00, next offset 4", a)

@@ -97,7 +97,7 @@ func TestReadAccounts(t *testing.T) {
 		return b
 	}
 	bobs := topology.Partition("bob", 4)
-	runReads(t, topology.AccountTable, topology.Payments, processors.Bounds.ReadAccounts, func(b []byte) string {
+	runReads(t, topology.AccountTable, topology.Instructions, processors.Bounds.ReadAccounts, func(b []byte) string {
 		v, err := topology.AccountCodec.Decode(b)
 		if err != nil {
 			return "undecodable"

@@ -26,7 +26,7 @@ import (
 // moves no money. Needs the API principal's credentials in
 // KAFKA_API_USERNAME and KAFKA_API_PASSWORD_FILE (make test-kafka sets
 // them); its other settings (TLS, mechanism) are the tests' own.
-func TestAPIPrincipalCannotWritePayments(t *testing.T) {
+func TestAPIPrincipalCannotWriteInstructions(t *testing.T) {
 	user, file := os.Getenv("KAFKA_API_USERNAME"), os.Getenv("KAFKA_API_PASSWORD_FILE")
 	if user == "" || file == "" {
 		t.Skip("needs a broker with the wallet's ACLs and the API principal's credentials in KAFKA_API_USERNAME and KAFKA_API_PASSWORD_FILE (make test-kafka)")
@@ -59,9 +59,9 @@ func TestAPIPrincipalCannotWritePayments(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	debit := fmt.Sprintf(`{"request_id":%q,"kind":"debit","account":%q,"from":%q,"to":%q,"amount":"5.00"}`, uuid.NewString(), from, from, to)
-	err = asAPI.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Payments), Key: []byte(from), Value: []byte(debit)}).FirstErr()
+	err = asAPI.ProduceSync(ctx, &kgo.Record{Topic: string(topology.Instructions), Key: []byte(from), Value: []byte(debit)}).FirstErr()
 	if !errors.Is(err, kerr.TopicAuthorizationFailed) {
-		t.Fatalf("debit written to %s as %s: %v, want %v", topology.Payments, user, err, kerr.TopicAuthorizationFailed)
+		t.Fatalf("debit written to %s as %s: %v, want %v", topology.Instructions, user, err, kerr.TopicAuthorizationFailed)
 	}
 
 	// A transfer through the API as a marker: its debit follows, in the

@@ -73,7 +73,7 @@ func reject(cluster *kfake.Cluster, lost lostWrite, on *atomic.Bool, rejected *a
 func TestLostWritesAreRepairedByRedelivery(t *testing.T) {
 	for _, lost := range []lostWrite{
 		{"accountant changelog", string(topology.AccountTable), nil},
-		{"credit", string(topology.Payments), []byte(`"kind":"credit"`)},
+		{"credit", string(topology.Instructions), []byte(`"kind":"credit"`)},
 		{"outcome", string(topology.TransferRequests), []byte(`"kind":"outcome"`)},
 		{"paymentd changelog", string(topology.TransferTable), nil},
 	} {

@@ -38,7 +38,7 @@ func TestPoisonGoesToDeadLetters(t *testing.T) {
 	poison := []*kgo.Record{
 		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte("not json")},
 		{Topic: string(topology.TransferRequests), Key: []byte(uuid.NewString()), Value: []byte(`{"request_id":"x","from":"A","to":"B","amount":"1.00"}`)},
-		{Topic: string(topology.Payments), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"amount":"0.001"}`)},
+		{Topic: string(topology.Instructions), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"amount":"0.001"}`)},
 		{Topic: string(topology.SignupRequests), Key: []byte("poison-" + uuid.NewString()[:8]), Value: []byte(`{"request_id":"` + uuid.NewString() + `","username":"@world"}`)},
 	}
 	if err := raw.ProduceSync(ctx, poison...).FirstErr(); err != nil {

@@ -69,8 +69,8 @@ func (p *processing) run(ctx context.Context) error {
 	signup := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
 		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out}, opts...)
 	}
-	payments := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewPayments(c.Kafka.Brokers, processors.Payments{MaxAmount: c.MaxAmount, Bounds: c.bounds(), Out: c.Out}, opts...)
+	transfers := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
+		return processors.NewTransfers(c.Kafka.Brokers, processors.Transfers{MaxAmount: c.MaxAmount, Bounds: c.bounds(), Out: c.Out}, opts...)
 	}
 	accountant := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
 		return processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
@@ -87,7 +87,7 @@ func (p *processing) run(ctx context.Context) error {
 	p.checkDisk(floor)
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return p.loop(ctx, topology.SignupGraph(nil), signup) })
-	g.Go(func() error { return p.loop(ctx, topology.PaymentGraph(nil), payments) })
+	g.Go(func() error { return p.loop(ctx, topology.TransferGraph(nil), transfers) })
 	g.Go(func() error { return p.loop(ctx, topology.AccountantGraph(nil), accountant) })
 	g.Go(func() error { p.watchDisk(ctx, floor); return nil })
 	g.Go(func() error { p.watchLag(ctx); return nil })

@@ -276,14 +276,14 @@ func (l *lockedBuffer) reset() {
 	l.b.Reset()
 }
 
-// partitions returns the payment partitions a processor printed the
+// partitions returns the wallet.payment partitions a processor printed the
 // accountant's lines for.
 func (l *lockedBuffer) partitions() map[string]bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	seen := map[string]bool{}
 	for _, line := range strings.Split(l.b.String(), "\n") {
-		// Only the accountant's lines name a payment partition: the
+		// Only the accountant's lines name a wallet.payment partition: the
 		// signup group's end in a mark, paymentd's show the transfer.
 		signup := strings.HasSuffix(line, "✅") || strings.HasSuffix(line, "❌")
 		paymentd := strings.Contains(line, " -> ")
@@ -308,7 +308,7 @@ func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
 	for i := range 16 {
 		signUp(t, cl, maxOverdraft, fmt.Sprintf("split-a%d", i), fmt.Sprintf("split-b%d", i))
 	}
-	// Send transfers until both instances have applied payments, which
+	// Send transfers until both instances have applied instructions, which
 	// happens once the group has rebalanced across both.
 	var want ledger.Ledger
 	send := func(n int) {

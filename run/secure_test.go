@@ -80,7 +80,7 @@ func TestSecuredBrokerHoldsTheTrustBoundary(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range []*kgo.Record{
-		{Topic: string(topology.Payments), Key: []byte("secure-bob"), Value: raw},
+		{Topic: string(topology.Instructions), Key: []byte("secure-bob"), Value: raw},
 		{Topic: string(topology.AccountTable), Key: []byte("secure-bob"), Value: nil},
 	} {
 		err := forger.ProduceSync(ctx, r).FirstErr()

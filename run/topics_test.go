@@ -102,7 +102,7 @@ func TestKcatPartitionerInterop(t *testing.T) {
 		fmt.Fprintf(&lines, "%s\t{\"request_id\":%q,\"kind\":\"debit\",\"account\":%q,\"from\":%q,\"to\":%q,\"amount\":\"5.00\"}\n", key, id, key, from, to)
 		want.Add(i, from, to, 500)
 	}
-	produce(string(topology.Payments), lines.String())
+	produce(string(topology.Instructions), lines.String())
 
 	signUp(t, cl, maxOverdraft, "kcat-alice", "kcat-bob")
 	tr := wallet.Transfer{RequestID: uuid.New(), From: "kcat-alice", To: "kcat-bob", Amount: wallet.Cents(123)}

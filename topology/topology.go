@@ -37,18 +37,18 @@ const (
 	// TransferRequests holds every transfer request and the outcome
 	// reported back for it, keyed by request ID: the log of each transfer.
 	TransferRequests goka.Stream = "wallet.transfer_request"
-	// Payments holds every instruction for an account, keyed by account:
+	// Instructions holds every instruction for an account, keyed by account:
 	// open, debit, credit, refund. The log of each account.
-	Payments goka.Stream = "wallet.payment"
+	Instructions goka.Stream = "wallet.payment"
 	// DeadLetters holds the inputs that could not be processed, keyed and
 	// valued as they arrived, with the error and origin in headers.
 	DeadLetters goka.Stream = "wallet.dead_letter"
 
 	// SignupGroup decides which claim of each username wins.
 	SignupGroup goka.Group = "signup"
-	// PaymentGroup stores each transfer, starts it with the debit and
+	// TransferGroup stores each transfer, starts it with the debit and
 	// records its outcome.
-	PaymentGroup goka.Group = "paymentd"
+	TransferGroup goka.Group = "paymentd"
 	// AccountantGroup decides every instruction for an account.
 	AccountantGroup goka.Group = "accountant"
 )
@@ -58,7 +58,7 @@ var (
 	SignupTable = goka.GroupTable(SignupGroup)
 	// TransferTable keeps, per request ID, the first transfer requested
 	// under it and its status.
-	TransferTable = goka.GroupTable(PaymentGroup)
+	TransferTable = goka.GroupTable(TransferGroup)
 	// AccountTable keeps each account's state: open, overdraft limit,
 	// balance, and the offset after the last instruction it reflects.
 	AccountTable = goka.GroupTable(AccountantGroup)
@@ -93,18 +93,18 @@ func SignupGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(SignupGroup,
 		goka.Input(SignupRequests, ClaimCodec, cb),
 		goka.Persist(codecs.Lenient{Codec: SignupCodec}),
-		goka.Output(Payments, InstructionCodec),
+		goka.Output(Instructions, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
 }
 
-// PaymentGraph is the paymentd group: transfers and their outcomes in,
+// TransferGraph is the paymentd group: transfers and their outcomes in,
 // debits out.
-func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
-	return goka.DefineGroup(PaymentGroup,
+func TransferGraph(cb goka.ProcessCallback) *goka.GroupGraph {
+	return goka.DefineGroup(TransferGroup,
 		goka.Input(TransferRequests, TransferLogCodec, cb),
 		goka.Persist(codecs.Lenient{Codec: TransferStateCodec}),
-		goka.Output(Payments, InstructionCodec),
+		goka.Output(Instructions, InstructionCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
 }
@@ -114,9 +114,9 @@ func PaymentGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 // to the transfers'.
 func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 	return goka.DefineGroup(AccountantGroup,
-		goka.Input(Payments, InstructionCodec, cb),
+		goka.Input(Instructions, InstructionCodec, cb),
 		goka.Persist(codecs.Lenient{Codec: AccountCodec}),
-		goka.Output(Payments, InstructionCodec),
+		goka.Output(Instructions, InstructionCodec),
 		goka.Output(TransferRequests, TransferLogCodec),
 		goka.Output(DeadLetters, RawCodec),
 	)
@@ -125,7 +125,7 @@ func AccountantGraph(cb goka.ProcessCallback) *goka.GroupGraph {
 // Graphs returns the graph of every group of the wallet, with callbacks
 // that do nothing: the map from which topics and lag are derived.
 func Graphs() []*goka.GroupGraph {
-	return []*goka.GroupGraph{SignupGraph(nil), PaymentGraph(nil), AccountantGraph(nil)}
+	return []*goka.GroupGraph{SignupGraph(nil), TransferGraph(nil), AccountantGraph(nil)}
 }
 
 // Kind says how a topic keeps its messages.

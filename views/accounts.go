@@ -34,7 +34,7 @@ func NewAccounts(brokers []string, b processors.Bounds, opts ...goka.ViewOption)
 }
 
 // Account returns the state of the named account; ok is false for an
-// account that has never had a payment.
+// account that has never had an instruction.
 func (a *Accounts) Account(name string) (acct wallet.Account, ok bool, err error) {
 	v, err := a.get(name)
 	if err != nil {

@@ -23,8 +23,8 @@ type checkResult struct {
 	drained      bool          // every balance became as expected
 	took         time.Duration // how long the drain took
 	wrong        []accountDiff // accounts whose balance is not the expected one
-	lost         int           // wrong accounts explained by one missing payment
-	doubled      int           // wrong accounts explained by one payment applied twice
+	lost         int           // wrong accounts explained by one missing instruction
+	doubled      int           // wrong accounts explained by one instruction applied twice
 	sum          int64         // sum of all balances, in cents
 	applied      int           // unconfirmed transfers found applied
 	unreadable   error         // the last failure to read balances, if any
@@ -176,9 +176,9 @@ func popcount(m uint) int {
 	return n
 }
 
-// diagnose explains each wrong account by one payment if it can: lost
-// when the difference is one of its payments missing, doubled when it is
-// one of its payments applied a second time.
+// diagnose explains each wrong account by one instruction if it can: lost
+// when the difference is one of its instructions missing, doubled when it is
+// one of its instructions applied a second time.
 func diagnose(names []string, transfers []*transfer, want, got []int64) []accountDiff {
 	wrong := map[int32]*accountDiff{}
 	var order []int32

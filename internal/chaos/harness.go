@@ -436,7 +436,7 @@ func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) 
 		var lag int64
 		behind, lag = h.lagVerdict(ctx)
 		if lag > 0 {
-			// Payments not consumed yet explain any difference: calling
+			// Instructions not consumed yet explain any difference: calling
 			// one lost or doubled would be a guess.
 			r.lost, r.doubled = 0, 0
 			for i := range r.wrong {
@@ -555,7 +555,7 @@ func (h *harness) watchLag(ctx context.Context) {
 
 // lagVerdict tells, for a failed check, whether the processors were
 // still behind (not drained: slow or stuck) or had consumed everything
-// (balances wrong: lost or doubled payments), and saves the groups' state.
+// (balances wrong: lost or doubled instructions), and saves the groups' state.
 func (h *harness) lagVerdict(ctx context.Context) (string, int64) {
 	groups, err := kafkaState(ctx, h.cluster.brokerAddr, h.c.Partitions)
 	if err != nil {

@@ -63,7 +63,7 @@ func (a *accounts) nameOf(i int) string {
 }
 
 // pairIndex is pair with indexes for names: to is merchantIndex for a
-// payment to the merchant.
+// transfer to the merchant.
 func (a *accounts) pairIndex() (from, to int) {
 	f := a.one()
 	if a.hotShare > 0 && a.rng.IntN(100) < a.hotShare {

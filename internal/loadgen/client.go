@@ -77,7 +77,7 @@ func post(ctx context.Context, cl *api.Client, t transfer) answer {
 	return answer{status: a.Status, code: a.Code()}
 }
 
-// errNotFound is the view's 404 for an account without payments.
+// errNotFound is the view's 404 for an account without instructions.
 var errNotFound = errors.New("account not found")
 
 // balance returns the account's balance in cents as the view shows it.

@@ -98,7 +98,7 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 
 	// The timed phase's inputs, and where every topic stood before them.
-	topics := []string{string(topology.TransferRequests), string(topology.Payments), string(topology.TransferTable),
+	topics := []string{string(topology.TransferRequests), string(topology.Instructions), string(topology.TransferTable),
 		string(topology.AccountTable), string(topology.DeadLetters)}
 	from := map[string]offsets{}
 	for _, t := range topics {
@@ -317,7 +317,7 @@ func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, from map
 	if err := count(string(topology.DeadLetters), &r.DeadLetters); err != nil {
 		return err
 	}
-	if err := count(string(topology.Payments), &r.PaymentMessages); err != nil {
+	if err := count(string(topology.Instructions), &r.InstructionMessages); err != nil {
 		return err
 	}
 	for _, t := range []string{string(topology.TransferTable), string(topology.AccountTable)} {

@@ -33,12 +33,12 @@ type processingReport struct {
 
 	// Outcomes counts the outcomes written in the timed phase by status
 	// and reason ("completed", "rejected insufficient_funds").
-	Outcomes        map[string]int64 `json:"outcomes"`
-	Completed       int64            `json:"completed"`
-	Rejected        int64            `json:"rejected"`
-	DeadLetters     int64            `json:"dead_letters"`
-	PaymentMessages int64            `json:"payment_messages"` // debits, credits, refunds written to wallet.payment
-	Changelogs      []changelog      `json:"changelogs"`
+	Outcomes            map[string]int64 `json:"outcomes"`
+	Completed           int64            `json:"completed"`
+	Rejected            int64            `json:"rejected"`
+	DeadLetters         int64            `json:"dead_letters"`
+	InstructionMessages int64            `json:"instruction_messages"` // debits, credits, refunds written to wallet.payment
+	Changelogs          []changelog      `json:"changelogs"`
 
 	// CPU is the process's CPU time in the timed phase: the processors,
 	// and the broker unless -brokers.
@@ -82,8 +82,8 @@ func (r *processingReport) writeText(w io.Writer) error {
 	fmt.Fprintf(&b, "preload       %d transfers written to the request log in %.2fs (not timed)\n", r.N, r.PreloadSeconds)
 	fmt.Fprintf(&b, "processed     %.0f/s (%d transfers, processors' start to zero lag in %.2fs; first commit after %.2fs)\n",
 		r.PerS, r.N, r.ElapsedSeconds, r.FirstCommitSeconds)
-	fmt.Fprintf(&b, "outcomes      %d completed, %d rejected (%s); %d dead letters; %d payment messages (%.2f per transfer)\n",
-		r.Completed, r.Rejected, ledger.OutcomesText(r.Outcomes), r.DeadLetters, r.PaymentMessages, float64(r.PaymentMessages)/float64(max(r.N, 1)))
+	fmt.Fprintf(&b, "outcomes      %d completed, %d rejected (%s); %d dead letters; %d instruction messages (%.2f per transfer)\n",
+		r.Completed, r.Rejected, ledger.OutcomesText(r.Outcomes), r.DeadLetters, r.InstructionMessages, float64(r.InstructionMessages)/float64(max(r.N, 1)))
 	for _, c := range r.Changelogs {
 		fmt.Fprintf(&b, "changelog     %s: %d records, %d bytes (%.2f records, %.0f B per transfer)\n", c.Topic, c.Records, c.Bytes, c.RecordsPerTransfer, c.BytesPerTransfer)
 	}

@@ -78,10 +78,10 @@ func TestRecordOutcome(t *testing.T) {
 
 // A re-post emits nothing; a conflicting re-use is dead-lettered and
 // moves nothing; the transfer keeps its first body.
-func TestPaymentsRepostsAndConflicts(t *testing.T) {
+func TestTransfersRepostsAndConflicts(t *testing.T) {
 	tt := tester.New(t)
-	runPayments(t, tt, nil)
-	debits := tt.NewQueueTracker(string(topology.Payments))
+	runTransfers(t, tt, nil)
+	debits := tt.NewQueueTracker(string(topology.Instructions))
 	dead := tt.NewQueueTracker(string(topology.DeadLetters))
 	primer := transfer(primerID, "Alice", "Bob", 50)
 	other := primer
@@ -104,9 +104,9 @@ func TestPaymentsRepostsAndConflicts(t *testing.T) {
 }
 
 // An outcome makes the status final, and a final status does not change.
-func TestPaymentsRecordsOutcomes(t *testing.T) {
+func TestTransfersRecordsOutcomes(t *testing.T) {
 	tt := tester.New(t)
-	runPayments(t, tt, nil)
+	runTransfers(t, tt, nil)
 	primer := transfer(primerID, "Alice", "Bob", 50)
 	completed, rejected := processors.TransferCount("completed", ""), processors.TransferCount("rejected", wallet.ReasonAccountNotFound)
 	tt.Consume(string(topology.TransferRequests), primerID, primer)
@@ -125,7 +125,7 @@ func TestPaymentsRecordsOutcomes(t *testing.T) {
 	}
 }
 
-func TestPaymentsDeadLettersPoison(t *testing.T) {
+func TestTransfersDeadLettersPoison(t *testing.T) {
 	tests := []struct {
 		name  string
 		key   string
@@ -140,9 +140,9 @@ func TestPaymentsDeadLettersPoison(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tt := tester.New(t)
-			runPayments(t, tt, nil)
+			runTransfers(t, tt, nil)
 			dead := tt.NewQueueTracker(string(topology.DeadLetters))
-			debits := tt.NewQueueTracker(string(topology.Payments))
+			debits := tt.NewQueueTracker(string(topology.Instructions))
 
 			tt.Consume(string(topology.TransferRequests), tc.key, tc.value)
 

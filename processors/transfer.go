@@ -59,8 +59,8 @@ func RecordOutcome(stored *wallet.TransferState, o wallet.Outcome, offset int64)
 	return nil, nil
 }
 
-// Payments configures paymentd.
-type Payments struct {
+// Transfers configures paymentd.
+type Transfers struct {
 	// Out, if set, receives a line for every transfer stored and every
 	// outcome recorded.
 	Out io.Writer
@@ -73,13 +73,13 @@ type Payments struct {
 	Bounds Bounds
 }
 
-// NewPayments returns the paymentd processor. opts must say how to reach
+// NewTransfers returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
-func NewPayments(brokers []string, p Payments, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.PaymentGraph(p.route), options(p.Bounds.ReadTransfers(), opts)...)
+func NewTransfers(brokers []string, p Transfers, opts ...goka.ProcessorOption) (*goka.Processor, error) {
+	return goka.NewProcessor(brokers, topology.TransferGraph(p.route), options(p.Bounds.ReadTransfers(), opts)...)
 }
 
-func (p Payments) route(ctx goka.Context, msg any) {
+func (p Transfers) route(ctx goka.Context, msg any) {
 	if poisoned, ok := poison(msg); ok {
 		deadLetter(ctx, poisoned)
 		return
@@ -115,7 +115,7 @@ func (p Payments) route(ctx goka.Context, msg any) {
 	}
 }
 
-func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wallet.Transfer, raw func() ([]byte, error)) {
+func (p Transfers) request(ctx goka.Context, stored *wallet.TransferState, t wallet.Transfer, raw func() ([]byte, error)) {
 	if t.RequestID.String() != ctx.Key() {
 		deadLetterInput(ctx, raw, fmt.Errorf("key %q is not the request ID %s", ctx.Key(), t.RequestID))
 		return
@@ -133,11 +133,11 @@ func (p Payments) request(ctx goka.Context, stored *wallet.TransferState, t wall
 		ctx.SetValue(*d.Store)
 	}
 	if d.Debit != nil {
-		ctx.Emit(topology.Payments, d.Debit.Account, *d.Debit)
+		ctx.Emit(topology.Instructions, d.Debit.Account, *d.Debit)
 	}
 }
 
-func (p Payments) outcome(ctx goka.Context, stored *wallet.TransferState, o wallet.Outcome, raw func() ([]byte, error)) {
+func (p Transfers) outcome(ctx goka.Context, stored *wallet.TransferState, o wallet.Outcome, raw func() ([]byte, error)) {
 	if o.RequestID.String() != ctx.Key() {
 		deadLetterInput(ctx, raw, fmt.Errorf("key %q is not the request ID %s", ctx.Key(), o.RequestID))
 		return
