@@ -1,8 +1,10 @@
 // Package wallet holds the domain types of the wallet: money, account keys
 // (usernames folded to their confusable skeletons), claims and signups, API
-// keys and their changes, transfers, instructions and account state, their
-// validation and the error codes that the HTTP API reports. It knows nothing about Kafka or goka: every other
-// package imports it.
+// keys and their changes, transfers, their instructions and outcomes, the
+// state of a transfer and of an account, their validation, and the error
+// codes that the HTTP API reports. It imports neither Kafka nor goka; the
+// packages that handle the wallet's data import it, and the plumbing
+// (broker, disk, kafka, rocksdb, topology) does not.
 package wallet
 
 import (

@@ -1,13 +1,13 @@
 // Package api holds the wallet's HTTP API: POST /api/v1/transfers,
 // /deposits, /withdrawals and /accounts on the write side; GET
 // /api/v1/transfers/{id}, /accounts and /accounts/{name} on the read side;
-// an account's API keys under /api/v1/accounts/{name}/keys; the health and
-// readiness probes; and GET /api/v1/openapi.json, the document of all of
-// them (api/openapi.json). Every call that moves money or reads an account
-// is authenticated (auth.go): an account's API key, the operator's key, or
-// a token of an identity provider (oidc.go). Handlers depend on small
-// interfaces, so one process can serve either side or both. Client is the
-// one client of the API.
+// an account's API keys under /api/v1/accounts/{name}/keys; the probes
+// (GET /healthz, /readyz and /metrics); a page at / to try it; and GET
+// /api/v1/openapi.json, the document of the API (api/openapi.json). Every
+// call that moves money or reads an account is authenticated (auth.go): an
+// account's API key, the operator's key, or a token of an identity
+// provider (oidc.go). Handlers depend on small interfaces, so one process
+// can serve either side or both. Client is the one client of the API.
 package api
 
 import (

@@ -1,7 +1,11 @@
 // Package codecs holds the goka codecs of the wallet's messages and table
-// values: one codec per domain type, JSON on the wire. Decode rejects
-// malformed or invalid bytes with an error that names the type; it never
-// returns a zero value in their place.
+// values, one per domain type: JSON for the messages on the logs (Claim,
+// Instruction, Transfer, and TransferLog for the transfer log's requests and
+// outcomes) and for the signup table (Signup); a compact binary form for
+// the tables rewritten on every message (Account, TransferState). Decode
+// rejects malformed or invalid bytes with an error that names the type; it
+// never returns a zero value in their place. Lenient turns such bytes into
+// a Poison for the dead letters, and Raw passes bytes through.
 package codecs
 
 import (

@@ -40,6 +40,11 @@ type Result struct {
 //     an account that is not open, it becomes a refund to the sender.
 //   - A refund is applied and the transfer rejected (account_not_found).
 //
+// in has been admitted before (Accountant's admit): keyed by its account,
+// in its key's partition, and within the maximums in force. Those only
+// refuse what no processor writes; they take no part in the decision, so
+// Apply takes no settings.
+//
 // A message below acct.NextOffset is one the state already reflects: the
 // processors commit a message's state and outputs in one transaction, so
 // the state cannot reflect a message whose outputs were not committed
@@ -121,14 +126,14 @@ type Accountant struct {
 	// the largest the API has accepted for any transfer not yet final.
 	MaxAmount, MaxOverdraft wallet.Money
 	// Bounds refuse the instructions and table records that no processor
-	// writes.
+	// writes. Required.
 	Bounds Bounds
 }
 
 // NewAccountant returns the accountant processor. opts must say how to
 // reach Kafka and where to keep state (or goka.WithTester).
 func NewAccountant(brokers []string, a Accountant, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.AccountantGraph(a.apply), options(a.Bounds.ReadAccounts(), opts)...)
+	return newProcessor(brokers, topology.AccountantGraph(a.apply), a.Bounds, Bounds.ReadAccounts, opts)
 }
 
 func (a Accountant) apply(ctx goka.Context, msg any) {
@@ -137,15 +142,8 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 		return
 	}
 	in := msg.(wallet.Instruction)
-	err := in.Bounded(a.MaxAmount, a.MaxOverdraft)
-	if in.Account != ctx.Key() {
-		err = fmt.Errorf("key %q is not the account %q", ctx.Key(), in.Account)
-	}
-	if err == nil {
-		err = misplaced(ctx.Key(), ctx.Partition(), a.Bounds.Partitions)
-	}
 	raw := func() ([]byte, error) { return topology.InstructionCodec.Encode(in) }
-	if err != nil {
+	if err := a.admit(ctx.Key(), ctx.Partition(), in); err != nil {
 		deadLetterInput(ctx, raw, err)
 		return
 	}
@@ -173,6 +171,20 @@ func (a Accountant) apply(ctx goka.Context, msg any) {
 	if a.Out != nil {
 		fmt.Fprintf(a.Out, "%d:%d %s\n", ctx.Partition(), ctx.Offset(), describe(in, r.Verdict, next))
 	}
+}
+
+// admit returns why instruction in, read under key in partition, is not
+// to be decided, or nil: its key is not its account, it is above the
+// maximums in force, or its key belongs to another partition. No
+// processor writes such an instruction; it goes to the dead letters.
+func (a Accountant) admit(key string, partition int32, in wallet.Instruction) error {
+	if in.Account != key {
+		return fmt.Errorf("key %q is not the account %q", key, in.Account)
+	}
+	if err := in.Bounded(a.MaxAmount, a.MaxOverdraft); err != nil {
+		return err
+	}
+	return misplaced(key, partition, a.Bounds.Partitions)
 }
 
 // describe says what a decision did, as the processor prints it.

@@ -42,6 +42,9 @@ func TestApply(t *testing.T) {
 		{"debit within the overdraft limit", openAccount(0, 50), debit, wallet.Debited, "-0.50", &credit, nil},
 		{"debit beyond the limit", openAccount(49, 0), debit, wallet.NoFunds, "0.49",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds}},
+		{"debit to exactly minus the limit", openAccount(25, 25), debit, wallet.Debited, "-0.25", &credit, nil},
+		{"debit a cent beyond the balance and the limit", openAccount(24, 25), debit, wallet.NoFunds, "0.24",
+			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds}},
 		{"debit of an account not open", wallet.Account{Balance: wallet.Cents(100)}, debit, wallet.NoSender, "1.00",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound}},
 		{"debit of the world, without limit", wallet.Account{}, worldDebit, wallet.Debited, "-0.50", ptr(worldDebit.Next()), nil},
@@ -51,6 +54,10 @@ func TestApply(t *testing.T) {
 		{"credit to the world", wallet.Account{}, worldCredit, wallet.Credited, "0.50",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Completed}},
 		{"refund", openAccount(0, 0), refund, wallet.Refunded, "0.50",
+			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound}},
+		// The sender's debit was applied, so its money comes back
+		// whatever the state says: it is never lost.
+		{"refund to an account not open", wallet.Account{}, refund, wallet.Refunded, "0.50",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound}},
 		{"open", wallet.Account{}, open, 0, "0.00", nil, nil},
 	}
@@ -153,7 +160,7 @@ func TestSaga(t *testing.T) {
 	var out bytes.Buffer
 	runSignup(t, tt, nil)
 	runTransfers(t, tt, nil)
-	runAccountant(t, tt, processors.Accountant{Out: &out})
+	runAccountant(t, tt, processors.Accountant{Out: &out, Bounds: testerBounds(t, 1)})
 	for _, name := range []string{"Alice", "Bob"} {
 		tt.Consume(string(topology.SignupRequests), strings.ToLower(name), claim(uuid.NewString(), name))
 	}
@@ -199,7 +206,7 @@ func TestSaga(t *testing.T) {
 // accepted or refused the first time, whatever the balance is by then.
 func TestAccountantReplayedDebitEmitsNothing(t *testing.T) {
 	tt := tester.New(t)
-	runAccountant(t, tt, processors.Accountant{})
+	runAccountant(t, tt, processors.Accountant{Bounds: testerBounds(t, 1)})
 	instructions := tt.NewQueueTracker(string(topology.Instructions))
 	outcomes := tt.NewQueueTracker(string(topology.TransferRequests))
 	debit := transfer(primerID, "Alice", "Bob", 50).Debit()
@@ -235,7 +242,7 @@ func TestAccountantDeadLettersPoison(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tt := tester.New(t)
-			runAccountant(t, tt, processors.Accountant{})
+			runAccountant(t, tt, processors.Accountant{Bounds: testerBounds(t, 1)})
 			dead := tt.NewQueueTracker(string(topology.DeadLetters))
 
 			tt.Consume(string(topology.Instructions), tc.key, tc.value)

@@ -42,11 +42,11 @@ func ForgedRecords() int64 { return count(forged) }
 // with Kafka's partitioner (topology.Partition), so a record elsewhere was
 // put there by hand. Such an input would be decided from the state of
 // another partition, where its key has no history (a second account of
-// the same name, say). partitions zero means unchecked, for the tester's
-// single partition.
+// the same name, say). The constructors validate partitions (Bounds);
+// should none be given anyway, every key is refused rather than none.
 func misplaced(key string, partition int32, partitions int) error {
 	if partitions <= 0 {
-		return nil
+		return fmt.Errorf("key %q: no partition count to check it against", key)
 	}
 	if want := topology.Partition(key, partitions); want != partition {
 		return fmt.Errorf("key %q belongs to partition %d of %d, not %d: no processor or API writes it here", key, want, partitions, partition)
@@ -79,9 +79,6 @@ type endOffsets struct {
 }
 
 func newEndOffsets(read func(partition int32) (int64, error)) *endOffsets {
-	if read == nil {
-		return nil
-	}
 	return &endOffsets{read: read, known: map[int32]int64{}}
 }
 

@@ -47,11 +47,11 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 		return wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.MustParseMoney(amount)}
 	}
 	accountant := func(t *testing.T, tt *tester.Tester) {
-		runAccountant(t, tt, processors.Accountant{Bounds: processors.Bounds{Partitions: partitions}})
+		runAccountant(t, tt, processors.Accountant{Bounds: testerBounds(t, partitions)})
 	}
 	transfers := func(max string) func(t *testing.T, tt *tester.Tester) {
 		return func(t *testing.T, tt *tester.Tester) {
-			proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney(max)}, goka.WithTester(tt))
+			proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney(max), Bounds: testerBounds(t, 1)}, goka.WithTester(tt))
 			runProcessor(t, proc, err)
 		}
 	}
@@ -102,7 +102,7 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 // accepts under it is not dead-lettered by paymentd.
 func TestConfiguredMaxAmountAboveTheDefault(t *testing.T) {
 	tt := tester.New(t)
-	proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney("5000000000.00")}, goka.WithTester(tt))
+	proc, err := processors.NewTransfers(nil, processors.Transfers{MaxAmount: wallet.MustParseMoney("5000000000.00"), Bounds: testerBounds(t, 1)}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 	dead := tt.NewQueueTracker(string(topology.DeadLetters))
 	debits := tt.NewQueueTracker(string(topology.Instructions))

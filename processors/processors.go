@@ -1,12 +1,16 @@
 // Package processors holds the wallet's goka processor groups: the signup
-// group, which decides which claim of each username wins; paymentd, which
-// stores each transfer, starts it with the sender's debit and records its
-// outcome; and the accountant, which decides every instruction for an
-// account. The decisions are pure functions (DecideClaim, DecideTransfer,
-// RecordOutcome, Apply) with table tests; the goka callbacks only adapt
-// them to the context: read the table value, set it, emit. Bounds has the
-// rules by which every reader of the tables, the processors recovering and
-// the views, refuses what no processor writes.
+// group, which decides which claim of each username wins and the
+// accounts' API keys; paymentd (Transfers), which stores each transfer,
+// starts it with the sender's debit and records its outcome; and the
+// accountant, which decides every instruction for an account. The
+// decisions are pure functions (DecideClaim, DecideKeyChange,
+// DecideTransfer, RecordOutcome, Apply) with table tests; the goka
+// callbacks only adapt them to the context: check the input, read the
+// table value, set it, emit. Groups has the builder of every group of
+// topology.Graphs. Bounds has the rules by which every reader of the
+// tables, the processors recovering and the views, refuses what no
+// processor writes. The counters of what the groups did are served on
+// GET /metrics.
 package processors
 
 import (
@@ -44,16 +48,30 @@ func counted(update goka.UpdateCallback) goka.UpdateCallback {
 // the processors write their tables in transactions, read back
 // read_committed, so a record that breaks them was written by a client
 // that may write the tables, which the broker's ACLs are there to stop.
+// Both fields are required (Validate): there is no setting that checks
+// nothing. goka's tester has one partition, and its tests give the
+// bounds of that.
 type Bounds struct {
 	// Partitions is the number of partitions of every topic and table: an
 	// input or a table record whose key belongs to another partition is
-	// refused. Zero checks nothing, for the tester's one partition.
+	// refused.
 	Partitions int
 	// End returns the end offset of a partition of an input topic: a
 	// table record whose version (the offset after the input it reflects)
-	// is beyond the end of its input partition is refused. Nil checks
-	// nothing, for tests.
+	// is beyond the end of its input partition is refused.
 	End func(topic goka.Stream, partition int32) (int64, error)
+}
+
+// Validate reports bounds that cannot check what they are for: no
+// partitions, or no way to read an input partition's end.
+func (b Bounds) Validate() error {
+	if b.Partitions <= 0 {
+		return fmt.Errorf("bounds: %d partitions, want at least 1", b.Partitions)
+	}
+	if b.End == nil {
+		return errors.New("bounds: no End to read the end offset of an input partition")
+	}
+	return nil
 }
 
 // ReadAccounts returns how the accountant's table is read from its
@@ -109,11 +127,17 @@ var errStale = errors.New("the stored version is newer")
 // order: these rules refuse only what a client allowed to write the
 // tables has forged. Compaction keeps each key's last committed record,
 // and drops aborted ones.
+//
+// Bounds that do not validate make every record fail the read, with the
+// reason: a reader that checked nothing would take forged records for
+// honest ones.
 func readTable(input goka.Stream, b Bounds, version func([]byte) (int64, error), replaces func(stored, incoming []byte) error) goka.UpdateCallback {
-	var ends *endOffsets
-	if b.End != nil {
-		ends = newEndOffsets(func(p int32) (int64, error) { return b.End(input, p) })
+	if err := b.Validate(); err != nil {
+		return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+			return fmt.Errorf("read %q from %s: %w", key, ctx.Topic(), err)
+		}
 	}
+	ends := newEndOffsets(func(p int32) (int64, error) { return b.End(input, p) })
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
 		if value == nil {
 			ignoreForged(ctx, key, fmt.Errorf("a tombstone, and no processor deletes from %s", ctx.Topic()))
@@ -134,15 +158,13 @@ func readTable(input goka.Stream, b Bounds, version func([]byte) (int64, error),
 				"topic", ctx.Topic(), "partition", ctx.Partition(), "offset", ctx.Offset(), "key", key, "error", err)
 			return goka.DefaultUpdate(ctx, s, key, value)
 		}
-		if ends != nil {
-			refused, err := ends.check(ctx.Partition(), incoming)
-			if err != nil {
-				return fmt.Errorf("read %q from %s: %w", key, ctx.Topic(), err)
-			}
-			if refused != nil {
-				ignoreForged(ctx, key, refused)
-				return nil
-			}
+		refused, err := ends.check(ctx.Partition(), incoming)
+		if err != nil {
+			return fmt.Errorf("read %q from %s: %w", key, ctx.Topic(), err)
+		}
+		if refused != nil {
+			ignoreForged(ctx, key, refused)
+			return nil
 		}
 		old, err := s.Get(key)
 		if err != nil {
@@ -311,11 +333,16 @@ func stored[T any](ctx goka.Context, raw func() ([]byte, error)) (value *T, ok b
 	}
 }
 
-// options puts the wallet's processor defaults, with update as the
-// table's recovery callback, before the caller's.
-func options(update goka.UpdateCallback, opts []goka.ProcessorOption) []goka.ProcessorOption {
-	return append([]goka.ProcessorOption{
+// newProcessor returns the processor of graph with the wallet's defaults
+// before the caller's options: nil inputs reach the callback (to be
+// dead-lettered), and the table is read from its changelog by read, with
+// the bounds b, which must validate.
+func newProcessor(brokers []string, graph *goka.GroupGraph, b Bounds, read func(Bounds) goka.UpdateCallback, opts []goka.ProcessorOption) (*goka.Processor, error) {
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("create %s: %w", graph.Group(), err)
+	}
+	return goka.NewProcessor(brokers, graph, append([]goka.ProcessorOption{
 		goka.WithNilHandling(goka.NilProcess),
-		goka.WithUpdateCallback(counted(update)),
-	}, opts...)
+		goka.WithUpdateCallback(counted(read(b))),
+	}, opts...)...)
 }

@@ -2,6 +2,7 @@ package processors_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -26,7 +27,7 @@ var primer = wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice",
 // printing its lines to out.
 func runTransfers(t *testing.T, tt *tester.Tester, out io.Writer) {
 	t.Helper()
-	proc, err := processors.NewTransfers(nil, processors.Transfers{Out: out}, goka.WithTester(tt))
+	proc, err := processors.NewTransfers(nil, processors.Transfers{Out: out, Bounds: testerBounds(t, 1)}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 }
 
@@ -35,6 +36,18 @@ func runAccountant(t *testing.T, tt *tester.Tester, a processors.Accountant) {
 	t.Helper()
 	proc, err := processors.NewAccountant(nil, a, goka.WithTester(tt))
 	runProcessor(t, proc, err)
+}
+
+// testerBounds returns the bounds of a processor under goka's tester,
+// whose topics have one partition: with partitions 1 every key is in its
+// partition, with more a key may be in the wrong one. The tester never
+// recovers a table from a changelog here, so there is no input end to
+// read: a read fails the test.
+func testerBounds(t *testing.T, partitions int) processors.Bounds {
+	return processors.Bounds{Partitions: partitions, End: func(topic goka.Stream, partition int32) (int64, error) {
+		t.Errorf("read the end of %s/%d: the tester has no end offsets", topic, partition)
+		return 0, fmt.Errorf("the tester has no end offset of %s/%d", topic, partition)
+	}}
 }
 
 func runProcessor(t *testing.T, proc *goka.Processor, err error) {
@@ -86,7 +99,9 @@ func TestUndecodableTableValueDeadLettersTheInput(t *testing.T) {
 	}{
 		{"signup", func(t *testing.T, tt *tester.Tester) { runSignup(t, tt, nil) }, topology.SignupTable, topology.SignupRequests, "carol", claim, topology.Instructions},
 		{"paymentd", func(t *testing.T, tt *tester.Tester) { runTransfers(t, tt, nil) }, topology.TransferTable, topology.TransferRequests, primerID, primer, topology.Instructions},
-		{"accountant", func(t *testing.T, tt *tester.Tester) { runAccountant(t, tt, processors.Accountant{}) }, topology.AccountTable, topology.Instructions, "bob", credit, topology.TransferRequests},
+		{"accountant", func(t *testing.T, tt *tester.Tester) {
+			runAccountant(t, tt, processors.Accountant{Bounds: testerBounds(t, 1)})
+		}, topology.AccountTable, topology.Instructions, "bob", credit, topology.TransferRequests},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

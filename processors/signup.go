@@ -94,7 +94,7 @@ type Signup struct {
 	// Bounds refuse the claims and table records that no API or processor
 	// writes: a claim in another partition than its key's is
 	// dead-lettered, since there the first claim would not be the only
-	// one.
+	// one. Required.
 	Bounds Bounds
 	// Out, if set, receives a line for every decision:
 	// "2:0 <request_id> bob ✅" when the claim owns the account, "❌" when
@@ -105,7 +105,7 @@ type Signup struct {
 // NewSignup returns the signup processor. opts must say how to reach Kafka
 // and where to keep state (or goka.WithTester).
 func NewSignup(brokers []string, s Signup, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.SignupGraph(s.claim), options(s.Bounds.ReadSignups(), opts)...)
+	return newProcessor(brokers, topology.SignupGraph(s.claim), s.Bounds, Bounds.ReadSignups, opts)
 }
 
 func (s Signup) claim(ctx goka.Context, msg any) {

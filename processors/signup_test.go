@@ -57,7 +57,7 @@ func TestDecideClaim(t *testing.T) {
 // printing its lines to out.
 func runSignup(t *testing.T, tt *tester.Tester, out io.Writer) {
 	t.Helper()
-	proc, err := processors.NewSignup(nil, processors.Signup{Out: out}, goka.WithTester(tt))
+	proc, err := processors.NewSignup(nil, processors.Signup{Out: out, Bounds: testerBounds(t, 1)}, goka.WithTester(tt))
 	runProcessor(t, proc, err)
 }
 
@@ -163,7 +163,7 @@ func TestSignupDeadLettersInvalidClaims(t *testing.T) {
 // arrive, and keeps the limit of the first.
 func TestAccountantOpensOnce(t *testing.T) {
 	tt := tester.New(t)
-	runAccountant(t, tt, processors.Accountant{})
+	runAccountant(t, tt, processors.Accountant{Bounds: testerBounds(t, 1)})
 	open := wallet.Instruction{RequestID: uuid.MustParse(primerID), Kind: wallet.Open, Account: "bob", Username: "Bob", OverdraftLimit: wallet.Cents(1000)}
 	if v := tt.TableValue(topology.AccountTable, "bob"); v != nil {
 		t.Fatalf("bob exists before his open: %+v", v)

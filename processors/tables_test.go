@@ -187,7 +187,7 @@ func TestReadSignups(t *testing.T) {
 // A failure to read the end offset fails the read: it is Kafka's
 // failure, not the record's.
 func TestReadEndUnknown(t *testing.T) {
-	read := processors.Bounds{End: func(goka.Stream, int32) (int64, error) {
+	read := processors.Bounds{Partitions: 1, End: func(goka.Stream, int32) (int64, error) {
 		return 0, errors.New("broker unreachable")
 	}}.ReadAccounts()
 	b, err := topology.AccountCodec.Encode(wallet.Account{NextOffset: 1})

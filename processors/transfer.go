@@ -69,14 +69,14 @@ type Transfers struct {
 	// producer than the API) is dead-lettered with the limit in force.
 	MaxAmount wallet.Money
 	// Bounds refuse the messages and table records that no processor or
-	// API writes.
+	// API writes. Required.
 	Bounds Bounds
 }
 
 // NewTransfers returns the paymentd processor. opts must say how to reach
 // Kafka and where to keep state (or goka.WithTester).
 func NewTransfers(brokers []string, p Transfers, opts ...goka.ProcessorOption) (*goka.Processor, error) {
-	return goka.NewProcessor(brokers, topology.TransferGraph(p.route), options(p.Bounds.ReadTransfers(), opts)...)
+	return newProcessor(brokers, topology.TransferGraph(p.route), p.Bounds, Bounds.ReadTransfers, opts)
 }
 
 func (p Transfers) route(ctx goka.Context, msg any) {

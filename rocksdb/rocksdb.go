@@ -24,6 +24,11 @@
 // at any point restarts with an offset that is never ahead of the table it
 // has on disk; at worst it replays some messages, which rewrites the same
 // values.
+//
+// A database found damaged, at open or while in use, is moved aside at
+// its next open and replaced by an empty one, which goka recovers from the
+// changelog; Options.OnCorrupt lets a view open itself again. LockDir
+// keeps two processes out of one state directory.
 package rocksdb
 
 import (

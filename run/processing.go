@@ -63,19 +63,13 @@ func (p *processing) checks() map[string]api.Check {
 	return checks
 }
 
-// run runs every group until ctx is done or one of them gives up.
+// run runs every group of topology.Graphs until ctx is done or one of
+// them gives up.
 func (p *processing) run(ctx context.Context) error {
 	c := p.c
-	signup := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewSignup(c.Kafka.Brokers, processors.Signup{MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out}, opts...)
-	}
-	transfers := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewTransfers(c.Kafka.Brokers, processors.Transfers{MaxAmount: c.MaxAmount, Bounds: c.bounds(), Out: c.Out}, opts...)
-	}
-	accountant := func(opts []goka.ProcessorOption) (*goka.Processor, error) {
-		return processors.NewAccountant(c.Kafka.Brokers, processors.Accountant{
-			MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out,
-		}, opts...)
+	groups, err := groupBuilders(c)
+	if err != nil {
+		return err
 	}
 	startLags(c.Kafka.Partitions)
 	p.states.set("lag", api.Ready)
@@ -86,12 +80,39 @@ func (p *processing) run(ctx context.Context) error {
 	floor := &disk.Floor{Min: c.MinFree}
 	p.checkDisk(floor)
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return p.loop(ctx, topology.SignupGraph(nil), signup) })
-	g.Go(func() error { return p.loop(ctx, topology.TransferGraph(nil), transfers) })
-	g.Go(func() error { return p.loop(ctx, topology.AccountantGraph(nil), accountant) })
+	for _, group := range groups {
+		g.Go(func() error { return p.loop(ctx, group.graph, group.create) })
+	}
 	g.Go(func() error { p.watchDisk(ctx, floor); return nil })
 	g.Go(func() error { p.watchLag(ctx); return nil })
 	return g.Wait()
+}
+
+// groupToRun is a graph of the topology and how to build its processor.
+type groupToRun struct {
+	graph  *goka.GroupGraph
+	create groupBuilder
+}
+
+// groupBuilders returns every group of topology.Graphs, in its order, with
+// the builder processors.Groups has for it, configured from c. A graph
+// without a builder is an error before any group starts: run would
+// otherwise leave it unprocessed.
+func groupBuilders(c Config) ([]groupToRun, error) {
+	builders := processors.Groups(processors.Config{
+		MaxAmount: c.MaxAmount, MaxOverdraft: c.MaxOverdraft, Bounds: c.bounds(), Out: c.Out,
+	})
+	var groups []groupToRun
+	for _, graph := range topology.Graphs() {
+		build, ok := builders[graph.Group()]
+		if !ok {
+			return nil, fmt.Errorf("group %s of the topology has no builder in processors.Groups", graph.Group())
+		}
+		groups = append(groups, groupToRun{graph: graph, create: func(opts []goka.ProcessorOption) (*goka.Processor, error) {
+			return build(c.Kafka.Brokers, opts...)
+		}})
+	}
+	return groups, nil
 }
 
 // bounds returns the bounds by which the processors and views refuse what

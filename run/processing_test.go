@@ -5,8 +5,39 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+
 	"github.com/wallet/wallet/kafka"
+	"github.com/wallet/wallet/topology"
 )
+
+// The processors run every group of topology.Graphs, in its order, each
+// built as its own group: a group added to the topology and to
+// processors.Groups runs with no edit in run/.
+func TestProcessingRunsEveryGraph(t *testing.T) {
+	groups, err := groupBuilders(Defaults())
+	if err != nil {
+		t.Fatal(err)
+	}
+	graphs := topology.Graphs()
+	if len(groups) != len(graphs) {
+		t.Fatalf("%d groups run, want the %d graphs", len(groups), len(graphs))
+	}
+	for i, g := range groups {
+		want := graphs[i].Group()
+		if g.graph.Group() != want {
+			t.Errorf("group %d is %s, want %s", i, g.graph.Group(), want)
+		}
+		proc, err := g.create([]goka.ProcessorOption{goka.WithTester(tester.New(t))})
+		if err != nil {
+			t.Fatalf("create %s: %v", want, err)
+		}
+		if got := proc.Graph().Group(); got != want {
+			t.Errorf("the builder of %s built %s", want, got)
+		}
+	}
+}
 
 func TestStallWatch(t *testing.T) {
 	lag := func(p int32, committed, end int64) kafka.Lag {

@@ -1,7 +1,10 @@
-// Package run holds the wallet's runnable services, wired from their
-// configuration: the processors, the transfer API, the balance view and the
-// embedded broker. The commands in cmd/ only parse flags and call these, and
-// the integration tests run the same code.
+// Package run holds the wallet's runnable services, wired from one Config:
+// Topics, Processors (every group of the topology), Emitter (the write
+// side of the API), View (the read side), Broker (the embedded broker) and
+// All (everything in one process), and the flags and environment variables
+// that set a Config (Defaults, the Bind methods, Main). The commands in
+// cmd/ only bind their flags and call these, and the integration tests run
+// the same code.
 package run
 
 import (

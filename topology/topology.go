@@ -19,9 +19,10 @@
 //
 // Inputs that cannot be decoded or are invalid go to wallet.dead_letter.
 // Everything else that needs the list of topics or groups (topic creation,
-// the auditor's lag, the chaos harness) derives it from Graphs, so that a
-// group or output added here is created, audited and watched with no other
-// edit.
+// the processors' ACLs, the groups a processor runs, the auditor's lag, the chaos
+// harness) derives it from Graphs, so that a group or output added here is
+// created, run, audited and watched with no other edit than its processor
+// (processors.Groups).
 package topology
 
 import (

@@ -22,11 +22,10 @@ type Accounts struct {
 // NewAccounts returns a view of the accountant table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
 // The view reads the table as the accountant does when it recovers
-// (processors.Bounds.ReadAccounts): records that no processor wrote are
-// ignored.
+// (processors.Bounds.ReadAccounts), with b, which must validate: records
+// that no processor wrote are ignored.
 func NewAccounts(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Accounts, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadAccounts())}, opts...)
-	t, err := newTable(brokers, topology.AccountTable, topology.AccountCodec, opts)
+	t, err := newTable(brokers, topology.AccountTable, topology.AccountCodec, b, processors.Bounds.ReadAccounts, opts)
 	if err != nil {
 		return nil, err
 	}

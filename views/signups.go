@@ -20,11 +20,11 @@ type Signups struct {
 // NewSignups returns a view of the signup table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
 // The view reads the table as the signup group does when it recovers
-// (processors.Bounds.ReadSignups): the first claim of a name stays its
-// winner, and records that no processor wrote are ignored.
+// (processors.Bounds.ReadSignups), with b, which must validate: the first
+// claim of a name stays its winner, and records that no processor wrote
+// are ignored.
 func NewSignups(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Signups, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadSignups())}, opts...)
-	t, err := newTable(brokers, topology.SignupTable, topology.SignupCodec, opts)
+	t, err := newTable(brokers, topology.SignupTable, topology.SignupCodec, b, processors.Bounds.ReadSignups, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 
 	"github.com/lovoo/goka"
+
+	"github.com/wallet/wallet/processors"
 )
 
 // table is a goka View of one table that can be built again while the
@@ -29,7 +31,13 @@ type table struct {
 	caughtUp atomic.Bool
 }
 
-func newTable(brokers []string, name goka.Table, codec goka.Codec, opts []goka.ViewOption) (*table, error) {
+// newTable returns the view of table name, whose changelog records are
+// read by read with the bounds b, which must validate, before opts.
+func newTable(brokers []string, name goka.Table, codec goka.Codec, b processors.Bounds, read func(processors.Bounds) goka.UpdateCallback, opts []goka.ViewOption) (*table, error) {
+	if err := b.Validate(); err != nil {
+		return nil, fmt.Errorf("create view of %s: %w", name, err)
+	}
+	opts = append([]goka.ViewOption{goka.WithViewCallback(read(b))}, opts...)
 	t := &table{
 		name: name,
 		build: func() (*goka.View, error) {

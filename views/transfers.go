@@ -20,11 +20,10 @@ type Transfers struct {
 // NewTransfers returns a view of paymentd's table. opts must say how to
 // reach Kafka and where to keep the local copy (or goka.WithViewTester).
 // The view reads the table as paymentd does when it recovers
-// (processors.Bounds.ReadTransfers): records that no processor wrote are
-// ignored.
+// (processors.Bounds.ReadTransfers), with b, which must validate: records
+// that no processor wrote are ignored.
 func NewTransfers(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Transfers, error) {
-	opts = append([]goka.ViewOption{goka.WithViewCallback(b.ReadTransfers())}, opts...)
-	t, err := newTable(brokers, topology.TransferTable, topology.TransferStateCodec, opts)
+	t, err := newTable(brokers, topology.TransferTable, topology.TransferStateCodec, b, processors.Bounds.ReadTransfers, opts)
 	if err != nil {
 		return nil, err
 	}

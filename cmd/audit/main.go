@@ -1,7 +1,8 @@
-// Command audit checks the books: it reads the accountant's table from
-// Kafka, prints the number of accounts, the sum of all balances and each
-// processor group's lag, and exits non-zero unless the pipeline has drained
-// and the balances sum to 0.00.
+// Command audit checks the books (package audit): once the processors have
+// drained, it reads the tables and the accountant's changelog from Kafka,
+// prints the accounts, the sum of all balances, the transfers by status,
+// the dead letters, each processor group's lag and every violation found,
+// and exits non-zero unless the books balance (audit.Report.OK).
 package main
 
 import (

@@ -1,5 +1,6 @@
-// Command emitter serves the write side of the wallet's API: transfers and
-// signups, which it answers from a local copy of the signup table.
+// Command emitter serves the write side of the wallet's API: transfers,
+// deposits, withdrawals, signups and API key changes, which it answers
+// from local copies of the signup and transfer tables (run.Emitter).
 package main
 
 import (

@@ -1,5 +1,5 @@
-// Command processor runs every processor group: signup, paymentd and the
-// accountant. Start several, each with its own -state, to scale out.
+// Command processor runs every processor group of the topology (today
+// signup, paymentd and the accountant). Start several, each with its own -state, to scale out.
 // With -http it serves GET /healthz, /readyz and /metrics.
 package main
 

@@ -1,5 +1,6 @@
-// Command view serves the read side of the wallet's API, accounts and
-// balances, from local copies of the signup and accountant tables.
+// Command view serves the read side of the wallet's API, accounts,
+// balances and transfers' statuses, from local copies of the signup,
+// transfer and accountant tables (run.View).
 package main
 
 import (
