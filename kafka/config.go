@@ -1,8 +1,9 @@
 // Package kafka holds the wallet's Kafka plumbing: the client settings every
-// command uses, the transactions that make the processors exactly once,
-// topic creation and ACLs derived from the topology, a reachability check,
-// and the offsets and lags of partitions. The names and graphs themselves
-// are in topology.
+// command uses (sarama's for goka, franz-go's for the rest), secured by
+// Security (SASL, TLS); the transactions that make the processors exactly
+// once; topic creation and ACLs derived from the topology; a reachability
+// check; and reading partitions, their committed ends and the groups'
+// lags. The names and graphs themselves are in topology.
 package kafka
 
 import (
@@ -87,7 +88,11 @@ func ParseBrokers(s string) []string {
 // written before a group first started is skipped.
 func (c Config) Sarama() *sarama.Config {
 	s := sarama.NewConfig()
-	s.Version = sarama.V2_1_0_0
+	// 2.5 and later let a transactional producer abort a transaction that
+	// failed and go on under a bumped epoch (KIP-360) rather than die,
+	// and 2.7 and later tell a fenced producer so (PRODUCER_FENCED,
+	// KIP-588). Kafka 4 serves 2.1 and later.
+	s.Version = sarama.V2_8_0_0
 	s.Net.DialTimeout = 3 * time.Second
 	// A JoinGroup may be held by the coordinator for up to the rebalance
 	// timeout: reading must wait longer than that, or each join times out,
@@ -100,8 +105,14 @@ func (c Config) Sarama() *sarama.Config {
 	s.Producer.RequiredAcks = sarama.WaitForAll
 	s.Producer.Idempotent = true
 	s.Net.MaxOpenRequests = 1
-	s.Producer.Retry.Max = 10
-	s.Producer.Retry.Backoff = 250 * time.Millisecond
+	// A message, and a transaction's requests, are retried for longer
+	// than Kafka takes to elect new leaders after a broker dies (about
+	// 9 s: broker.session.timeout.ms), so that a leader move fails
+	// nothing. A message that fails makes an idempotent producer bump
+	// its epoch and renumber every partition, which fails the messages
+	// still in flight (docs/LEADERS.md, cause 3).
+	s.Producer.Retry.Max, s.Producer.Retry.BackoffFunc = retryFor(retryWindow)
+	s.Producer.Transaction.Retry.Max, s.Producer.Transaction.Retry.BackoffFunc = retryFor(retryWindow)
 	s.Producer.Return.Successes = true
 	s.Producer.Return.Errors = true
 	s.Producer.Compression = sarama.CompressionNone
@@ -117,6 +128,24 @@ func (c Config) Sarama() *sarama.Config {
 	s.Consumer.Group.Rebalance.Timeout = 20 * time.Second
 	c.Security.apply(s)
 	return s
+}
+
+// retryWindow is how long a message or a transaction's request is
+// retried: three times an election.
+const retryWindow = 30 * time.Second
+
+// retryFor returns a number of retries and their backoff that together
+// last about d: pauses doubling from 100 ms to at most 1 s, as the Java
+// client's retry.backoff.ms and retry.backoff.max.ms.
+func retryFor(d time.Duration) (int, func(retries, maxRetries int) time.Duration) {
+	backoff := func(retries, _ int) time.Duration {
+		return min(100*time.Millisecond<<min(retries, 4), time.Second)
+	}
+	n := 0
+	for total := time.Duration(0); total < d; n++ {
+		total += backoff(n, 0)
+	}
+	return n, backoff
 }
 
 // ViewOptions wires a goka view to Kafka with the wallet's settings and

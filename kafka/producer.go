@@ -1,11 +1,12 @@
 package kafka
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash"
+	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/IBM/sarama"
@@ -23,14 +24,39 @@ const TransactionTimeout = 10 * time.Second
 // group, as goka uses a producer (emits resolve promises), and the
 // transaction's commit and abort. Its transactional ID names the group
 // and the partition: creating it fences the partition's previous owner.
+//
+// It keeps every message of the open transaction until the transaction
+// commits, so that a transaction that fails for a reason Kafka calls
+// abortable (a leader or coordinator moving, a broker dying) is aborted
+// and sent again whole, rather than the group restarted (commit).
 type txnProducer struct {
 	id     string
 	client sarama.Client
 	p      sarama.AsyncProducer
 	wg     sync.WaitGroup
-	// emitted counts the messages emitted in the open transaction.
-	emitted atomic.Int64
+
+	// txn is held by each attempt to commit and by Close, which must not
+	// close the producer under an attempt.
+	txn sync.Mutex
+
+	mu sync.Mutex
+	// open holds the messages emitted in the open transaction, in order.
+	open []message
+	// failed is the first error of a message of the open transaction's
+	// current attempt.
+	failed error
 }
+
+// message is a message of the open transaction, as emitted.
+type message struct {
+	topic, key string
+	value      []byte
+	headers    []sarama.RecordHeader
+}
+
+// delivered is the Metadata of every message the producer sends: what to
+// do with its result.
+type delivered func(m *sarama.ProducerMessage, err error)
 
 // transactionalID returns the transactional ID of a group's producer for
 // an input partition: "accountant-3".
@@ -89,20 +115,21 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 	}
 }
 
-// startTxnProducer resolves the promises of what ap produces.
+// startTxnProducer hands each result of what ap produces to the
+// message's delivered func.
 func startTxnProducer(id string, client sarama.Client, ap sarama.AsyncProducer) *txnProducer {
 	p := &txnProducer{id: id, client: client, p: ap}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
 		for m := range ap.Successes() {
-			m.Metadata.(goka.PromiseFinisher)(m, nil)
+			m.Metadata.(delivered)(m, nil)
 		}
 	}()
 	go func() {
 		defer p.wg.Done()
 		for e := range ap.Errors() {
-			e.Msg.Metadata.(goka.PromiseFinisher)(nil, e.Err)
+			e.Msg.Metadata.(delivered)(e.Msg, e.Err)
 		}
 	}()
 	return p
@@ -112,28 +139,119 @@ func (p *txnProducer) Emit(topic, key string, value []byte) *goka.Promise {
 	return p.EmitWithHeaders(topic, key, value, nil)
 }
 
+// EmitWithHeaders sends a message in the open transaction. Its promise
+// fails only if the transaction can never commit (the producer is fenced,
+// or not authorised), which stops the partition. A message that fails for
+// a reason Kafka calls abortable resolves its promise all the same: the
+// message is kept, and commit sends it again in a new transaction.
 func (p *txnProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
-	p.emitted.Add(1)
-	p.p.Input() <- &sarama.ProducerMessage{
-		Topic:    topic,
-		Key:      sarama.StringEncoder(key),
-		Value:    sarama.ByteEncoder(value),
-		Headers:  headers.ToSarama(),
-		Metadata: finish,
-	}
+	m := message{topic: topic, key: key, value: value, headers: headers.ToSarama()}
+	p.mu.Lock()
+	p.open = append(p.open, m)
+	p.mu.Unlock()
+	p.send(m, func(sm *sarama.ProducerMessage, err error) {
+		if err != nil && !p.fatal(err) {
+			p.fail(err)
+			err = nil
+		}
+		finish(sm, err)
+	})
 	return promise
 }
 
+func (p *txnProducer) send(m message, result delivered) {
+	p.p.Input() <- &sarama.ProducerMessage{
+		Topic:    m.topic,
+		Key:      sarama.StringEncoder(m.key),
+		Value:    sarama.ByteEncoder(m.value),
+		Headers:  m.headers,
+		Metadata: result,
+	}
+}
+
+// fatal reports whether err, a failure of the producer, means that its
+// transactions can never commit: it has been fenced by the partition's
+// next owner, or is not authorised. Any other failure is abortable: the
+// transaction can be aborted and tried again.
+func (p *txnProducer) fatal(err error) bool {
+	return p.p.TxnStatus()&sarama.ProducerTxnFlagFatalError != 0 ||
+		errors.Is(err, sarama.ErrProducerFenced) ||
+		errors.Is(err, sarama.ErrInvalidProducerEpoch) ||
+		errors.Is(err, sarama.ErrTransactionalIDAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrClusterAuthorizationFailed) ||
+		errors.Is(err, sarama.ErrTopicAuthorizationFailed)
+}
+
+// fail records the first failure of the open transaction's attempt.
+func (p *txnProducer) fail(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.failed == nil {
+		p.failed = err
+	}
+}
+
 // empty reports whether nothing was emitted in the open transaction.
-func (p *txnProducer) empty() bool { return p.emitted.Load() == 0 }
+func (p *txnProducer) empty() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.open) == 0
+}
+
+// retryCommit is how long commit tries a transaction again before it
+// gives up and the group's processor is started again.
+const retryCommit = time.Minute
 
 // commit commits the transaction, with the input offset next of the
 // group's partition of topic, and begins the next one. Every message
-// emitted in it must have been acknowledged, and it must not be empty:
-// sarama drops the offsets of a transaction in which nothing was
+// emitted in it must have been delivered (or failed), and it must not be
+// empty: sarama drops the offsets of a transaction in which nothing was
 // produced.
-func (p *txnProducer) commit(group goka.Group, topic string, partition int32, next int64) error {
+//
+// If a message or the commit failed for a reason that is not fatal, the
+// transaction is aborted, which also renumbers the producer's sequences as
+// the brokers expect (sarama bumps the epoch), and its messages are sent
+// again, in order, in a new transaction, which commits with the same
+// offset: what the first attempt would have made visible, and nothing of
+// the first attempt is. It gives up on a fatal error, after retryCommit,
+// or when ctx is done (the partition is no longer this process's).
+func (p *txnProducer) commit(ctx context.Context, group goka.Group, topic string, partition int32, next int64) error {
+	p.txn.Lock()
+	defer p.txn.Unlock()
+	deadline := time.Now().Add(retryCommit)
+	pause := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := p.commitOnce(group, topic, partition, next)
+		if err == nil {
+			return nil
+		}
+		if p.fatal(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		slog.Warn("transaction failed; aborting it and sending it again",
+			"producer", p.id, "attempt", attempt, "error", err)
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return err
+		}
+		pause = min(2*pause, time.Second)
+		if err := p.again(); err != nil && (p.fatal(err) || time.Now().After(deadline)) {
+			return err
+		}
+	}
+}
+
+// commitOnce commits the current attempt of the open transaction and
+// begins the next transaction.
+func (p *txnProducer) commitOnce(group goka.Group, topic string, partition int32, next int64) error {
+	p.mu.Lock()
+	failed := p.failed
+	p.mu.Unlock()
+	if failed != nil {
+		return fmt.Errorf("send a message in the transaction of %s: %w", p.id, failed)
+	}
 	// The leader epoch is not known here: -1 says so to readers that
 	// check it.
 	offsets := map[string][]*sarama.PartitionOffsetMetadata{topic: {{Partition: partition, Offset: next, LeaderEpoch: -1}}}
@@ -143,10 +261,42 @@ func (p *txnProducer) commit(group goka.Group, topic string, partition int32, ne
 	if err := p.p.CommitTxn(); err != nil {
 		return fmt.Errorf("commit the transaction of %s: %w", p.id, err)
 	}
-	p.emitted.Store(0)
+	p.mu.Lock()
+	p.open = p.open[:0]
+	p.mu.Unlock()
 	if err := p.p.BeginTxn(); err != nil {
 		return fmt.Errorf("begin a transaction of %s: %w", p.id, err)
 	}
+	return nil
+}
+
+// again aborts the open transaction's attempt, begins a new one and sends
+// its messages again, in order, waiting until each is delivered or
+// failed.
+func (p *txnProducer) again() error {
+	if p.p.TxnStatus()&sarama.ProducerTxnFlagInTransaction != 0 || p.p.TxnStatus()&sarama.ProducerTxnFlagInError != 0 {
+		if err := p.p.AbortTxn(); err != nil {
+			return fmt.Errorf("abort the transaction of %s: %w", p.id, err)
+		}
+	}
+	if err := p.p.BeginTxn(); err != nil {
+		return fmt.Errorf("begin a transaction of %s: %w", p.id, err)
+	}
+	p.mu.Lock()
+	p.failed = nil
+	open := p.open
+	p.mu.Unlock()
+	var sent sync.WaitGroup
+	sent.Add(len(open))
+	for _, m := range open {
+		p.send(m, func(_ *sarama.ProducerMessage, err error) {
+			if err != nil {
+				p.fail(err)
+			}
+			sent.Done()
+		})
+	}
+	sent.Wait()
 	return nil
 }
 
@@ -190,6 +340,8 @@ const abortTimeout = 5 * time.Second
 // owner's initialisation, or the transaction timeout, aborts the
 // transaction all the same.
 func (p *txnProducer) Close() error {
+	p.txn.Lock()
+	defer p.txn.Unlock()
 	if p.p.TxnStatus()&sarama.ProducerTxnFlagInTransaction != 0 {
 		aborted := make(chan struct{})
 		go func() {

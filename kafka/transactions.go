@@ -329,7 +329,7 @@ func (t *Transactions) commit(ctx context.Context, s sarama.ConsumerGroupSession
 	if part.producer.empty() {
 		return part.producer.commitOffset(t.group, t.input, partition, next, s.GenerationID(), s.MemberID())
 	}
-	if err := part.producer.commit(t.group, t.input, partition, next); err != nil {
+	if err := part.producer.commit(ctx, t.group, t.input, partition, next); err != nil {
 		return err
 	}
 	if part.table == nil {

@@ -1,0 +1,120 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/wallet/wallet/topology"
+)
+
+// A message of a transaction that a broker refuses for a reason that is
+// not fatal is sent again in a new transaction, and the transaction
+// commits with its messages once each and in order, without failing a
+// promise: before, the promise failed, goka stopped the partition and the
+// group was started again (docs/LEADERS.md, causes 3 and 4: an epoch bump
+// answered OUT_OF_ORDER_SEQUENCE_NUMBER).
+func TestTransactionIsSentAgainAfterAnAbortableError(t *testing.T) {
+	const topic = "out"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topic, "in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	c := Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
+
+	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	var want []string
+	emit := func(from, to int) {
+		for i := from; i < to; i++ {
+			v := fmt.Sprintf("m%02d", i)
+			want = append(want, v)
+			done := make(chan error, 1)
+			p.Emit(topic, "k", []byte(v)).Then(func(err error) { done <- err })
+			if err := <-done; err != nil {
+				t.Fatalf("emit %s: %v", v, err)
+			}
+		}
+	}
+	emit(0, 3)
+	if err := p.commit(context.Background(), "g", "in", 0, 3); err != nil {
+		t.Fatal(err)
+	}
+	// The next produce, and only it, is refused as the brokers refused
+	// them after a leader moved: the broker has seen the producer's
+	// sequence, so the messages sent again must start a new epoch.
+	refused := false
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if refused {
+			return nil, nil, false
+		}
+		r := req.(*kmsg.ProduceRequest)
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerrOutOfOrderSequence
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		refused = true
+		return resp, nil, true
+	})
+
+	emit(3, 10)
+	if !refused {
+		t.Fatal("no produce was refused")
+	}
+	if err := p.commit(context.Background(), "g", "in", 0, 10); err != nil {
+		t.Fatalf("commit after a refused produce: %v", err)
+	}
+
+	got := readCommitted(t, c, topic, len(want))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read_committed got %v, want %v", got, want)
+	}
+}
+
+// kerrOutOfOrderSequence is OUT_OF_ORDER_SEQUENCE_NUMBER.
+const kerrOutOfOrderSequence = 45
+
+// readCommitted returns the values of topic's committed records once it
+// has read n, and whatever else comes within a second after.
+func readCommitted(t *testing.T, c Config, topic string, n int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl, err := c.KgoClient(kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	for len(got) < n {
+		fetches := cl.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("read %s: %v (got %v)", topic, err, got)
+		}
+		fetches.EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
+	return got
+}
