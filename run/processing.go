@@ -30,8 +30,8 @@ const (
 	DefaultGiveUpAfter = 5 * time.Minute
 )
 
-// healthyRun is how long a group must have run to end a series of
-// failures: its pause and its time to give up start again.
+// healthyRun is how long a group must have been ready to end a series of
+// failures: its time to give up starts again.
 const healthyRun = time.Minute
 
 // processing runs the processor groups, each in its own loop, and knows
@@ -134,9 +134,12 @@ type groupBuilder func(opts []goka.ProcessorOption) (*goka.Processor, error)
 // (the broker went away, a table could not be read) it is started again
 // after a pause, alone: the other groups go on. goka stops a processor
 // whole when one of its partitions fails, so a bad partition stops its
-// group's partitions in this process, and no more. A group failing for
-// longer than GiveUpAfter without a healthy run in between ends the
-// process with the last error, so that its supervisor sees it.
+// group's partitions in this process, and no more. The pause doubles
+// while the group fails before it is ready, and starts again at a second
+// once it has been ready: two leader moves a minute apart each cost the
+// shortest pause. A group failing for longer than GiveUpAfter without a
+// healthy run in between ends the process with the last error, so that
+// its supervisor sees it.
 func (p *processing) loop(ctx context.Context, graph *goka.GroupGraph, create groupBuilder) error {
 	name := string(graph.Group())
 	const maxPause = 10 * time.Second
@@ -147,15 +150,18 @@ func (p *processing) loop(ctx context.Context, graph *goka.GroupGraph, create gr
 			return nil
 		}
 		started := time.Now()
-		healthy, err := p.runOnce(ctx, graph, create)
+		ready, err := p.runOnce(ctx, graph, create)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err == nil { // stopped for the disk floor
 			continue
 		}
-		if healthy {
-			pause, failingSince = time.Second, time.Time{}
+		if ready > 0 {
+			pause = time.Second
+		}
+		if ready > healthyRun {
+			failingSince = time.Time{}
 		}
 		if failingSince.IsZero() {
 			failingSince = started
@@ -177,19 +183,19 @@ func (p *processing) loop(ctx context.Context, graph *goka.GroupGraph, create gr
 }
 
 // runOnce runs one processor of the group until ctx is done, it fails, or
-// the disk reaches its floor (then it returns a nil error). healthy says
-// whether it processed for long enough to end a series of failures. Each
-// run has transactions of its own (kafka.Transactions).
-func (p *processing) runOnce(ctx context.Context, graph *goka.GroupGraph, create groupBuilder) (healthy bool, err error) {
+// the disk reaches its floor (then it returns a nil error). ready is how
+// long it was ready, processing its input: zero if it never was. Each run
+// has transactions of its own (kafka.Transactions).
+func (p *processing) runOnce(ctx context.Context, graph *goka.GroupGraph, create groupBuilder) (ready time.Duration, err error) {
 	c := p.c
 	group := graph.Group()
 	txns, err := kafka.NewTransactions(c.Kafka, graph, c.CommitInterval)
 	if err != nil {
-		return false, err
+		return 0, err
 	}
 	proc, err := create(txns.Options(rocksdb.Builder(c.State, c.Storage)))
 	if err != nil {
-		return false, fmt.Errorf("create %s: %w", group, err)
+		return 0, fmt.Errorf("create %s: %w", group, err)
 	}
 	p.web.setProcessor(group, proc)
 	defer p.web.dropProcessor(group, proc)
@@ -203,7 +209,10 @@ func (p *processing) runOnce(ctx context.Context, graph *goka.GroupGraph, create
 	for {
 		select {
 		case err := <-done:
-			return !runningSince.IsZero() && time.Since(runningSince) > healthyRun, err
+			if runningSince.IsZero() {
+				return 0, err
+			}
+			return time.Since(runningSince), err
 		case <-tick.C:
 		}
 		state := processorState(proc.StateReader().State())
@@ -214,7 +223,7 @@ func (p *processing) runOnce(ctx context.Context, graph *goka.GroupGraph, create
 		if p.diskFull() {
 			stop()
 			<-done
-			return false, nil
+			return 0, nil
 		}
 	}
 }
