@@ -22,7 +22,8 @@ import (
 // Client is a client of the wallet's HTTP API: the one the harnesses and
 // the integration tests share. The write side (the emitter) and the read
 // side (the view) may be two servers. A Client is safe for concurrent use
-// once set up; each method sends one request and does not retry.
+// once set up; each method sends one request, but a POST that carries a
+// request ID is sent again as Retry says, if set.
 type Client struct {
 	// HTTPClient sends the requests; nil means http.DefaultClient. Set
 	// its Transport to size the pool of kept-alive connections, and its
@@ -41,6 +42,11 @@ type Client struct {
 	// accounts and transfers whose key the client does not hold; "" for
 	// none.
 	Operator string
+	// Retry, when set, makes the POSTs that carry a request ID
+	// (PostTransfer, PostTransferJSON, Deposit, Withdraw, PostAccount,
+	// IssueKey) post the same body again after an answer that leaves
+	// the request's fate open; nil sends each once. See Retry.
+	Retry *Retry
 
 	// keys are the API keys the client holds, by account key: each
 	// signup's (PostAccount) and those given by SetKey. A copy of the
@@ -77,6 +83,17 @@ func (c *Client) Key(name string) string {
 	key, _ := c.keyring().Load(k)
 	s, _ := key.(string)
 	return s
+}
+
+// WithRetry returns a copy of c that posts again as r says (nil: never),
+// with c's settings and keys, the ones either learns later included: one
+// client of the API, with a policy per kind of request, or a counter of
+// answers (Retry.OnAnswer) per goroutine.
+func (c *Client) WithRetry(r *Retry) *Client {
+	c.keyring() // created before the copy, so that both share it
+	cp := *c
+	cp.Retry = r
+	return &cp
 }
 
 // credential returns the key a call that moves money from the account
@@ -191,7 +208,7 @@ func (c *Client) postTransfer(ctx context.Context, path string, body []byte, key
 	if c.Wait > 0 {
 		header = append(header, "Prefer", fmt.Sprintf("wait=%d", int(c.Wait/time.Second)))
 	}
-	return c.do(ctx, WriteSide, http.MethodPost, path, body, header...)
+	return c.post(ctx, path, body, header...)
 }
 
 // bearer returns the header that authenticates with key; none for "".
@@ -280,7 +297,7 @@ func (c *Client) PostAccount(ctx context.Context, cl wallet.Claim) (Answer, erro
 	if err != nil {
 		return Answer{}, fmt.Errorf("encode claim %s: %w", cl.RequestID, err)
 	}
-	a, err := c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts", body)
+	a, err := c.post(ctx, "/api/v1/accounts", body)
 	if err == nil && a.Status == http.StatusCreated {
 		if acct, err := a.Account(); err == nil && acct.APIKey != "" {
 			c.SetKey(cl.Username, acct.APIKey)
@@ -298,7 +315,7 @@ func (c *Client) IssueKey(ctx context.Context, id uuid.UUID, name, replaces stri
 	if err != nil {
 		return "", Answer{}, fmt.Errorf("encode key request %s: %w", id, err)
 	}
-	a, err := c.do(ctx, WriteSide, http.MethodPost, "/api/v1/accounts/"+url.PathEscape(name)+"/keys", body, bearer(c.credential(name))...)
+	a, err := c.post(ctx, "/api/v1/accounts/"+url.PathEscape(name)+"/keys", body, bearer(c.credential(name))...)
 	if err != nil || a.Status != http.StatusCreated {
 		return "", a, err
 	}
@@ -416,6 +433,84 @@ func (c *Client) Base(s Side) string {
 
 func (c *Client) statusError(s Side, method, path string, a Answer) error {
 	return &StatusError{Method: method, URL: c.Base(s) + path, Answer: a}
+}
+
+// Retry is a policy of posting a request again with the same body, so
+// with the same request ID, after an answer that leaves its fate open:
+// none at all, or a 5xx (503: it may or may not have been stored), which
+// the API asks to retry with the same request ID; and, with Pending, a
+// 202 (stored, or claimed, but not decided within the server's wait).
+// The server keeps one request per request ID and answers a re-post with
+// what it decided for the first, so a re-post never moves money twice.
+// The answer a Client method returns is the last one. When ctx ends the
+// retries, it returns the last answer with ctx's error.
+//
+// The zero Retry posts again until another answer comes or ctx ends.
+type Retry struct {
+	// For bounds the retries in time: no POST is sent again once For has
+	// passed since the first. 0: no bound in time.
+	For time.Duration
+	// Posts bounds them in number: at most this many POSTs in all, the
+	// first included. 0: no bound in number.
+	Posts int
+	// Backoff is the wait before the first re-post, doubled before each
+	// next one up to MaxBackoff: a server that answers 503 is busy or
+	// cut off from Kafka, and a storm of re-posts would not help it.
+	// Defaults 50 ms and 2 s.
+	Backoff, MaxBackoff time.Duration
+	// Pending also posts a 202 again: a claim (PostAccount) or, with
+	// Client.Wait, a transfer that the server stored but did not decide
+	// within its wait. The re-post waits for the decision again.
+	Pending bool
+	// OnAnswer, if set, is called after every POST with its answer, or
+	// the error when none came, and how long it took: the retries hide
+	// every answer but the last, and a caller that counts answers or
+	// measures latencies needs them all. It is not called for a POST
+	// that failed because ctx ended.
+	OnAnswer func(a Answer, err error, took time.Duration)
+}
+
+// again reports whether the answer leaves the request's fate open.
+func (r *Retry) again(a Answer, err error) bool {
+	return err != nil || a.Status >= 500 || r.Pending && a.Status == http.StatusAccepted
+}
+
+// post sends a POST that carries a request ID: once, or as c.Retry says.
+func (c *Client) post(ctx context.Context, path string, body []byte, header ...string) (Answer, error) {
+	r := c.Retry
+	if r == nil {
+		return c.do(ctx, WriteSide, http.MethodPost, path, body, header...)
+	}
+	backoff := r.Backoff
+	if backoff <= 0 {
+		backoff = 50 * time.Millisecond
+	}
+	maxBackoff := r.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = 2 * time.Second
+	}
+	first := time.Now()
+	for posts := 1; ; posts++ {
+		start := time.Now()
+		a, err := c.do(ctx, WriteSide, http.MethodPost, path, body, header...)
+		if err != nil && ctx.Err() != nil {
+			return a, err
+		}
+		if r.OnAnswer != nil {
+			r.OnAnswer(a, err, time.Since(start))
+		}
+		if !r.again(a, err) || r.Posts > 0 && posts >= r.Posts || r.For > 0 && time.Since(first) > r.For {
+			return a, err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return a, fmt.Errorf("POST %s: retries ended after %d posts: %w", c.Base(WriteSide)+path, posts, context.Cause(ctx))
+		case <-t.C:
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
 }
 
 // do sends one request with a JSON body, if any, and reads the answer.

@@ -8,10 +8,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // maxMaybe is the most unconfirmed transfers the check tries every
@@ -62,7 +62,7 @@ func drain(ctx context.Context, cl *client, names []string, transfers []*transfe
 			r.unreadable, got = nil, cur
 			if mask, ok := explain(want, got, maybe); ok {
 				// Stable for two seconds: nothing more is on its way.
-				sleep(ctx, 2*time.Second)
+				harness.Sleep(ctx, 2*time.Second)
 				again, err := readBalances(ctx, cl, names, ghost)
 				if err == nil && slices.Equal(again, got) {
 					r.busy = nil
@@ -80,7 +80,7 @@ func drain(ctx context.Context, cl *client, names []string, transfers []*transfe
 		if time.Now().After(deadline) {
 			break
 		}
-		sleep(ctx, 500*time.Millisecond)
+		harness.Sleep(ctx, 500*time.Millisecond)
 	}
 	r.took = time.Since(start)
 	if got == nil {
@@ -108,25 +108,19 @@ func drain(ctx context.Context, cl *client, names []string, transfers []*transfe
 // unless ghost says it was never signed up: then its balance is 0.
 func readBalances(ctx context.Context, cl *client, names []string, ghost func(int32) bool) ([]int64, error) {
 	got := make([]int64, len(names))
-	errs := make([]error, len(names))
-	idx := make(chan int)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range idx {
-				var found bool
-				got[i], found, errs[i] = cl.balance(ctx, names[i])
-				if errs[i] == nil && !found && !ghost(int32(i)) {
-					errs[i] = fmt.Errorf("account %s not found: not signed up", names[i])
-				}
-			}
-		})
+	var errs []error
+	for i, b := range harness.ReadBalances(ctx, cl.api, names, 8, nil) {
+		got[i] = b.Cents
+		switch {
+		case b.Err != nil:
+			errs = append(errs, b.Err)
+		case !b.Found && !ghost(int32(i)):
+			errs = append(errs, fmt.Errorf("account %s not found: not signed up", names[i]))
+		}
 	}
-	for i := range names {
-		idx <- i
+	if err := ctx.Err(); err != nil {
+		errs = append(errs, err) // some accounts were not read
 	}
-	close(idx)
-	wg.Wait()
 	return got, errors.Join(errs...)
 }
 

@@ -15,16 +15,18 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/topology"
 )
 
 // client talks to the wallet's HTTP APIs and counts what it saw.
 type client struct {
-	api *api.Client
-
-	posts      atomic.Int64 // POSTs sent
-	unavail    atomic.Int64 // 503 answers
-	connErrors atomic.Int64 // POSTs without an answer
+	// api posts transfers, deposits and withdrawals, again after a 503,
+	// another 5xx or no answer, with the same request ID, for up to
+	// -transfer-timeout; conflicts posts conflicting re-uses of request
+	// IDs in the same way. Both count their POSTs in counts.
+	api, conflicts *api.Client
+	counts         harness.Counts
 
 	kafka         *kgo.Client  // writes transfers straight to wallet.transfer_request
 	produced      atomic.Int64 // records produced
@@ -34,7 +36,7 @@ type client struct {
 	errors map[string]int // unexpected answers by "status code", e.g. "400 amount_invalid"
 }
 
-func newClient(emitter, view, broker, operator string, conns int) (*client, error) {
+func newClient(emitter, view, broker, operator string, conns int, wait time.Duration) (*client, error) {
 	opts, err := kafkaOpts(broker)
 	if err != nil {
 		return nil, err
@@ -43,24 +45,35 @@ func newClient(emitter, view, broker, operator string, conns int) (*client, erro
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", broker, err)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
 	// Enough kept-alive connections for the workers and the outcome
-	// check's GETs: a GET that finds none idle opens a new one, and a
-	// million of them leave the ephemeral ports in TIME_WAIT.
-	idle := max(2*conns, conns+outcomeConc)
-	tr.MaxIdleConns = 2 * idle
-	tr.MaxIdleConnsPerHost = idle
-	return &client{
-		api: &api.Client{
-			// Above the emitter's 5 s wait for Kafka, which then answers 503.
-			HTTPClient: &http.Client{Transport: tr, Timeout: 10 * time.Second},
-			URL:        emitter,
-			ViewURL:    view,
-			Operator:   operator,
-		},
-		kafka:  kc,
-		errors: map[string]int{},
-	}, nil
+	// check's GETs; a timeout above the emitter's 5 s wait for Kafka,
+	// which then answers 503.
+	base := harness.NewClient(emitter, view, operator, max(2*conns, conns+outcomeConc), 10*time.Second)
+	c := &client{kafka: kc, errors: map[string]int{}}
+	c.api = base.WithRetry(&api.Retry{For: wait, OnAnswer: c.counter("")})
+	c.conflicts = base.WithRetry(&api.Retry{For: wait, OnAnswer: c.counter("conflict: ")})
+	return c, nil
+}
+
+// counter returns the OnAnswer of a client's retries: it counts every
+// POST, and every answer other than 201, 503 and, for a conflicting
+// re-use, 409 request_id_conflict as unexpected, under prefix; the
+// client sends only valid transfers, so any other fails the run.
+func (c *client) counter(prefix string) func(api.Answer, error, time.Duration) {
+	return func(a api.Answer, err error, took time.Duration) {
+		c.counts.Count(a, err, took)
+		switch {
+		case err != nil:
+			slog.Debug("POST failed", "error", err)
+		case a.Status == http.StatusCreated, a.Status == http.StatusServiceUnavailable:
+		case prefix != "" && a.Status == http.StatusConflict && a.Code() == string(wallet.ERequestIDConflict):
+		default:
+			c.countError(a.Status, prefix+a.Code())
+			if a.Status >= 500 { // retried: the final answer is logged by the caller
+				slog.Error("unexpected answer", "status", a.Status, "code", a.Code(), "kind", prefix)
+			}
+		}
+	}
 }
 
 func (c *client) close() {
@@ -80,80 +93,44 @@ const (
 
 // send posts t (to the endpoint of its kind) until it is answered 201,
 // retrying 503s, other 5xx and connection errors with the same request
-// ID and a growing backoff until the deadline.
-func (c *client) send(ctx context.Context, t wallet.Transfer, k kind, deadline time.Time) outcome {
-	backoff := 50 * time.Millisecond
-	for {
-		c.posts.Add(1)
-		var a api.Answer
-		var err error
-		switch k {
-		case deposit:
-			a, err = c.api.Deposit(ctx, t.RequestID, t.To, t.Amount)
-		case withdrawal:
-			a, err = c.api.Withdraw(ctx, t.RequestID, t.From, t.Amount)
-		default:
-			a, err = c.api.PostTransfer(ctx, t)
-		}
-		switch {
-		case ctx.Err() != nil:
-			return canceled
-		case err != nil:
-			c.connErrors.Add(1)
-			slog.Debug("POST failed", "request_id", t.RequestID, "error", err)
-		case a.Status == http.StatusCreated:
-			return accepted
-		case a.Status == http.StatusServiceUnavailable:
-			c.unavail.Add(1)
-		default:
-			c.countError(a.Status, a.Code())
-			slog.Error("unexpected answer to a valid transfer", "status", a.Status, "code", a.Code(), "transfer", t, "kind", k)
-			if a.Status < 500 {
-				return rejected
-			}
-		}
-		if time.Now().After(deadline) {
-			slog.Warn("transfer unconfirmed: no 201 before the deadline", "request_id", t.RequestID)
-			return unconfirmed
-		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, 2*time.Second)
+// ID and a growing backoff until -transfer-timeout (c.api's Retry).
+func (c *client) send(ctx context.Context, t wallet.Transfer, k kind) outcome {
+	var a api.Answer
+	var err error
+	switch k {
+	case deposit:
+		a, err = c.api.Deposit(ctx, t.RequestID, t.To, t.Amount)
+	case withdrawal:
+		a, err = c.api.Withdraw(ctx, t.RequestID, t.From, t.Amount)
+	default:
+		a, err = c.api.PostTransfer(ctx, t)
 	}
+	switch {
+	case ctx.Err() != nil:
+		return canceled
+	case err == nil && a.Status == http.StatusCreated:
+		return accepted
+	case err == nil && a.Status < 500:
+		slog.Error("unexpected answer to a valid transfer", "status", a.Status, "code", a.Code(), "transfer", t, "kind", k)
+		return rejected
+	}
+	slog.Warn("transfer unconfirmed: no 201 before the deadline", "request_id", t.RequestID)
+	return unconfirmed
 }
 
 // sendConflict posts t, a request ID already used for another transfer,
 // until it is answered 409 request_id_conflict or 201 (the view did not
 // know the first one yet), retrying as send does, and returns that status:
 // 0 when neither came before the deadline.
-func (c *client) sendConflict(ctx context.Context, t wallet.Transfer, deadline time.Time) int {
-	backoff := 50 * time.Millisecond
-	for {
-		c.posts.Add(1)
-		a, err := c.api.PostTransfer(ctx, t)
-		switch {
-		case ctx.Err() != nil:
-			return 0
-		case err != nil:
-			c.connErrors.Add(1)
-		case a.Status == http.StatusCreated:
-			return a.Status
-		case a.Status == http.StatusConflict && a.Code() == string(wallet.ERequestIDConflict):
-			return a.Status
-		case a.Status == http.StatusServiceUnavailable:
-			c.unavail.Add(1)
-		default:
-			c.countError(a.Status, "conflict: "+a.Code())
-			slog.Error("unexpected answer to a conflicting re-use of a request ID", "status", a.Status, "code", a.Code(), "transfer", t)
-			if a.Status < 500 {
-				return a.Status
-			}
-		}
-		if time.Now().After(deadline) {
-			return 0
-		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, 2*time.Second)
+func (c *client) sendConflict(ctx context.Context, t wallet.Transfer) int {
+	a, err := c.conflicts.PostTransfer(ctx, t)
+	switch {
+	case ctx.Err() != nil, err != nil, a.Status >= 500:
+		return 0
+	case a.Status != http.StatusCreated && a.Code() != string(wallet.ERequestIDConflict):
+		slog.Error("unexpected answer to a conflicting re-use of a request ID", "status", a.Status, "code", a.Code(), "transfer", t)
 	}
+	return a.Status
 }
 
 // produce writes t straight to wallet.transfer_request, keyed by its
@@ -182,7 +159,7 @@ func (c *client) produce(ctx context.Context, t wallet.Transfer, deadline time.T
 			slog.Warn("transfer unconfirmed: Kafka did not acknowledge it before the deadline", "request_id", t.RequestID)
 			return unconfirmed
 		}
-		sleep(ctx, backoff)
+		harness.Sleep(ctx, backoff)
 		backoff = min(2*backoff, 2*time.Second)
 	}
 }
@@ -197,13 +174,6 @@ func (c *client) errorCounts() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.errors)
-}
-
-// balance returns the account's balance in cents from the view, and
-// whether the view knows the account.
-func (c *client) balance(ctx context.Context, account string) (cents int64, found bool, err error) {
-	acct, found, err := c.api.Account(ctx, account)
-	return acct.Balance.Cents(), found, err
 }
 
 // staleRecords returns how many old versions of accounts the view has

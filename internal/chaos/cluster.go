@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	walletrun "github.com/wallet/wallet/run"
 )
 
@@ -96,26 +97,6 @@ func workDir(dir string) (path string, created bool, err error) {
 	return abs, false, nil
 }
 
-// freePorts returns n distinct free TCP ports on 127.0.0.1.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 // cluster is the wallet as processes: one broker, the processors, one
 // emitter and one view, all supervised.
 type cluster struct {
@@ -139,7 +120,7 @@ type cluster struct {
 
 // newCluster lays out the processes in work, with binaries in bin.
 func newCluster(c config, work, bin string) (*cluster, error) {
-	ports, err := freePorts(3 + c.Processors)
+	ports, err := harness.FreePorts(3 + c.Processors)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +180,14 @@ func (cl *cluster) start(ctx context.Context) error {
 		cl.wg.Add(1)
 		go func() { defer cl.wg.Done(); cl.broker.supervise(ctx) }()
 	}
-	if err := waitTCP(ctx, cl.brokerAddr, 30*time.Second); err != nil {
+	listening := func(context.Context) error {
+		conn, err := net.DialTimeout("tcp", cl.brokerAddr, time.Second)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
+	}
+	if err := harness.Poll(ctx, 30*time.Second, 100*time.Millisecond, listening); err != nil {
 		return fmt.Errorf("broker at %s did not listen: %w", cl.brokerAddr, err)
 	}
 	for _, p := range append([]*process{cl.emitter, cl.view}, cl.processors...) {
@@ -223,10 +211,10 @@ func (cl *cluster) ready(ctx context.Context, timeout time.Duration) error {
 		}
 	}
 	probe := &api.Client{HTTPClient: &http.Client{Timeout: 2 * time.Second}, URL: cl.emitterURL, ViewURL: cl.viewURL}
-	if err := waitOK(ctx, func(ctx context.Context) error { return probe.Health(ctx, api.WriteSide) }); err != nil {
+	if err := harness.Poll(ctx, 0, 200*time.Millisecond, func(ctx context.Context) error { return probe.Health(ctx, api.WriteSide) }); err != nil {
 		return fmt.Errorf("emitter (see %s): %w", cl.emitter.logPath, err)
 	}
-	if err := waitOK(ctx, func(ctx context.Context) error { return probe.Ready(ctx, api.ReadSide) }); err != nil {
+	if err := harness.Poll(ctx, 0, 200*time.Millisecond, func(ctx context.Context) error { return probe.Ready(ctx, api.ReadSide) }); err != nil {
 		return fmt.Errorf("view (see %s): %w", cl.view.logPath, err)
 	}
 	return nil
@@ -278,35 +266,4 @@ func (cl *cluster) exits() int {
 		n += e
 	}
 	return n
-}
-
-func waitTCP(ctx context.Context, addr string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		conn, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			return conn.Close()
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("connect to %s: %w", addr, err)
-		}
-		sleep(ctx, 100*time.Millisecond)
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-	}
-}
-
-// waitOK polls check until it returns nil or ctx is done.
-func waitOK(ctx context.Context, check func(context.Context) error) error {
-	for {
-		err := check(ctx)
-		if err == nil {
-			return nil
-		}
-		sleep(ctx, 200*time.Millisecond)
-		if ctx.Err() != nil {
-			return fmt.Errorf("last: %v: %w", err, context.Cause(ctx))
-		}
-	}
 }

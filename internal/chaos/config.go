@@ -1,11 +1,12 @@
 package chaos
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // config is every setting of a chaos run.
@@ -81,15 +82,10 @@ Flags:
 	fs.BoolVar(&c.Verbose, "v", false, "log every kill, restart and retry")
 	fs.StringVar(&c.Brokers, "brokers", "", "run against the Kafka at this address instead of starting cmd/broker; the broker is not killed (-broker-kills is ignored), and its topics must be fresh, as scripts/kafka/start.sh makes them")
 	fs.StringVar(&c.Inspect, "inspect", "", "instead of a run, print the state, members, assignments and lag of the processor groups on the broker at this address (with -partitions), and exit")
-	if err := fs.Parse(args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
-	}
-	if c.Seed == 0 {
-		c.Seed = uint64(time.Now().UnixNano())
-	}
+	c.Seed = harness.Seed(c.Seed)
 	if c.Brokers != "" {
 		c.BrokerKills = 0 // the harness cannot restart a broker it did not start
 	}
@@ -97,12 +93,8 @@ Flags:
 }
 
 func (c config) validate() error {
-	var errs []error
-	check := func(ok bool, format string, args ...any) {
-		if !ok {
-			errs = append(errs, fmt.Errorf(format, args...))
-		}
-	}
+	var p harness.Problems
+	check := p.Check
 	check(c.N >= 0, "-n must be >= 0, got %d", c.N)
 	check(c.Concurrency >= 1, "-concurrency must be >= 1, got %d", c.Concurrency)
 	check(c.Rate >= 0, "-rate must be >= 0, got %d", c.Rate)
@@ -120,5 +112,5 @@ func (c config) validate() error {
 	check(c.DrainTimeout > 0, "-drain-timeout must be > 0, got %s", c.DrainTimeout)
 	check(c.TransferWait > 0, "-transfer-timeout must be > 0, got %s", c.TransferWait)
 	check(c.Failover >= 0, "-failover must be >= 0, got %d", c.Failover)
-	return errors.Join(errs...)
+	return p.Err()
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/topology"
 )
@@ -26,14 +27,13 @@ type prober struct {
 	cl       *client
 	l        *journal
 	rng      *rand.Rand
-	deadline time.Duration // of a POST's retries
 	from, to []int32       // per partition
 	want     ledger.Ledger // of the probe accounts
 	count    int
 }
 
 func newProber(cl *client, l *journal, c config) *prober {
-	pr := &prober{cl: cl, l: l, rng: rand.New(rand.NewPCG(c.Seed, 3)), deadline: c.TransferWait}
+	pr := &prober{cl: cl, l: l, rng: rand.New(rand.NewPCG(c.Seed, 3))}
 	for p := range c.Partitions {
 		pr.from = append(pr.from, l.account(accountIn(p, c.Partitions, "probe-from")))
 		pr.to = append(pr.to, l.account(accountIn(p, c.Partitions, "probe-to")))
@@ -68,7 +68,7 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 	for p := range n {
 		t := &transfer{from: pr.from[p], to: pr.to[p], cents: 1, sent: true}
 		for {
-			t.id = randomUUID(pr.rng)
+			t.id = harness.RandomUUID(pr.rng)
 			if partitionOf(t.id.String(), n) == p {
 				break
 			}
@@ -76,7 +76,7 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 		pr.l.addProbe(t)
 		pr.count++
 		body := pr.l.body(t)
-		t.outcome = pr.cl.send(ctx, body, ordinary, time.Now().Add(pr.deadline))
+		t.outcome = pr.cl.send(ctx, body, ordinary)
 		if t.outcome != accepted {
 			return nil, fmt.Errorf("probe transfer %s on partition %d was not accepted", t.id, p)
 		}
@@ -92,9 +92,8 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 				continue
 			}
 			from, to := names[pr.from[p]], names[pr.to[p]]
-			a, _, errA := pr.cl.balance(ctx, from)
-			b, _, errB := pr.cl.balance(ctx, to)
-			if errA == nil && errB == nil && a == pr.want.Balance(from) && b == pr.want.Balance(to) {
+			a, b := harness.ReadBalance(ctx, pr.cl.api, from), harness.ReadBalance(ctx, pr.cl.api, to)
+			if a.Err == nil && b.Err == nil && a.Cents == pr.want.Balance(from) && b.Cents == pr.want.Balance(to) {
 				took[p] = time.Since(since)
 				pending--
 			}
@@ -108,7 +107,7 @@ func (pr *prober) probe(ctx context.Context, since time.Time, timeout time.Durat
 		if time.Now().After(deadline) {
 			return took, fmt.Errorf("probes not visible after %s: %v (0: not yet)", timeout, took)
 		}
-		sleep(ctx, 25*time.Millisecond)
+		harness.Sleep(ctx, 25*time.Millisecond)
 	}
 	return took, nil
 }
@@ -146,7 +145,7 @@ func (pr *prober) settle(ctx context.Context) (time.Duration, error) {
 		if last < time.Second {
 			return last, nil
 		}
-		sleep(ctx, time.Second)
+		harness.Sleep(ctx, time.Second)
 	}
 	return last, nil
 }

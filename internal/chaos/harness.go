@@ -16,6 +16,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/audit"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	walletrun "github.com/wallet/wallet/run"
@@ -25,8 +26,8 @@ import (
 // failed.
 var errSetup = errors.New("setup")
 
-// harness is one chaos run.
-type harness struct {
+// runner is one chaos run.
+type runner struct {
 	c       config
 	dir     string
 	cluster *cluster
@@ -43,11 +44,11 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	start := time.Now()
 	s := &summary{Seed: c.Seed, Dir: dir, Sum: "n/a"}
 	defer func() { s.elapsed = time.Since(start) }()
-	var h *harness
+	var h *runner
 	defer func() {
 		if h != nil {
 			s.Exits = h.cluster.exits()
-			s.Posts, s.Unavailable, s.ConnErrors = h.client.posts.Load(), h.client.unavail.Load(), h.client.connErrors.Load()
+			s.Posts, s.Unavailable, s.ConnErrors = h.client.counts.Posts.Load(), h.client.counts.Unavailable.Load(), h.client.counts.ConnErrors.Load()
 			s.Errors = h.client.errorCounts()
 			if len(s.Errors) > 0 {
 				s.fail("unexpected answers to valid transfers: %v", s.Errors)
@@ -72,11 +73,11 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
 	}
-	client, err := newClient(cl.emitterURL, cl.viewURL, cl.brokerAddr, cl.operator, c.Concurrency)
+	client, err := newClient(cl.emitterURL, cl.viewURL, cl.brokerAddr, cl.operator, c.Concurrency, c.TransferWait)
 	if err != nil {
 		return s, fmt.Errorf("%w: %w", errSetup, err)
 	}
-	h = &harness{
+	h = &runner{
 		c:       c,
 		dir:     dir,
 		cluster: cl,
@@ -153,44 +154,30 @@ func run(ctx context.Context, c config, dir string) (*summary, error) {
 // processorsReady checks that every processor's /readyz answers 200 within
 // timeout once the run has drained: every group processing, no partition
 // stalled, the disk above its floor.
-func (h *harness) processorsReady(ctx context.Context, s *summary, timeout time.Duration) {
-	deadline := time.Now().Add(timeout)
-	for {
-		notReady := h.cluster.processorsNotReady(ctx)
-		if len(notReady) == 0 {
-			return
+func (h *runner) processorsReady(ctx context.Context, s *summary, timeout time.Duration) {
+	err := harness.Poll(ctx, timeout, time.Second, func(ctx context.Context) error {
+		if notReady := h.cluster.processorsNotReady(ctx); len(notReady) > 0 {
+			return errors.New(strings.Join(notReady, "; "))
 		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			s.fail("processors not ready %s after the run: %s", timeout, strings.Join(notReady, "; "))
-			return
-		}
-		sleep(ctx, time.Second)
+		return nil
+	})
+	if err != nil {
+		s.fail("processors not ready after the run: %v", err)
 	}
 }
 
 // fund deposits into every account signed up, 0.00..200.00 each (the
 // probes' senders 1000.00), and waits until the view shows every deposit:
 // the transfers that follow find the money there.
-func (h *harness) fund(ctx context.Context, s *summary) error {
+func (h *runner) fund(ctx context.Context, s *summary) error {
 	start := time.Now()
 	deposits := h.journal.fund(rand.New(rand.NewPCG(h.c.Seed, 7)), h.prober.from)
 	slog.Info("funding", "deposits", len(deposits))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range h.c.Concurrency {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(deposits) {
-					return
-				}
-				t := deposits[i]
-				t.sent = true
-				t.outcome = h.client.send(ctx, h.journal.body(t), deposit, time.Now().Add(h.c.TransferWait))
-			}
-		})
-	}
-	wg.Wait()
+	harness.ForEach(ctx, len(deposits), h.c.Concurrency, func(i int) {
+		t := deposits[i]
+		t.sent = true
+		t.outcome = h.client.send(ctx, h.journal.body(t), deposit)
+	})
 	var cents int64
 	for _, t := range deposits {
 		if t.outcome != accepted {
@@ -205,16 +192,15 @@ func (h *harness) fund(ctx context.Context, s *summary) error {
 		want[t.from] -= t.cents
 		want[t.to] += t.cents
 	}
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
+	err := harness.Poll(ctx, 3*time.Minute, 200*time.Millisecond, func(ctx context.Context) error {
 		got, err := readBalances(ctx, h.client, names, h.journal.isGhost)
-		if err == nil && slices.Equal(got, want) {
-			break
+		if err == nil && !slices.Equal(got, want) {
+			return errors.New("balances not as deposited yet")
 		}
-		if ctx.Err() != nil || time.Now().After(deadline) {
-			return fmt.Errorf("the view did not show the deposits within 3m (last error: %v; processors not ready: %v)", err, h.cluster.processorsNotReady(ctx))
-		}
-		sleep(ctx, 200*time.Millisecond)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("the view did not show the deposits: %w (processors not ready: %v)", err, h.cluster.processorsNotReady(ctx))
 	}
 	s.Funding = len(deposits)
 	s.FundingAmount = wallet.Cents(cents).String()
@@ -226,7 +212,7 @@ func (h *harness) fund(ctx context.Context, s *summary) error {
 // outcomes reads every transfer's outcome through GET
 // /api/v1/transfers/{id} until each accepted one is final, checks them,
 // and records the verdict in s.
-func (h *harness) outcomes(ctx context.Context, s *summary, timeout time.Duration) {
+func (h *runner) outcomes(ctx context.Context, s *summary, timeout time.Duration) {
 	names, transfers := h.journal.snapshot()
 	o := readOutcomes(ctx, h.client, transfers, timeout)
 	o.check(names, transfers, h.journal.isGhost)
@@ -254,7 +240,7 @@ func (h *harness) outcomes(ctx context.Context, s *summary, timeout time.Duratio
 
 // audit checks the books with the auditor, against the run's Kafka, and
 // records its verdict in s; the full report goes to audit.txt.
-func (h *harness) audit(ctx context.Context, s *summary) {
+func (h *runner) audit(ctx context.Context, s *summary) {
 	if ctx.Err() != nil {
 		return
 	}
@@ -296,7 +282,7 @@ func (h *harness) audit(ctx context.Context, s *summary) {
 }
 
 // sendWithChaos sends the transfers while the chaos runs, then stops it.
-func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
+func (h *runner) sendWithChaos(ctx context.Context, s *summary) {
 	var done atomic.Int64
 	chaosCtx, stopChaos := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -330,7 +316,7 @@ func (h *harness) sendWithChaos(ctx context.Context, s *summary) {
 // until the kills stop. Killing every processor at once is left out too:
 // the group then takes about 45 s to form again (generations with members
 // that died while joining). The broker is not killed.
-func (h *harness) signUp(ctx context.Context, s *summary) {
+func (h *runner) signUp(ctx context.Context, s *summary) {
 	start := time.Now()
 	c := h.c
 	ss := h.signups
@@ -371,7 +357,7 @@ func (h *harness) signUp(ctx context.Context, s *summary) {
 	s.Signups = &signupSummary{Kills: kills, Seconds: time.Since(start).Seconds()}
 	s.Signups.fill(ss)
 	slog.Info("signups done", "took", time.Since(start).Round(time.Millisecond), "processor kills", kills,
-		"posts", ss.posts.Load(), "202s", ss.pending.Load())
+		"posts", ss.counts.Posts.Load(), "202s", ss.counts.Pending.Load())
 }
 
 // allRunning reports whether every process of ps runs.
@@ -386,7 +372,7 @@ func allRunning(ps []*process) bool {
 
 // checkSignups posts every claim once more, reads every account's display
 // name from the view, and records the verdict on the signups in s.
-func (h *harness) checkSignups(ctx context.Context, s *summary) {
+func (h *runner) checkSignups(ctx context.Context, s *summary) {
 	if ctx.Err() != nil || s.Signups == nil {
 		return
 	}
@@ -408,22 +394,15 @@ func (h *harness) checkSignups(ctx context.Context, s *summary) {
 }
 
 // progress logs the sends every ten seconds until ctx is done.
-func (h *harness) progress(ctx context.Context, done *atomic.Int64) {
-	t := time.NewTicker(10 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			slog.Info("progress", "sent", done.Load(), "of", h.c.N, "posts", h.client.posts.Load(),
-				"503s", h.client.unavail.Load(), "connection errors", h.client.connErrors.Load(), "exits", h.cluster.exits())
-		}
-	}
+func (h *runner) progress(ctx context.Context, done *atomic.Int64) {
+	harness.Every(ctx, 10*time.Second, func() {
+		slog.Info("progress", "sent", done.Load(), "of", h.c.N, "posts", h.client.counts.Posts.Load(),
+			"5xx", h.client.counts.Unavailable.Load(), "connection errors", h.client.counts.ConnErrors.Load(), "exits", h.cluster.exits())
+	})
 }
 
 // check waits for the balances and records the verdict in s.
-func (h *harness) check(ctx context.Context, s *summary, timeout time.Duration) checkResult {
+func (h *runner) check(ctx context.Context, s *summary, timeout time.Duration) checkResult {
 	names, transfers := h.journal.snapshot()
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -490,7 +469,7 @@ func countMaybe(transfers []*transfer) int {
 // measureFailovers times processor failovers with no load: each one in
 // mode "restarted", and in mode "held" when another processor can take
 // the partitions over.
-func (h *harness) measureFailovers(ctx context.Context, s *summary) {
+func (h *runner) measureFailovers(ctx context.Context, s *summary) {
 	rng := rand.New(rand.NewPCG(h.c.Seed, 4))
 	for range h.c.Failover {
 		modes := []bool{false}
@@ -515,7 +494,7 @@ func (h *harness) measureFailovers(ctx context.Context, s *summary) {
 
 // idle reports an error unless both processor groups have committed
 // every input message.
-func (h *harness) idle(ctx context.Context) error {
+func (h *runner) idle(ctx context.Context) error {
 	groups, err := kafkaState(ctx, h.cluster.brokerAddr, h.c.Partitions)
 	if err != nil {
 		return err
@@ -533,30 +512,23 @@ func (h *harness) idle(ctx context.Context) error {
 }
 
 // watchLag logs the processor groups' lag every 15 s until ctx is done.
-func (h *harness) watchLag(ctx context.Context) {
-	t := time.NewTicker(15 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
+func (h *runner) watchLag(ctx context.Context) {
+	harness.Every(ctx, 15*time.Second, func() {
+		groups, err := kafkaState(ctx, h.cluster.brokerAddr, h.c.Partitions)
+		if err != nil {
+			slog.Warn("draining; kafka state unavailable", "error", err)
 			return
-		case <-t.C:
-			groups, err := kafkaState(ctx, h.cluster.brokerAddr, h.c.Partitions)
-			if err != nil {
-				slog.Warn("draining; kafka state unavailable", "error", err)
-				continue
-			}
-			for _, g := range groups {
-				slog.Info("draining", "group", g.group, "state", g.state, "members", g.members, "lag", g.total())
-			}
 		}
-	}
+		for _, g := range groups {
+			slog.Info("draining", "group", g.group, "state", g.state, "members", g.members, "lag", g.total())
+		}
+	})
 }
 
 // lagVerdict tells, for a failed check, whether the processors were
 // still behind (not drained: slow or stuck) or had consumed everything
 // (balances wrong: lost or doubled instructions), and saves the groups' state.
-func (h *harness) lagVerdict(ctx context.Context) (string, int64) {
+func (h *runner) lagVerdict(ctx context.Context) (string, int64) {
 	groups, err := kafkaState(ctx, h.cluster.brokerAddr, h.c.Partitions)
 	if err != nil {
 		slog.Error("kafka state", "error", err)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -103,7 +104,7 @@ func newJournal(rng *rand.Rand, n, accounts int) *journal {
 	}
 	l.transfers = make([]*transfer, 0, n)
 	for range n {
-		t := &transfer{id: randomUUID(rng), from: int32(rng.IntN(accounts)), cents: 1 + rng.Int64N(maxTransferCents)}
+		t := &transfer{id: harness.RandomUUID(rng), from: int32(rng.IntN(accounts)), cents: 1 + rng.Int64N(maxTransferCents)}
 		switch r := rng.IntN(100); {
 		case r < withdrawalShare:
 			t.kind, t.to = withdrawal, l.world
@@ -121,21 +122,6 @@ func newJournal(rng *rand.Rand, n, accounts int) *journal {
 		l.transfers = append(l.transfers, t)
 	}
 	return l
-}
-
-// randomUUID returns a version 4 UUID drawn from rng, so that a seed
-// reproduces the transfers.
-func randomUUID(rng *rand.Rand) uuid.UUID {
-	var u uuid.UUID
-	for i := 0; i < len(u); i += 8 {
-		v := rng.Uint64()
-		for j := 0; j < 8; j++ {
-			u[i+j] = byte(v >> (8 * j))
-		}
-	}
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u
 }
 
 // account returns the index of the named account, adding it if new.
@@ -203,7 +189,7 @@ func (l *journal) fund(rng *rand.Rand, probeFrom []int32) []*transfer {
 			continue
 		}
 		l.mu.Lock()
-		l.funding = append(l.funding, &transfer{id: randomUUID(rng), from: l.world, to: i, cents: cents, kind: deposit})
+		l.funding = append(l.funding, &transfer{id: harness.RandomUUID(rng), from: l.world, to: i, cents: cents, kind: deposit})
 		l.mu.Unlock()
 	}
 	return l.funding

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // loadStats counts what the client did.
@@ -73,13 +74,14 @@ func (j *jobs) queue(jb job) {
 	j.later = append(j.later, jb)
 }
 
-// post sends t by its kind: over HTTP, or to Kafka.
-func post(ctx context.Context, cl *client, l *journal, t *transfer, deadline time.Time) outcome {
+// post sends t by its kind: over HTTP, or to Kafka, retrying for at
+// most wait.
+func post(ctx context.Context, cl *client, l *journal, t *transfer, wait time.Duration) outcome {
 	body := l.body(t)
 	if t.kind == viaKafka {
-		return cl.produce(ctx, body, deadline)
+		return cl.produce(ctx, body, time.Now().Add(wait))
 	}
-	return cl.send(ctx, body, t.kind, deadline)
+	return cl.send(ctx, body, t.kind)
 }
 
 // runLoad sends every transfer of the journal with c.Concurrency workers,
@@ -102,7 +104,7 @@ func runLoad(ctx context.Context, c config, cl *client, l *journal, done *atomic
 					return
 				}
 				if wait := time.Until(due); wait > 0 {
-					sleep(ctx, wait)
+					harness.Sleep(ctx, wait)
 				}
 				t := jb.t
 				switch {
@@ -110,16 +112,16 @@ func runLoad(ctx context.Context, c config, cl *client, l *journal, done *atomic
 					conflicts.Add(1)
 					body := l.body(jb.conflict.orig)
 					body.Amount = wallet.Cents(jb.conflict.cents)
-					jb.conflict.code = cl.sendConflict(ctx, body, time.Now().Add(c.TransferWait))
+					jb.conflict.code = cl.sendConflict(ctx, body)
 					l.addConflict(jb.conflict)
 					continue
 				case jb.repost:
 					reposts.Add(1)
-					post(ctx, cl, l, t, time.Now().Add(c.TransferWait))
+					post(ctx, cl, l, t, c.TransferWait)
 					continue
 				}
 				t.sent = true
-				t.outcome = post(ctx, cl, l, t, time.Now().Add(c.TransferWait))
+				t.outcome = post(ctx, cl, l, t, c.TransferWait)
 				done.Add(1)
 				if t.outcome != accepted {
 					continue
@@ -127,7 +129,7 @@ func runLoad(ctx context.Context, c config, cl *client, l *journal, done *atomic
 				if rng.IntN(100) < c.Repost {
 					if rng.IntN(2) == 0 {
 						reposts.Add(1)
-						post(ctx, cl, l, t, time.Now().Add(c.TransferWait))
+						post(ctx, cl, l, t, c.TransferWait)
 					} else {
 						j.queue(job{t: t, repost: true})
 					}

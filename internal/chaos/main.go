@@ -9,12 +9,12 @@ package chaos
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // Main runs the harness with the command line args and returns the exit
@@ -22,12 +22,8 @@ import (
 // summary goes to stdout, usage and logs to stderr.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "chaos: %v\n", err)
-		return 2
+		return harness.UsageExit("chaos", err, stderr)
 	}
 	level := slog.LevelInfo
 	if c.Verbose {

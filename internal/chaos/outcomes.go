@@ -3,13 +3,14 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // outcomeConc is how many GET /api/v1/transfers/{id} the outcome check
@@ -32,71 +33,24 @@ type outcomeResult struct {
 // accepted one is final or the timeout. Unconfirmed transfers are read
 // in every pass but not waited for: Kafka may never have stored them.
 func readOutcomes(ctx context.Context, cl *client, transfers []*transfer, timeout time.Duration) outcomeResult {
-	start := time.Now()
-	deadline := start.Add(timeout)
-	var r outcomeResult
 	var pending []*transfer
 	for _, t := range transfers {
 		if (t.sent || t.outcome == accepted) && !t.final() {
 			pending = append(pending, t)
 		}
 	}
-	var gets, failed atomic.Int64
-	for ctx.Err() == nil {
-		r.passes++
-		began := time.Now()
-		readAll(ctx, cl, pending, &gets, &failed)
-		var next []*transfer
-		waiting := 0
-		for _, t := range pending {
-			if !t.final() {
-				next = append(next, t)
-				if t.outcome == accepted {
-					waiting++
-				}
-			}
-		}
-		pending = next
-		if waiting == 0 || time.Now().After(deadline) {
-			break
-		}
-		slog.Info("waiting for outcomes", "not final", waiting, "pass", r.passes, "took", time.Since(began).Round(time.Millisecond),
-			"failed GETs", failed.Load())
-		sleep(ctx, max(500*time.Millisecond, time.Since(began)))
+	ids, got := make([]uuid.UUID, len(pending)), make([]harness.Outcome, len(pending))
+	for i, t := range pending {
+		ids[i] = t.id
+		got[i] = harness.Outcome{Found: t.found, TransferResponse: api.TransferResponse{Transfer: t.shown, Status: t.status, Reason: t.reason}}
 	}
-	r.gets, r.took = gets.Load(), time.Since(start)
+	awaited := func(i int) bool { return pending[i].outcome == accepted }
+	reads := harness.ReadOutcomes(ctx, cl.api, ids, got, outcomeConc, time.Now().Add(timeout), 500*time.Millisecond, awaited)
+	for i, t := range pending {
+		t.found, t.shown, t.status, t.reason = got[i].Found, got[i].Transfer, got[i].Status, got[i].Reason
+	}
+	r := outcomeResult{gets: reads.Gets, passes: reads.Passes, took: reads.Took}
 	return r.tally(transfers)
-}
-
-// readAll reads the outcome of each of ts into it, outcomeConc at a time.
-// A failed GET leaves the transfer as it was.
-func readAll(ctx context.Context, cl *client, ts []*transfer, gets, failed *atomic.Int64) {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(outcomeConc, len(ts)) {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= len(ts) {
-					return
-				}
-				t := ts[i]
-				gets.Add(1)
-				got, found, err := cl.api.Transfer(ctx, t.id)
-				if err != nil {
-					if failed.Add(1) <= 5 {
-						slog.Warn("GET transfer failed", "request_id", t.id, "error", err)
-					}
-					continue
-				}
-				t.found = found
-				if found {
-					t.status, t.reason, t.shown = got.Status, got.Reason, got.Transfer
-				}
-			}
-		})
-	}
-	wg.Wait()
 }
 
 // tally counts the outcomes and checks each against what was sent: the

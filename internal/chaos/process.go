@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // process is one supervised child: started with fixed arguments, output
@@ -49,7 +51,7 @@ func (p *process) supervise(ctx context.Context) {
 		cmd, err := p.start(ctx)
 		if err != nil {
 			slog.Error("start failed", "process", p.name, "error", err)
-			sleep(ctx, backoff)
+			harness.Sleep(ctx, backoff)
 			backoff = min(2*backoff, maxBackoff)
 			continue
 		}
@@ -73,7 +75,7 @@ func (p *process) supervise(ctx context.Context) {
 					return
 				}
 			}
-			sleep(ctx, p.restartAfter)
+			harness.Sleep(ctx, p.restartAfter)
 			backoff = minBackoff
 			continue
 		}
@@ -82,7 +84,7 @@ func (p *process) supervise(ctx context.Context) {
 		}
 		slog.Warn("exited on its own; restarting", "process", p.name, "status", exitStatus(werr),
 			"uptime", uptime.Round(time.Millisecond), "backoff", backoff, "log", p.logPath)
-		sleep(ctx, backoff)
+		harness.Sleep(ctx, backoff)
 		backoff = min(2*backoff, maxBackoff)
 	}
 }
@@ -215,15 +217,5 @@ func exitStatus(err error) string {
 		return ee.ProcessState.String()
 	default:
 		return err.Error()
-	}
-}
-
-// sleep waits for d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
 	}
 }

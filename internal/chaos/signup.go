@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // A name's claimants spell it differently, one spelling each in turn:
@@ -78,11 +78,8 @@ type signupName struct {
 type signups struct {
 	names []*signupName
 
-	decided    atomic.Int64 // names whose claims have all ended
-	posts      atomic.Int64 // POSTs sent
-	pending    atomic.Int64 // 202 answers: no decision within the emitter's timeout
-	unavail    atomic.Int64 // 503 and other 5xx answers
-	connErrors atomic.Int64 // POSTs without an answer
+	decided atomic.Int64 // names whose claims have all ended
+	counts  harness.Counts
 }
 
 // newSignups makes perName claims of every name, spelled in turn as in
@@ -94,7 +91,7 @@ func newSignups(rng *rand.Rand, names []string, limit func(string) wallet.Money,
 		sn := &signupName{name: name}
 		for k := range perName {
 			sn.claimants = append(sn.claimants, &claimant{claim: wallet.Claim{
-				RequestID: randomUUID(rng), Username: spellings[k%len(spellings)](name), OverdraftLimit: limit(name),
+				RequestID: harness.RandomUUID(rng), Username: spellings[k%len(spellings)](name), OverdraftLimit: limit(name),
 			}})
 		}
 		rng.Shuffle(len(sn.claimants), func(i, j int) { sn.claimants[i], sn.claimants[j] = sn.claimants[j], sn.claimants[i] })
@@ -104,99 +101,65 @@ func newSignups(rng *rand.Rand, names []string, limit func(string) wallet.Money,
 }
 
 // claimAll posts every claim until each has a final answer (201 or 409)
-// or its deadline passed: conc names at a time, the claims of a name all
-// at once.
+// or wait has passed: conc names at a time, the claims of a name all at
+// once. A claim answered 202 (not decided within the emitter's timeout),
+// 5xx or not at all is posted again with the same request ID.
 func (s *signups) claimAll(ctx context.Context, cl *client, conc int, wait time.Duration) {
-	idx := make(chan *signupName)
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Go(func() {
-			for sn := range idx {
-				var claims sync.WaitGroup
-				for _, c := range sn.claimants {
-					claims.Go(func() { s.claim(ctx, cl, c, time.Now().Add(wait)) })
-				}
-				claims.Wait()
-				s.decided.Add(1)
-			}
-		})
-	}
-	for _, sn := range s.names {
-		select {
-		case idx <- sn:
-		case <-ctx.Done():
+	claims := cl.api.WithRetry(&api.Retry{For: wait, Pending: true, OnAnswer: s.counts.Count})
+	harness.ForEach(ctx, len(s.names), conc, func(i int) {
+		var wg sync.WaitGroup
+		for _, c := range s.names[i].claimants {
+			wg.Go(func() { s.claim(ctx, claims, c) })
 		}
-	}
-	close(idx)
-	wg.Wait()
+		wg.Wait()
+		s.decided.Add(1)
+	})
 }
 
-// claim posts c's claim, retrying 202, 5xx and connection errors with the
-// same request ID and a growing backoff, until an answer ends it or the
-// deadline passes; the answer is appended to c.answers.
-func (s *signups) claim(ctx context.Context, cl *client, c *claimant, deadline time.Time) {
-	backoff := 50 * time.Millisecond
-	for {
-		s.posts.Add(1)
-		a, err := cl.api.PostAccount(ctx, c.claim)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			s.connErrors.Add(1)
-			slog.Debug("signup POST failed", "request_id", c.claim.RequestID, "error", err)
-		case a.Status == http.StatusAccepted:
-			s.pending.Add(1)
-		case a.Status >= 500:
-			s.unavail.Add(1)
-		default:
-			ans := claimAnswer{status: a.Status, code: a.Code()}
-			if a.Status == http.StatusCreated {
-				acct, err := a.Account()
-				if err != nil {
-					ans.code = "undecodable: " + err.Error()
-				}
-				ans.account = acct.Account
-			}
-			c.answers = append(c.answers, ans)
-			return
-		}
-		if time.Now().After(deadline) {
-			slog.Warn("claim undecided: no 201 or 409 before the deadline", "request_id", c.claim.RequestID, "username", c.claim.Username)
-			return
-		}
-		sleep(ctx, backoff)
-		backoff = min(2*backoff, 2*time.Second)
+// claim posts c's claim with cl, which retries it, and appends the
+// answer that ended the retries to c.answers: none when it was still
+// undecided.
+func (s *signups) claim(ctx context.Context, cl *api.Client, c *claimant) {
+	a, err := cl.PostAccount(ctx, c.claim)
+	switch {
+	case ctx.Err() != nil:
+		return
+	case err != nil, a.Status == http.StatusAccepted, a.Status >= 500:
+		slog.Warn("claim undecided: no 201 or 409 before the deadline", "request_id", c.claim.RequestID, "username", c.claim.Username)
+		return
 	}
+	ans := claimAnswer{status: a.Status, code: a.Code()}
+	if a.Status == http.StatusCreated {
+		acct, err := a.Account()
+		if err != nil {
+			ans.code = "undecodable: " + err.Error()
+		}
+		ans.account = acct.Account
+	}
+	c.answers = append(c.answers, ans)
 }
 
 // readShown reads every name's display name from the view.
 func (s *signups) readShown(ctx context.Context, cl *client, conc int) error {
-	idx := make(chan *signupName)
-	errs := make(chan error, len(s.names))
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Go(func() {
-			for sn := range idx {
-				acct, found, err := cl.api.Account(ctx, sn.name)
-				if err != nil {
-					errs <- err
-					continue
-				}
-				sn.found, sn.shown = found, acct.Account
-				if acct.OverdraftLimit != nil {
-					sn.limit = *acct.OverdraftLimit
-				}
-			}
-		})
+	errs := make([]error, len(s.names))
+	harness.ForEach(ctx, len(s.names), conc, func(i int) {
+		sn := s.names[i]
+		acct, found, err := cl.api.Account(ctx, sn.name)
+		if err != nil {
+			errs[i] = err
+			return
+		}
+		sn.found, sn.shown = found, acct.Account
+		if acct.OverdraftLimit != nil {
+			sn.limit = *acct.OverdraftLimit
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err // the first
+		}
 	}
-	for _, sn := range s.names {
-		idx <- sn
-	}
-	close(idx)
-	wg.Wait()
-	close(errs)
-	return <-errs // the first, if any
+	return ctx.Err()
 }
 
 // signupResult is the verdict on the signups.
@@ -303,8 +266,8 @@ type signupSummary struct {
 
 // fill copies the counters of the posts.
 func (s *signupSummary) fill(ss *signups) {
-	s.Posts, s.Pending = ss.posts.Load(), ss.pending.Load()
-	s.Unavail, s.ConnErrors = ss.unavail.Load(), ss.connErrors.Load()
+	s.Posts, s.Pending = ss.counts.Posts.Load(), ss.counts.Pending.Load()
+	s.Unavail, s.ConnErrors = ss.counts.Unavailable.Load(), ss.counts.ConnErrors.Load()
 }
 
 func (s *signupSummary) String() string {
@@ -332,32 +295,21 @@ func reportViolations(violations []string, path string) {
 	}
 }
 
-// issueMissingKeys gives every signed-up name whose key the client does
-// not hold one, issued by the operator: the signup's answer shows the key
-// once, to the request that made it, and a claim retried after a 503 or a
-// 202 is answered without it. A user who lost the key asks the operator
-// for one in the same way.
+// issueMissingKeys has the operator issue a key to every signed-up name
+// whose key the client does not hold (harness.IssueMissingKey says why),
+// posting each request again after a 5xx or no answer for up to wait.
+// Its answers are not the transfers': a 404 (no claim of the name won)
+// is the signup check's to report.
 func (s *signups) issueMissingKeys(ctx context.Context, cl *client, wait time.Duration) {
+	keys := cl.api.WithRetry(&api.Retry{For: wait})
 	issued := 0
 	for _, sn := range s.names {
-		if cl.api.Key(sn.name) != "" {
-			continue
+		ok, err := harness.IssueMissingKey(ctx, keys, sn.name)
+		if err != nil {
+			slog.Warn("no key issued to a signed-up name", "username", sn.name, "error", err)
 		}
-		id := uuid.New()
-		backoff := 50 * time.Millisecond
-		for deadline := time.Now().Add(wait); ctx.Err() == nil; {
-			_, a, err := cl.api.IssueKey(ctx, id, sn.name, "")
-			if err == nil && (a.Status == http.StatusCreated || a.Status == http.StatusNotFound) {
-				// 404: no claim of the name won (the check reports it).
-				issued += map[bool]int{true: 1}[a.Status == http.StatusCreated]
-				break
-			}
-			if time.Now().After(deadline) {
-				slog.Warn("no key issued to a signed-up name", "username", sn.name, "status", a.Status, "error", err)
-				break
-			}
-			sleep(ctx, backoff)
-			backoff = min(2*backoff, 2*time.Second)
+		if ok {
+			issued++
 		}
 	}
 	slog.Info("keys issued by the operator to names whose signup answer had none", "names", issued)

@@ -1,14 +1,12 @@
 package chaos
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -105,12 +103,7 @@ func (s *summary) finish() {
 
 func (s *summary) write(w io.Writer, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(s); err != nil {
-			return fmt.Errorf("write summary: %w", err)
-		}
-		return nil
+		return harness.WriteJSON(w, s)
 	}
 	var b strings.Builder
 	if s.Signups != nil {
@@ -139,11 +132,7 @@ func (s *summary) write(w io.Writer, asJSON bool) error {
 		b.WriteString("audit: not run\n")
 	}
 	if len(s.Errors) > 0 {
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(s.Errors)) {
-			parts = append(parts, fmt.Sprintf("%s x%d", k, s.Errors[k]))
-		}
-		fmt.Fprintf(&b, "unexpected answers: %s\n", strings.Join(parts, ", "))
+		fmt.Fprintf(&b, "unexpected answers: %s\n", harness.CountsText(s.Errors))
 	}
 	for _, f := range s.failover {
 		fmt.Fprintf(&b, "failover: %s\n", f)

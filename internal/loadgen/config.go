@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wallet/wallet/broker"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
 )
@@ -158,11 +159,8 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as one JSON object")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load and drain phases to this file (with -embedded it covers the whole system)")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile after the drain to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := harness.Parse(fs, args); err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -184,45 +182,28 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 }
 
 func (c config) validate() error {
-	switch {
-	case c.processing && (c.embedded || c.probeOnly || c.bound || c.repost > 0 || c.rate > 0):
-		return fmt.Errorf("-processing runs alone: not with -embedded, -probe, -bound, -repost or -rate")
-	case c.n <= 0:
-		return fmt.Errorf("-n must be positive")
-	case c.concurrency <= 0:
-		return fmt.Errorf("-concurrency must be positive")
-	case c.rate < 0:
-		return fmt.Errorf("-rate must not be negative")
-	case c.accounts < 2:
-		return fmt.Errorf("-accounts must be at least 2")
-	case c.skew != "uniform" && c.skew != "zipf":
-		return fmt.Errorf("-skew must be uniform or zipf, not %q", c.skew)
-	case c.skew == "zipf" && c.zipfS <= 1:
-		return fmt.Errorf("-zipf-s must be greater than 1")
-	case c.hotShare < 0 || c.hotShare > 100:
-		return fmt.Errorf("-hot-share must be a percentage")
-	case c.repost < 0 || c.repost >= 100:
-		return fmt.Errorf("-repost must be a percentage below 100")
-	case c.overdraft < 0 || c.unknown < 0 || c.withdraw < 0 || c.overdraft+c.unknown+c.withdraw > 100:
-		return fmt.Errorf("-overdraft, -unknown and -withdraw must be percentages summing to at most 100")
-	case c.conflict < 0 || c.repost+c.conflict >= 100:
-		return fmt.Errorf("-conflict must be a percentage, below 100 with -repost")
-	case c.maxCents < 1:
-		return fmt.Errorf("-max-cents must be at least 1")
-	case c.probeEvery <= 0:
-		return fmt.Errorf("-probe-every must be positive")
-	case c.drainConc <= 0:
-		return fmt.Errorf("-drain-concurrency must be positive")
-	case c.bound && c.boundN <= 0:
-		return fmt.Errorf("-bound-n must be positive")
-	case c.partitions <= 0:
-		return fmt.Errorf("-partitions must be positive")
-	case c.retries < 0:
-		return fmt.Errorf("-retries must not be negative")
-	case !validPrefix(c.prefix):
-		return fmt.Errorf("-prefix must be 1 to 40 letters, digits, '.', '_' or '-', not %q", c.prefix)
-	}
-	return nil
+	var p harness.Problems
+	check := p.Check
+	check(!c.processing || !(c.embedded || c.probeOnly || c.bound || c.repost > 0 || c.rate > 0), "-processing runs alone: not with -embedded, -probe, -bound, -repost or -rate")
+	check(c.n > 0, "-n must be positive")
+	check(c.concurrency > 0, "-concurrency must be positive")
+	check(c.rate >= 0, "-rate must not be negative")
+	check(c.accounts >= 2, "-accounts must be at least 2")
+	check(c.skew == "uniform" || c.skew == "zipf", "-skew must be uniform or zipf, not %q", c.skew)
+	check(c.skew != "zipf" || c.zipfS > 1, "-zipf-s must be greater than 1")
+	check(c.hotShare >= 0 && c.hotShare <= 100, "-hot-share must be a percentage")
+	check(c.repost >= 0 && c.repost < 100, "-repost must be a percentage below 100")
+	check(c.overdraft >= 0 && c.unknown >= 0 && c.withdraw >= 0 && c.overdraft+c.unknown+c.withdraw <= 100,
+		"-overdraft, -unknown and -withdraw must be percentages summing to at most 100")
+	check(c.conflict >= 0 && c.repost+c.conflict < 100, "-conflict must be a percentage, below 100 with -repost")
+	check(c.maxCents >= 1, "-max-cents must be at least 1")
+	check(c.probeEvery > 0, "-probe-every must be positive")
+	check(c.drainConc > 0, "-drain-concurrency must be positive")
+	check(!c.bound || c.boundN > 0, "-bound-n must be positive")
+	check(c.partitions > 0, "-partitions must be positive")
+	check(c.retries >= 0, "-retries must not be negative")
+	check(validPrefix(c.prefix), "-prefix must be 1 to 40 letters, digits, '.', '_' or '-', not %q", c.prefix)
+	return p.Err()
 }
 
 // validPrefix keeps account names plain ASCII that needs no JSON or URL

@@ -2,14 +2,12 @@ package loadgen
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -67,7 +65,7 @@ func drain(ctx context.Context, cl *api.Client, want []ledger.Expectation, conc 
 			}
 			return res, nil
 		}
-		if !sleep(ctx, max(50*time.Millisecond, time.Since(began))) {
+		if !harness.Sleep(ctx, max(50*time.Millisecond, time.Since(began))) {
 			return res, ctx.Err()
 		}
 	}
@@ -76,33 +74,28 @@ func drain(ctx context.Context, cl *api.Client, want []ledger.Expectation, conc 
 // checkAll reads every account of want with conc GETs at a time and
 // reports which are not (yet) as expected, and what was seen.
 func checkAll(ctx context.Context, cl *api.Client, want []ledger.Expectation, conc int, gets *int64, prog *progress) (wrong []bool, seen []string) {
-	wrong, seen = make([]bool, len(want)), make([]string, len(want))
-	var next atomic.Int64
-	var count atomic.Int64
-	var wg sync.WaitGroup
-	for range min(conc, len(want)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(want) || ctx.Err() != nil {
-					return
-				}
-				count.Add(1)
-				got, err := balance(ctx, cl, want[i].Account)
-				switch {
-				case errors.Is(err, errNotFound):
-					wrong[i], seen[i] = true, "not found"
-				case err != nil:
-					wrong[i], seen[i] = true, fmt.Sprintf("error: %v", err)
-				case got != want[i].Cents:
-					wrong[i], seen[i] = true, wallet.Cents(got).String()
-				default:
-					prog.done.Add(1)
-				}
-			}
-		})
+	names := make([]string, len(want))
+	for i, e := range want {
+		names[i] = e.Account
 	}
-	wg.Wait()
-	*gets += count.Load()
+	right := func(i int, b harness.Balance) bool { return b.Err == nil && b.Found && b.Cents == want[i].Cents }
+	got := harness.ReadBalances(ctx, cl, names, conc, func(i int, b harness.Balance) {
+		if right(i, b) {
+			prog.done.Add(1)
+		}
+	})
+	*gets += int64(len(want))
+	wrong, seen = make([]bool, len(want)), make([]string, len(want))
+	for i, b := range got {
+		switch {
+		case right(i, b):
+		case b.Err != nil:
+			wrong[i], seen[i] = true, fmt.Sprintf("error: %v", b.Err)
+		case !b.Found:
+			wrong[i], seen[i] = true, "not found"
+		default:
+			wrong[i], seen[i] = true, wallet.Cents(b.Cents).String()
+		}
+	}
 	return wrong, seen
 }

@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/run"
 )
 
@@ -30,17 +30,9 @@ type embedded struct {
 // on free ports, with their data in dir (a temporary directory if empty),
 // and returns once the view is ready.
 func startEmbedded(ctx context.Context, c config) (*embedded, error) {
-	dir, cleanup := c.keepData, func() {}
-	if dir == "" {
-		tmp, err := os.MkdirTemp("", "loadgen-")
-		if err != nil {
-			return nil, fmt.Errorf("embedded: temporary directory: %w", err)
-		}
-		dir, cleanup = tmp, func() {
-			if err := os.RemoveAll(tmp); err != nil {
-				slog.Warn("remove embedded data", "dir", tmp, "error", err)
-			}
-		}
+	dir, cleanup, err := dataDir(c.keepData, "loadgen-")
+	if err != nil {
+		return nil, fmt.Errorf("embedded: %w", err)
 	}
 	brokerAddr, err := freeAddr()
 	if err != nil {
@@ -101,33 +93,19 @@ func (e *embedded) stop() {
 
 // freeAddr returns a 127.0.0.1 address with a port free right now.
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := harness.FreePorts(1)
 	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+		return "", err
 	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
-	}
-	return addr, nil
+	return "127.0.0.1:" + strconv.Itoa(ports[0]), nil
 }
 
 // waitReady polls base/readyz until it answers 200.
 func waitReady(ctx context.Context, base string, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
 	cl := &api.Client{HTTPClient: &http.Client{Timeout: 2 * time.Second}, URL: base}
-	for {
-		err := cl.Ready(ctx, api.ReadSide)
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s/readyz not ready within %s (last error: %v)", base, limit, err)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+	ready := func(ctx context.Context) error { return cl.Ready(ctx, api.ReadSide) }
+	if err := harness.Poll(ctx, limit, 100*time.Millisecond, ready); err != nil {
+		return fmt.Errorf("%s/readyz: %w", base, err)
 	}
+	return nil
 }

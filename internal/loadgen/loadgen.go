@@ -13,15 +13,13 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/run"
 )
 
 // runLoadgen performs one load run and writes its report to out.
 func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
-	seed := cfg.seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
+	seed := harness.Seed(cfg.seed)
 	kafka := run.Defaults().Kafka
 	kafka.Brokers, kafka.Partitions = cfg.brokers, cfg.partitions
 	if cfg.embedded {
@@ -84,7 +82,7 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rep.Deposits, rep.DepositSeconds, rep.Deposited = fr.deposits, fr.took.Seconds(), wallet.Cents(fr.cents).String()
 	prog := newProgress(cfg.quiet, cfg.n)
 	prog.start()
-	pr := newProber(cfg, cl, seed)
+	pr := newProber(cfg, cl, seed, prog)
 	cpu0 := cpuTime()
 	if cfg.probeOnly {
 		err = probeRun(ctx, cfg, pr, prog, rep)
@@ -144,7 +142,7 @@ func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *p
 	defer cancelProbes()
 	kick, stopProbes := make(chan struct{}, 1), make(chan struct{})
 	var probes sync.WaitGroup
-	probes.Go(func() { pr.run(probeCtx, kick, stopProbes, prog) })
+	probes.Go(func() { pr.run(probeCtx, kick, stopProbes) })
 	res := sendLoad(ctx, cfg, cl, seed, pl, prog, kick)
 	close(stopProbes)
 	// From the last answer, everything must be visible by the deadline:
@@ -164,7 +162,7 @@ func loadRun(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *p
 	// One more probe after the load: once the view shows it the pipeline
 	// has nearly drained, so the balance checks that follow do not compete
 	// with it for long.
-	if d, err := pr.probe(probeCtx, prog, false); err == nil {
+	if d, err := pr.probe(probeCtx, false); err == nil {
 		slog.Info("last probe visible", "after", d.Round(time.Millisecond), "since_last_answer", time.Since(res.end).Round(time.Millisecond))
 		took := time.Since(res.start)
 		rep.LastProbeSeconds, rep.LastProbePerS = took.Seconds(), perSecond(res.accepted, took)
@@ -250,7 +248,7 @@ func probeRun(ctx context.Context, cfg config, pr *prober, prog *progress, rep *
 	start := time.Now()
 	for range cfg.n {
 		pctx, cancel := context.WithTimeout(ctx, cfg.drainTimeout)
-		_, err := pr.probe(pctx, prog, true)
+		_, err := pr.probe(pctx, true)
 		cancel()
 		if ctx.Err() != nil {
 			return ctx.Err()

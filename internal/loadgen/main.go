@@ -10,11 +10,10 @@ package loadgen
 
 import (
 	"context"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"log/slog"
+
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // Main runs loadgen with the command line args and returns the exit code:
@@ -22,12 +21,8 @@ import (
 // report goes to stdout, usage to stderr.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg, err := parseFlags(args, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
 	if err != nil {
-		fmt.Fprintf(stderr, "loadgen: %v\n", err)
-		return 2
+		return harness.UsageExit("loadgen", err, stderr)
 	}
 	run := runLoadgen
 	if cfg.processing {

@@ -4,14 +4,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // check is a transfer whose outcome is read with GET
@@ -40,53 +39,21 @@ type outcomeResult struct {
 func readOutcomes(ctx context.Context, cl *api.Client, checks []check, conc int, deadline time.Time) (outcomeResult, error) {
 	var r outcomeResult
 	checks = dedupe(checks)
-	pending := make([]*check, 0, len(checks))
+	ids, got := make([]uuid.UUID, len(checks)), make([]harness.Outcome, len(checks))
+	for i, c := range checks {
+		var err error
+		if ids[i], err = uuid.Parse(c.t.id); err != nil {
+			return r, fmt.Errorf("check of %s: %w", c.t.id, err)
+		}
+	}
+	reads := harness.ReadOutcomes(ctx, cl, ids, got, conc, deadline, 100*time.Millisecond, nil)
+	if err := ctx.Err(); err != nil {
+		return r, err
+	}
 	for i := range checks {
-		pending = append(pending, &checks[i])
+		checks[i].found, checks[i].got = got[i].Found, got[i].TransferResponse
 	}
-	var gets atomic.Int64
-	for len(pending) > 0 {
-		began := time.Now()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range min(conc, len(pending)) {
-			wg.Go(func() {
-				for ctx.Err() == nil {
-					i := int(next.Add(1) - 1)
-					if i >= len(pending) {
-						return
-					}
-					c := pending[i]
-					gets.Add(1)
-					id, err := uuid.Parse(c.t.id)
-					if err != nil {
-						continue
-					}
-					if got, found, err := cl.Transfer(ctx, id); err == nil {
-						c.found, c.got = found, got
-					}
-				}
-			})
-		}
-		wg.Wait()
-		if ctx.Err() != nil {
-			return r, ctx.Err()
-		}
-		var left []*check
-		for _, c := range pending {
-			if !c.found || !c.got.Status.Final() {
-				left = append(left, c)
-			}
-		}
-		pending = left
-		if len(pending) == 0 || time.Now().After(deadline) {
-			break
-		}
-		if !sleep(ctx, max(100*time.Millisecond, time.Since(began))) {
-			return r, ctx.Err()
-		}
-	}
-	r.gets, r.read, r.counts = gets.Load(), len(checks), map[string]int{}
+	r.gets, r.read, r.counts = reads.Gets, len(checks), map[string]int{}
 	for i := range checks {
 		c := &checks[i]
 		got := strings.TrimSpace(string(c.got.Status) + " " + c.got.Reason)

@@ -6,10 +6,10 @@ import (
 	"math/rand/v2"
 	"sync/atomic"
 
-	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -69,11 +69,7 @@ func (p *preloader) signup(ctx context.Context, rng *rand.Rand, name string, lim
 	if err != nil {
 		return fmt.Errorf("preload: signup %q: %w", name, err)
 	}
-	id, err := uuid.Parse(requestID(rng))
-	if err != nil {
-		return fmt.Errorf("preload: signup %q: %w", name, err)
-	}
-	value, err := topology.ClaimCodec.Encode(wallet.Claim{RequestID: id, Username: name, OverdraftLimit: limit})
+	value, err := topology.ClaimCodec.Encode(wallet.Claim{RequestID: harness.RandomUUID(rng), Username: name, OverdraftLimit: limit})
 	if err != nil {
 		return fmt.Errorf("preload: signup %q: %w", name, err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // prober sends probe transfers between the two probe-only accounts, one at
@@ -17,10 +18,9 @@ import (
 // of the request topic may be applied in either order; serial probes make
 // the recipient's balance rise by exactly one probe at a time.
 type prober struct {
-	cl       *api.Client
+	cl       *api.Client // posts as the tally's goroutine (tally.client)
 	rng      *rand.Rand
 	from, to string
-	retries  int
 	tally    *tally
 	expected int64   // the recipient's balance once every accepted probe is applied
 	samples  []int64 // apply latencies, nanoseconds; a lower bound for unfinished ones
@@ -37,15 +37,16 @@ const probeInterval = 2 * time.Millisecond
 
 const probeCents = 100
 
-func newProber(cfg config, cl *api.Client, seed uint64) *prober {
+func newProber(cfg config, cl *api.Client, seed uint64, prog *progress) *prober {
 	rng := rand.New(rand.NewPCG(seed, 0))
 	a := newAccounts(cfg, rng)
-	return &prober{cl: cl, rng: rng, from: a.probeFrom(), to: a.probeTo(), retries: cfg.retries, tally: newTally(1024)}
+	t := newTally(1024, prog)
+	return &prober{cl: t.client(cl, cfg.retries), rng: rng, from: a.probeFrom(), to: a.probeTo(), tally: t}
 }
 
 // run sends a probe for every kick until stop is closed, then returns
 // after the probe in flight, or when ctx is done.
-func (p *prober) run(ctx context.Context, kick <-chan struct{}, stop <-chan struct{}, prog *progress) {
+func (p *prober) run(ctx context.Context, kick <-chan struct{}, stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
@@ -54,7 +55,7 @@ func (p *prober) run(ctx context.Context, kick <-chan struct{}, stop <-chan stru
 			return
 		case <-kick:
 			if p.broken == nil {
-				_, _ = p.probe(ctx, prog, true)
+				_, _ = p.probe(ctx, true)
 			}
 		}
 	}
@@ -62,14 +63,14 @@ func (p *prober) run(ctx context.Context, kick <-chan struct{}, stop <-chan stru
 
 // probe sends one probe and waits until the view shows it or ctx is done;
 // with record, its latency (or, unfinished, the time waited) is a sample.
-func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.Duration, error) {
+func (p *prober) probe(ctx context.Context, record bool) (time.Duration, error) {
 	if p.broken != nil {
 		return 0, p.broken
 	}
 	t := newTransfer(p.rng, p.from, p.to, probeCents)
-	ok, ambiguous := p.tally.send(ctx, p.cl, t, p.retries, prog)
+	_, ok, maybe := p.tally.send(ctx, p.cl, t, "")
 	if !ok {
-		if ambiguous {
+		if maybe {
 			// The recipient's balance is unknown from now on.
 			p.broken = errors.New("a probe was not confirmed: probes stopped")
 			return 0, p.broken
@@ -80,7 +81,11 @@ func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.D
 	p.expected += probeCents
 	for {
 		polled := time.Now()
-		got, err := balance(ctx, p.cl, p.to)
+		b := harness.ReadBalance(ctx, p.cl, p.to)
+		got, err := b.Cents, b.Err
+		if err == nil && !b.Found {
+			err = fmt.Errorf("probe account %s not found", p.to)
+		}
 		seen := time.Now()
 		waited := seen.Sub(accepted)
 		switch {
@@ -94,7 +99,7 @@ func (p *prober) probe(ctx context.Context, prog *progress, record bool) (time.D
 			return 0, p.broken
 		}
 		wait := max(probeInterval, waited/50) - time.Since(polled)
-		if ctx.Err() != nil || (wait > 0 && !sleep(ctx, wait)) {
+		if ctx.Err() != nil || (wait > 0 && !harness.Sleep(ctx, wait)) {
 			if record {
 				p.samples = append(p.samples, int64(waited))
 				p.unfinished++

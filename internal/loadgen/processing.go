@@ -18,6 +18,7 @@ import (
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/broker"
 	"github.com/wallet/wallet/codecs"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
 )
@@ -37,11 +38,8 @@ const lagPoll = 20 * time.Millisecond
 // again on the same state, and the clock stops once every transfer's
 // outcome is in wallet.transfer_request and no (group, input) pair lags.
 func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
-	seed := cfg.seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	dir, cleanup, err := dataDir(cfg.keepData)
+	seed := harness.Seed(cfg.seed)
+	dir, cleanup, err := dataDir(cfg.keepData, "loadgen-processing-")
 	if err != nil {
 		return err
 	}
@@ -264,12 +262,13 @@ func (p *processors) stop() error {
 	}
 }
 
-// dataDir returns dir, or a new temporary directory that cleanup removes.
-func dataDir(dir string) (string, func(), error) {
+// dataDir returns dir, or a new temporary directory named by pattern
+// (os.MkdirTemp) that cleanup removes: -data keeps a run's data to look at.
+func dataDir(dir, pattern string) (string, func(), error) {
 	if dir != "" {
 		return dir, func() {}, nil
 	}
-	tmp, err := os.MkdirTemp("", "loadgen-processing-")
+	tmp, err := os.MkdirTemp("", pattern)
 	if err != nil {
 		return "", nil, fmt.Errorf("temporary directory: %w", err)
 	}

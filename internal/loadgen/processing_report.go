@@ -1,11 +1,11 @@
 package loadgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -60,11 +60,7 @@ type changelog struct {
 	BytesPerTransfer   float64 `json:"bytes_per_transfer"`
 }
 
-func (r *processingReport) writeJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *processingReport) writeJSON(w io.Writer) error { return harness.WriteJSON(w, r) }
 
 func (r *processingReport) writeText(w io.Writer) error {
 	var b strings.Builder

@@ -1,14 +1,12 @@
 package loadgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -123,11 +121,7 @@ func newScenario(c config) scenario {
 	return s
 }
 
-func (r *report) writeJSON(w io.Writer) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
+func (r *report) writeJSON(w io.Writer) error { return harness.WriteJSON(w, r) }
 
 func (r *report) writeText(w io.Writer) error {
 	var b strings.Builder
@@ -160,7 +154,7 @@ func (r *report) writeText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "VIOLATION     %s\n", v)
 	}
-	fmt.Fprintf(&b, "errors        %s\n", errorsText(r.Errors))
+	fmt.Fprintf(&b, "errors        %s\n", harness.CountsText(r.Errors))
 	fmt.Fprintf(&b, "accepted      %.0f/s (201s over %.2fs of sending)\n", r.AcceptedPerS, r.SendSeconds)
 	if r.Drained {
 		fmt.Fprintf(&b, "applied       %.0f/s end to end (%d transfers, first POST to all %d balances right in %.2fs; verifying took %.2fs after the last answer, %d GETs)\n",
@@ -198,17 +192,6 @@ func rateText(r int) string {
 		return "max"
 	}
 	return fmt.Sprintf("%d/s", r)
-}
-
-func errorsText(m map[string]int) string {
-	if len(m) == 0 {
-		return "none"
-	}
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, fmt.Sprintf("%s: %d", k, m[k]))
-	}
-	return strings.Join(parts, ", ")
 }
 
 func orNA(s string) string {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/internal/ledger"
 )
 
@@ -51,7 +52,7 @@ func (c *specialCounts) add(o specialCounts) {
 // worker is one sender's state: no field is shared.
 type worker struct {
 	cfg       config
-	cl        *api.Client
+	cl        *api.Client // posts as the worker's tally counts (tally.client)
 	rng       *rand.Rand
 	acc       *accounts // for names
 	plan      *plan
@@ -82,9 +83,10 @@ func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *
 	workers := make([]*worker, cfg.concurrency)
 	for i := range workers {
 		rng := rand.New(rand.NewPCG(seed, uint64(i)+1))
+		t := newTally(cfg.n/cfg.concurrency+16, prog)
 		workers[i] = &worker{
-			cfg: cfg, cl: cl, rng: rng, acc: &accounts{prefix: cfg.prefix}, plan: pl,
-			tally:     newTally(cfg.n/cfg.concurrency + 16),
+			cfg: cfg, cl: t.client(cl, cfg.retries), rng: rng, acc: &accounts{prefix: cfg.prefix}, plan: pl,
+			tally:     t,
 			uncertain: map[string]bool{},
 			overdraft: pl.overdraftCents,
 			sample:    sampleRate(cfg.n),
@@ -99,7 +101,7 @@ func sendLoad(ctx context.Context, cfg config, cl *api.Client, seed uint64, pl *
 	wg.Wait()
 	res.end = time.Now()
 
-	res.tally, res.ledger, res.uncertain = newTally(cfg.n), &ledger.Ledger{}, map[string]bool{}
+	res.tally, res.ledger, res.uncertain = newTally(cfg.n, nil), &ledger.Ledger{}, map[string]bool{}
 	for _, w := range workers {
 		res.tally.merge(w.tally)
 		res.ledger.Merge(&w.ledger)
@@ -177,17 +179,17 @@ func (w *worker) run(ctx context.Context, jobs <-chan int, prog *progress, kick 
 		switch r := w.rng.IntN(100); {
 		case len(w.recent) > 0 && r < w.cfg.repost:
 			w.reposts++
-			w.tally.send(ctx, w.cl, w.recent[w.rng.IntN(len(w.recent))], w.cfg.retries, prog)
+			w.tally.send(ctx, w.cl, w.recent[w.rng.IntN(len(w.recent))], "")
 		case len(w.recent) > 0 && r < w.cfg.repost+w.cfg.conflict:
-			w.sendConflict(ctx, prog)
+			w.sendConflict(ctx)
 		default:
-			w.sendNew(ctx, i, prog)
+			w.sendNew(ctx, i)
 		}
 		prog.done.Add(1)
 	}
 }
 
-func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
+func (w *worker) sendNew(ctx context.Context, seq int) {
 	from, to := w.plan.pair(w.acc, seq)
 	cents := w.rng.Int64N(w.cfg.maxCents) + 1
 	var t transfer
@@ -204,7 +206,7 @@ func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
 	default:
 		t = newTransfer(w.rng, from, to, cents)
 	}
-	a, ok, ambiguous := w.tally.sendExpecting(ctx, w.cl, t, w.cfg.retries, prog, expect)
+	a, ok, maybe := w.tally.send(ctx, w.cl, t, expect)
 	switch {
 	case ok && t.kind == overdraft:
 		w.accepted++
@@ -231,12 +233,12 @@ func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
 		if w.cfg.repost > 0 || w.cfg.conflict > 0 {
 			w.remember(t)
 		}
-	case a.key() == expect:
+	case harness.AnswerKey(a, nil) == expect:
 		w.special.UnknownRefused++
-	case ambiguous && t.kind != ordinary && t.kind != withdrawal:
+	case maybe && t.kind != ordinary && t.kind != withdrawal:
 		// Moves nothing either way.
 		w.lost++
-	case ambiguous:
+	case maybe:
 		// Stored or not, nobody knows: leave both accounts out of the check.
 		w.lost++
 		w.uncertain[t.from], w.uncertain[t.to] = true, true
@@ -250,18 +252,18 @@ func (w *worker) sendNew(ctx context.Context, seq int, prog *progress) {
 // view did not know the first one yet (paymentd then keeps the first and
 // dead-letters this one). Either way the first is what counts: its
 // outcome is read after the load.
-func (w *worker) sendConflict(ctx context.Context, prog *progress) {
+func (w *worker) sendConflict(ctx context.Context) {
 	orig := w.recent[w.rng.IntN(len(w.recent))]
 	t := orig.reused(orig.cents%w.cfg.maxCents + 1)
 	if t.cents == orig.cents {
 		t = orig.reused(orig.cents + 1)
 	}
 	w.special.Conflicts++
-	a, ok, _ := w.tally.sendExpecting(ctx, w.cl, t, w.cfg.retries, prog, "409 "+string(wallet.ERequestIDConflict))
+	a, ok, _ := w.tally.send(ctx, w.cl, t, "409 "+string(wallet.ERequestIDConflict))
 	switch {
 	case ok:
 		w.special.Conflicts201++
-	case a.status == http.StatusConflict:
+	case a.Status == http.StatusConflict:
 		w.special.Conflicts409++
 	}
 	w.checks = append(w.checks, check{t: orig, want: wallet.Completed, conflict: true})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // signupResult is what the signup phase did.
@@ -23,7 +24,7 @@ type signupResult struct {
 	took       time.Duration // from the first claim to the last 201
 	posts      int64
 	pending    int64 // 202 answers: no decision within the API's timeout
-	unavail    int64 // 503 and other 5xx answers
+	unavail    int64 // 5xx answers
 	connErrors int64 // POSTs without an answer
 }
 
@@ -40,7 +41,7 @@ func signupNames(cfg config, p *plan) []string {
 
 // signUp signs every name up before the load, cfg.concurrency claims at a
 // time, with request IDs drawn from seed. A claim answered 202 (not
-// decided yet), 503 or not at all is posted again with the same request
+// decided yet), 5xx or not at all is posted again with the same request
 // ID until it is answered 201, for at most cfg.drainTimeout. Any other
 // answer fails the run: 409 username_taken means that another run used
 // the same -prefix.
@@ -48,52 +49,34 @@ func signUp(ctx context.Context, cfg config, cl *api.Client, names []string, see
 	res := signupResult{accounts: len(names)}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var posts, pending, unavail, connErrors, done atomic.Int64
-	claims := make(chan wallet.Claim)
-	var wg sync.WaitGroup
-	for range min(cfg.concurrency, len(names)) {
-		wg.Go(func() {
-			for c := range claims {
-				if err := claim(ctx, cl, c, time.Now().Add(cfg.drainTimeout), &posts, &pending, &unavail, &connErrors); err != nil {
-					cancel(err)
-					return
-				}
-				done.Add(1)
-			}
-		})
-	}
-	stopLog := make(chan struct{})
+	var counts harness.Counts
+	var done atomic.Int64
+	claims := cl.WithRetry(&api.Retry{For: cfg.drainTimeout, Backoff: 20 * time.Millisecond, MaxBackoff: time.Second, Pending: true, OnAnswer: counts.Count})
+	logCtx, stopLog := context.WithCancel(ctx)
 	var logs sync.WaitGroup
 	logs.Go(func() {
-		t := time.NewTicker(10 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopLog:
-				return
-			case <-t.C:
-				slog.Info("signing up", "done", done.Load(), "of", len(names), "posts", posts.Load(), "202s", pending.Load())
-			}
-		}
+		harness.Every(logCtx, 10*time.Second, func() {
+			slog.Info("signing up", "done", done.Load(), "of", len(names), "posts", counts.Posts.Load(), "202s", counts.Pending.Load())
+		})
 	})
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(seed, 1<<33))
-	for _, name := range names {
-		c := wallet.Claim{RequestID: uuid.MustParse(requestID(rng)), Username: name}
-		select {
-		case claims <- c:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	ids := make([]uuid.UUID, len(names))
+	for i := range ids {
+		ids[i] = harness.RandomUUID(rng)
 	}
-	close(claims)
-	wg.Wait()
-	close(stopLog)
+	harness.ForEach(ctx, len(names), cfg.concurrency, func(i int) {
+		if err := claim(ctx, claims, wallet.Claim{RequestID: ids[i], Username: names[i]}); err != nil {
+			cancel(err)
+			return
+		}
+		done.Add(1)
+	})
+	stopLog()
 	logs.Wait()
 	res.took = time.Since(start)
-	res.posts, res.pending, res.unavail, res.connErrors = posts.Load(), pending.Load(), unavail.Load(), connErrors.Load()
+	res.posts, res.pending = counts.Posts.Load(), counts.Pending.Load()
+	res.unavail, res.connErrors = counts.Unavailable.Load(), counts.ConnErrors.Load()
 	if err := context.Cause(ctx); err != nil {
 		return res, fmt.Errorf("sign up %d accounts: %w", len(names), err)
 	}
@@ -103,44 +86,23 @@ func signUp(ctx context.Context, cfg config, cl *api.Client, names []string, see
 // errUndecided is a claim without a 201 after its retries.
 var errUndecided = errors.New("no 201 before the deadline")
 
-// claim posts c until it is answered 201, retrying 202, 5xx and
-// connection errors with the same request ID and a growing backoff until
-// the deadline.
-func claim(ctx context.Context, cl *api.Client, c wallet.Claim, deadline time.Time, posts, pending, unavail, connErrors *atomic.Int64) error {
-	backoff := 20 * time.Millisecond
-	for {
-		posts.Add(1)
-		a, err := cl.PostAccount(ctx, c)
-		switch {
-		case ctx.Err() != nil:
-			return context.Cause(ctx)
-		case err != nil:
-			connErrors.Add(1)
-		case a.Status == http.StatusCreated && cl.Key(c.Username) != "":
-			return nil
-		case a.Status == http.StatusCreated:
-			// A re-post of a claim that won, answered without the key
-			// (shown once): the operator issues one, as for a user who
-			// lost theirs.
-			if _, _, err := cl.IssueKey(ctx, uuid.New(), c.Username, ""); err == nil {
-				return nil
-			}
-			unavail.Add(1)
-		case a.Status == http.StatusAccepted:
-			pending.Add(1)
-		case a.Status >= 500:
-			unavail.Add(1)
-		case a.Status == http.StatusConflict && a.Code() == string(wallet.EUsernameTaken):
-			return fmt.Errorf("account %s is taken by another claim: is -prefix shared with another run?", c.Username)
-		default:
-			return fmt.Errorf("claim of %s (request ID %s) answered %d %s", c.Username, c.RequestID, a.Status, a.Code())
+// claim posts c with cl, which posts it again until it is decided, and
+// checks that it won; cl then holds the account's key.
+func claim(ctx context.Context, cl *api.Client, c wallet.Claim) error {
+	a, err := cl.PostAccount(ctx, c)
+	switch {
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	case err != nil, a.Status == http.StatusAccepted, a.Status >= 500:
+		return fmt.Errorf("claim of %s (request ID %s): %w", c.Username, c.RequestID, errUndecided)
+	case a.Status == http.StatusCreated:
+		// A re-post of a claim that won is answered without the key.
+		if _, err := harness.IssueMissingKey(ctx, cl, c.Username); err != nil {
+			return fmt.Errorf("claim of %s (request ID %s) won: %w", c.Username, c.RequestID, err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("claim of %s (request ID %s): %w", c.Username, c.RequestID, errUndecided)
-		}
-		if !sleep(ctx, backoff) {
-			return context.Cause(ctx)
-		}
-		backoff = min(2*backoff, time.Second)
+		return nil
+	case a.Status == http.StatusConflict && a.Code() == string(wallet.EUsernameTaken):
+		return fmt.Errorf("account %s is taken by another claim: is -prefix shared with another run?", c.Username)
 	}
+	return fmt.Errorf("claim of %s (request ID %s) answered %d %s", c.Username, c.RequestID, a.Status, a.Code())
 }

@@ -1,12 +1,10 @@
 package loadgen
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 
-	"github.com/google/uuid"
-
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/internal/harness"
 )
 
 // transfer is one transfer as loadgen sends it: the exact body, kept for
@@ -37,16 +35,9 @@ func (t transfer) reused(cents int64) transfer {
 	return transfer{id: t.id, body: appendBody(nil, t.id, t.from, t.to, cents), from: t.from, to: t.to, cents: cents}
 }
 
-// requestID returns a random version 4 UUID drawn from rng: cheaper than
-// crypto/rand at tens of thousands a second, and unique enough for a run.
-func requestID(rng *rand.Rand) string {
-	var u uuid.UUID
-	binary.LittleEndian.PutUint64(u[:8], rng.Uint64())
-	binary.LittleEndian.PutUint64(u[8:], rng.Uint64())
-	u[6] = u[6]&0x0f | 0x40 // version 4
-	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	return u.String()
-}
+// requestID returns a random request ID drawn from rng, as text
+// (harness.RandomUUID).
+func requestID(rng *rand.Rand) string { return harness.RandomUUID(rng).String() }
 
 // appendBody appends the JSON of POST /api/v1/transfers. Account names
 // and request IDs are loadgen's own, plain ASCII, so no escaping is needed.
