@@ -67,6 +67,8 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
+replace github.com/IBM/sarama => ./third_party/sarama/module
+
 replace github.com/lovoo/goka => ./third_party/goka/module
 
 replace github.com/twmb/franz-go/pkg/kfake => ./third_party/kfake/module

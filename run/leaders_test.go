@@ -58,9 +58,10 @@ const clusterScript = "../scripts/kafka/cluster.sh"
 // moves (default "stop,kill"; "stop,kill,kill,kill" kills three times).
 // For each step it logs the seconds of 503s, the emitter's errors by kind,
 // how long each processor group was not processing, its restarts and what
-// sarama did (docs/LEADERS.md). It asserts only the books: every transfer
-// answered 201 applied once. Set KAFKA_CLUSTER_LOG to a file to keep every
-// log line it captured.
+// sarama did (docs/LEADERS.md). It asserts the books (every transfer
+// answered 201 applied once) and what issue 19 asks of each move
+// (window.check). Set KAFKA_CLUSTER_LOG to a file to keep every log line
+// it captured.
 func TestLeaderMoves(t *testing.T) {
 	env := os.Getenv("KAFKA_CLUSTER")
 	if env == "" {
@@ -99,8 +100,33 @@ func TestLeaderMoves(t *testing.T) {
 
 	for _, w := range windows {
 		t.Log(w.report(tr, logs))
+		w.check(t, tr, logs)
 	}
 	logs.save(t)
+}
+
+// killMargin is how much longer than Kafka's election POSTs may fail after
+// a kill: a message waits for the metadata that names the new leader,
+// and the emitter retries at most a second apart.
+const killMargin = 3 * time.Second
+
+// check fails the test if the window cost more than the issue allows: a
+// graceful move, or a node starting again, no failed POST and no group
+// restarted; a kill no group restarted, and POSTs failing no longer than
+// Kafka took to elect new leaders, and a margin.
+func (w window) check(t *testing.T, tr *timedTraffic, logs *logRecorder) {
+	t.Helper()
+	c := tr.costs(w.from, w.to)
+	restarts := logs.failures(w.from, w.to, "processor group stopped; starting it again")
+	if len(restarts) > 0 {
+		t.Errorf("%s: groups restarted: %s", w.name, counts(restarts))
+	}
+	switch {
+	case !w.killed && c.failed > 0:
+		t.Errorf("%s: %d POSTs failed, want none", w.name, c.failed)
+	case w.killed && c.failing > w.moved+killMargin:
+		t.Errorf("%s: POSTs failed for %.1fs, longer than Kafka's election (%.1fs) and %s", w.name, c.failing.Seconds(), w.moved.Seconds(), killMargin)
+	}
 }
 
 // window is a stretch of the test after one event, whose costs are
@@ -108,6 +134,9 @@ func TestLeaderMoves(t *testing.T) {
 type window struct {
 	name     string
 	from, to time.Time
+	// killed says that a node was killed: every other window's event is
+	// graceful.
+	killed bool
 	// moved is how long Kafka took to move the leaders, where measured.
 	moved time.Duration
 	// recovered is how many changelog records the processors read to
@@ -126,6 +155,7 @@ func (w window) report(tr *timedTraffic, logs *logRecorder) string {
 	fmt.Fprintf(&b, "\n  emitter errors: %s", counts(logs.failures(w.from, w.to, "transfer not acknowledged by Kafka", "claim not acknowledged by Kafka")))
 	fmt.Fprintf(&b, "\n  groups not processing: %s", logs.downtime(w.from, w.to))
 	fmt.Fprintf(&b, "\n  group restarts: %s", counts(logs.failures(w.from, w.to, "processor group stopped; starting it again")))
+	fmt.Fprintf(&b, "\n  transactions sent again: %s", counts(logs.failures(w.from, w.to, "transaction failed; aborting it and sending it again")))
 	fmt.Fprintf(&b, "\n  producers initialised (a group's session that starts again initialises one per partition): %s; changelog records recovered: %d", counts(logs.inits(w.from, w.to)), w.recovered)
 	fmt.Fprintf(&b, "\n  sarama: %s", counts(top(logs.sarama(w.from, w.to), 8)))
 	return b.String()
@@ -334,7 +364,7 @@ func (m *clusterWatch) takeDown(move string, node int32) window {
 	if move == "kill" {
 		name = fmt.Sprintf("node %d killed (-9)", node)
 	}
-	return m.windowed(name, 25*time.Second, func() time.Duration {
+	w := m.windowed(name, 25*time.Second, func() time.Duration {
 		began := time.Now()
 		// The leaders are watched while the script runs: a controlled
 		// shutdown moves them before the node exits.
@@ -350,6 +380,8 @@ func (m *clusterWatch) takeDown(move string, node int32) window {
 		})
 		return time.Since(began)
 	})
+	w.killed = move == "kill"
+	return w
 }
 
 // bringBack starts node again and waits until it is back in the in-sync
@@ -491,23 +523,39 @@ func (tr *timedTraffic) end() (*ledger.Ledger, []uuid.UUID) {
 	return &tr.want, tr.sent
 }
 
-// costs describes the POSTs sent between from and to: how many failed,
-// for how long POSTs failed (from the first failed one's sending to the
-// last one's answer), and the longest a transfer waited to be accepted.
-func (tr *timedTraffic) costs(from, to time.Time) string {
+// cost is what the POSTs sent in a window cost.
+type cost struct {
+	sent, failed int // POSTs sent, and answered 503 or not at all
+	// failing is how long POSTs failed: from the first failed one's
+	// sending to the last one's answer.
+	failing  time.Duration
+	accepted int
+	slowest  time.Duration // the longest a transfer waited to be accepted
+}
+
+func (c cost) String() string {
+	s := fmt.Sprintf("%d sent, %d answered 503 or not at all", c.sent, c.failed)
+	if c.failed > 0 {
+		s += fmt.Sprintf(", failing for %.1fs", c.failing.Seconds())
+	}
+	return s + fmt.Sprintf("; %d transfers accepted, the slowest after %.1fs", c.accepted, c.slowest.Seconds())
+}
+
+// costs returns what the POSTs sent between from and to cost.
+func (tr *timedTraffic) costs(from, to time.Time) cost {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
-	var n, failed int
+	var c cost
 	var first, last time.Time
 	for _, a := range tr.attempts {
 		if a.from.Before(from) || !a.from.Before(to) {
 			continue
 		}
-		n++
+		c.sent++
 		if a.status == http.StatusCreated {
 			continue
 		}
-		failed++
+		c.failed++
 		if first.IsZero() {
 			first = a.from
 		}
@@ -515,20 +563,15 @@ func (tr *timedTraffic) costs(from, to time.Time) string {
 			last = a.to
 		}
 	}
-	var longest time.Duration
-	var accepted int
+	c.failing = last.Sub(first)
 	for _, a := range tr.accepted {
 		if a[0].Before(from) || !a[0].Before(to) {
 			continue
 		}
-		accepted++
-		longest = max(longest, a[1].Sub(a[0]))
+		c.accepted++
+		c.slowest = max(c.slowest, a[1].Sub(a[0]))
 	}
-	s := fmt.Sprintf("%d sent, %d answered 503 or not at all", n, failed)
-	if failed > 0 {
-		s += fmt.Sprintf(", failing for %.1fs (%.1fs to %.1fs into the window)", last.Sub(first).Seconds(), first.Sub(from).Seconds(), last.Sub(from).Seconds())
-	}
-	return s + fmt.Sprintf("; %d transfers accepted, the slowest after %.1fs", accepted, longest.Seconds())
+	return c
 }
 
 // logRecorder keeps the wallet's log records (slog) and sarama's log lines

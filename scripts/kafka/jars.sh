@@ -21,7 +21,9 @@ fetch_jars() {
     echo "$stamp" >"$libs/.pom-cksum"
   fi
   # The published POMs carry no logging config; keep the console quiet and
-  # send warnings (plus anything the JVM prints) to each node's kafka.log.
+  # send warnings (plus anything the JVM prints) to each node's kafka.log,
+  # and what the group coordinator decides (rebalances, members expired),
+  # which tells why a consumer group's session ended.
   cat >"$dir/log4j2.properties" <<'PROPS'
 status = warn
 appender.out.type = Console
@@ -30,5 +32,7 @@ appender.out.layout.type = PatternLayout
 appender.out.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = WARN
 rootLogger.appenderRef.out.ref = out
+logger.group.name = org.apache.kafka.coordinator.group
+logger.group.level = INFO
 PROPS
 }
