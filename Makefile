@@ -48,9 +48,12 @@ clean:
 # SASL_SSL with SCRAM-SHA-512, a test CA, and the wallet's ACLs (every
 # command, test and the chaos harness connect as wallet-test, which holds
 # every role's ACLs; one test writes as the API's principal and is
-# refused). KAFKA_MODE=plaintext for the broker without security.
+# refused). KAFKA_MODE=plaintext for the broker without security. Then
+# leader moves on a plaintext 3-node cluster of the same jars, on ports
+# 9094-9096 (scripts/kafka/cluster.sh, docs/LEADERS.md).
 KAFKA_PORT ?= 9093
 test-kafka: KAFKA_MODE ?= secure
+KAFKA_CLUSTER = 127.0.0.1:9094,127.0.0.1:9095,127.0.0.1:9096
 kafka-start: KAFKA_MODE ?= plaintext
 KAFKA_ENV = $(if $(filter secure,$(KAFKA_MODE)),. ./.kafka/secure/env &&)
 test-kafka: deps
@@ -62,6 +65,12 @@ test-kafka: deps
 	./scripts/kafka/start.sh $(KAFKA_PORT) $(KAFKA_MODE)
 	$(KAFKA_ENV) $(GO) run ./cmd/chaos -brokers 127.0.0.1:$(KAFKA_PORT) -n 10000 -rate 250 -failover 0; \
 		status=$$?; ./scripts/kafka/stop.sh; exit $$status
+	# Leader moves on a 3-node cluster (docs/LEADERS.md): the busiest
+	# leader stopped gracefully, then killed, each time started again and
+	# given its leaders back, under traffic.
+	./scripts/kafka/cluster.sh start
+	KAFKA_CLUSTER=$(KAFKA_CLUSTER) $(GO) test -count=1 -timeout 15m -run TestLeaderMoves ./run/; \
+		status=$$?; ./scripts/kafka/cluster.sh stop; exit $$status
 
 # KAFKA_MODE=secure for the secured broker of test-kafka: clients then
 # need `. .kafka/secure/env` (see scripts/kafka/secure.sh).
