@@ -125,6 +125,10 @@ func (c Config) Sarama() *sarama.Config {
 	s.Consumer.Group.Rebalance.GroupStrategies = []sarama.BalanceStrategy{goka.CopartitioningStrategy}
 	s.Consumer.Group.Session.Timeout = 6 * time.Second
 	s.Consumer.Group.Heartbeat.Interval = time.Second
+	// Also how long a member keeps trying to reach a coordinator that
+	// stopped answering (third_party/sarama): longer than Kafka takes to
+	// elect another after a broker dies (about 9 s), so that the member
+	// keeps its partitions and its generation.
 	s.Consumer.Group.Rebalance.Timeout = 20 * time.Second
 	c.Security.apply(s)
 	return s

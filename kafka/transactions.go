@@ -22,10 +22,6 @@ import (
 // it costs.
 const DefaultCommitInterval = 100 * time.Millisecond
 
-// heartbeatRetries is how long a consumer group's member keeps trying to
-// reach its coordinator: longer than an election (about 9 s).
-const heartbeatRetries = 15 * time.Second
-
 // Transactions makes the goka processor of one group exactly once, the way
 // Kafka Streams' exactly_once does:
 //
@@ -194,12 +190,6 @@ func (t *Transactions) consumerGroup(brokers []string, group, clientID string) (
 	s := t.c.Sarama()
 	s.ClientID = clientID
 	s.Consumer.Offsets.AutoCommit.Enable = false
-	// A heartbeat that fails to reach the group's coordinator is tried
-	// again Metadata.Retry.Max times, Backoff apart (third_party/sarama):
-	// for longer than Kafka takes to elect another coordinator after one
-	// dies, so that the member keeps its partitions and its generation
-	// rather than leave and join again (docs/LEADERS.md, cause 5).
-	s.Metadata.Retry.Max = int(heartbeatRetries / s.Metadata.Retry.Backoff)
 	g, err := sarama.NewConsumerGroup(brokers, group, s)
 	if err != nil {
 		return nil, err
