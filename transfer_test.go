@@ -76,7 +76,7 @@ func TestBounds(t *testing.T) {
 	}{
 		{"the default maximum", debit("1000000000.00"), "0", "0", ""},
 		{"a cent above the default maximum", debit("1000000000.01"), "0", "0", "amount_gt_max: ensure this value is at most 1000000000.00"},
-		{"a forged huge credit", debit("99999999999999999999.99").Next(), "0", "0", "amount_gt_max: ensure this value is at most 1000000000.00"},
+		{"a forged huge credit", debit("92233720368547758.07").Next(), "0", "0", "amount_gt_max: ensure this value is at most 1000000000.00"}, // the largest Money
 		{"a configured maximum", debit("5000.01"), "5000.00", "0", "amount_gt_max: ensure this value is at most 5000.00"},
 		{"a configured maximum above the default", debit("2000000000.00"), "3000000000.00", "0", ""},
 		{"an open within the default limit", open("1000.00"), "0", "0", ""},

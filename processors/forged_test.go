@@ -64,7 +64,7 @@ func TestForgedInputsAreDeadLettered(t *testing.T) {
 		output goka.Stream // where the group would have emitted its decision
 		reason string
 	}{
-		{"a forged huge credit", accountant, topology.Instructions, here, credit(here, "99999999999999999999.99"), topology.TransferRequests,
+		{"a forged huge credit", accountant, topology.Instructions, here, credit(here, "92233720368547758.07"), topology.TransferRequests, // the largest Money
 			"amount_gt_max: ensure this value is at most 1000000000.00"},
 		{"a credit a cent above the maximum", accountant, topology.Instructions, here, credit(here, "1000000000.01"), topology.TransferRequests,
 			"amount_gt_max: ensure this value is at most 1000000000.00"},
