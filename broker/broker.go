@@ -1,7 +1,10 @@
 // Package broker holds the embedded Kafka-protocol broker: kfake from
 // franz-go, persisting to a data directory, listening on 127.0.0.1. It lets
 // the wallet run on one machine with nothing to install; any Kafka client,
-// kcat included, can talk to it.
+// kcat included, can talk to it. Options can secure it (SASL SCRAM
+// principals for the roles, with the ACLs of kafka.ACLs); it refuses
+// writes below a floor of free disk space, and expires the group members
+// that stopped talking to it, as Kafka does.
 package broker
 
 import (
@@ -23,9 +26,15 @@ type Options struct {
 	// Fsync makes the broker fsync every batch to its data directory
 	// before acknowledging it (kfake.SyncWrites), so that an acknowledged
 	// write survives a power loss, not only the death of the process.
-	// Without it the log is in the page cache until the next segment roll
-	// or a clean shutdown. Default true (docs/BENCHMARKS.md says what it
-	// costs).
+	// Writes that arrive together share their fsyncs (group commit,
+	// third_party/kfake): no answer leaves the broker, to any client,
+	// before every write made ahead of it is on disk, and the broker
+	// keeps serving requests while the disk works. That holds for every
+	// topic alike (the transfer requests, the instructions, the tables'
+	// changelogs, transaction markers) and for the committed offsets and
+	// producer IDs. Without it the log is in the page cache until the
+	// next segment roll or a clean shutdown. Default true
+	// (docs/BENCHMARKS.md says what it costs).
 	Fsync bool
 	// MinFree is the free space, in bytes, under the data directory below
 	// which the broker refuses produce requests, until space is freed. 0 never refuses. Default disk.DefaultFloor.
