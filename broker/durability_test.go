@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -27,12 +26,7 @@ import (
 // returns, what a power loss needs, is kfake's
 // TestSyncWritesGroupCommitPowerLoss (third_party/kfake/README.md).
 func TestAcknowledgedSurvivesKill(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	b := brokerProcess(t, addr, dir)
 	kc := kafka.Config{Brokers: []string{addr}, Partitions: 2}

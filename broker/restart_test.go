@@ -40,6 +40,18 @@ func TestMain(m *testing.M) {
 	os.Exit(0)
 }
 
+// freeAddr returns an address on 127.0.0.1 that nothing listens on, for a
+// broker process that must keep its address across restarts.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
 // brokerProcess starts a broker in a process of its own on addr, keeping
 // its log in dir, and waits until it answers.
 func brokerProcess(t *testing.T, addr, dir string) *exec.Cmd {
@@ -74,12 +86,7 @@ func brokerProcess(t *testing.T, addr, dir string) *exec.Cmd {
 // producer's later transactions for aborted too, and a processor's
 // partition received nothing more from it).
 func TestRestartAbortsOpenTransactions(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeAddr(t)
 	dir := t.TempDir()
 	b := brokerProcess(t, addr, dir)
 	c := kafka.Config{Brokers: []string{addr}, Partitions: 1}
