@@ -32,11 +32,11 @@ const maxExponent = 30
 // 92 million deposits of the default largest amount into one account, or
 // as many into the world (whose balance has no limit). Add, Sub and Neg never
 // wrap: a result beyond the bound saturates at it, so a balance can never
-// change sign by overflowing. Such a balance would break conservation,
-// which the audit reports (the balances' sum, and each balance against
-// what its completed transfers moved); the accountant refuses any debit
-// that saturates an account other than the world, as below minus its
-// limit.
+// change sign by overflowing. A saturated balance would break
+// conservation, so the accountant refuses a debit or a credit whose result
+// would saturate (processors.Apply), and the audit would report one (the
+// balances' sum, and each balance against what its completed transfers
+// moved).
 type Money struct {
 	cents int64
 }

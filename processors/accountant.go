@@ -71,13 +71,21 @@ func Apply(acct wallet.Account, in wallet.Instruction, offset int64) (wallet.Acc
 			v = wallet.NoSender
 		case in.Account != wallet.World && after.LessThan(acct.OverdraftLimit.Neg()):
 			v = wallet.NoFunds
+		case !after.Add(in.Amount).Equal(acct.Balance):
+			// Beyond Money's range (the world only, after some 92
+			// million deposits of the largest amount): the balance
+			// saturated, which would create money.
+			v = wallet.NoFunds
 		default:
 			v, acct.Balance = wallet.Debited, after
 		}
 	case wallet.Credit:
+		after := acct.Balance.Add(in.Amount)
 		v = wallet.NoRecipient
-		if open {
-			v, acct.Balance = wallet.Credited, acct.Balance.Add(in.Amount)
+		// A credit beyond Money's range is refused, and refunded, like
+		// one to an account not open: saturating would lose money.
+		if open && after.Sub(in.Amount).Equal(acct.Balance) {
+			v, acct.Balance = wallet.Credited, after
 		}
 	case wallet.Refund:
 		v, acct.Balance = wallet.Refunded, acct.Balance.Add(in.Amount)

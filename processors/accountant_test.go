@@ -2,6 +2,7 @@ package processors_test
 
 import (
 	"bytes"
+	"math"
 	"strings"
 	"testing"
 
@@ -48,6 +49,9 @@ func TestApply(t *testing.T) {
 		{"debit of an account not open", wallet.Account{Balance: wallet.Cents(100)}, debit, wallet.NoSender, "1.00",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound}},
 		{"debit of the world, without limit", wallet.Account{}, worldDebit, wallet.Debited, "-0.50", ptr(worldDebit.Next()), nil},
+		{"debit of the world beyond Money's range", wallet.Account{Balance: wallet.Cents(math.MinInt64 + 49)}, worldDebit, wallet.NoFunds, "-92233720368547757.59",
+			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds}},
+		{"credit beyond Money's range", openAccount(math.MaxInt64-49, 0), credit, wallet.NoRecipient, "92233720368547757.58", &refund, nil},
 		{"credit to an open account", openAccount(0, 0), credit, wallet.Credited, "0.50",
 			nil, &wallet.Outcome{RequestID: debit.RequestID, Status: wallet.Completed}},
 		{"credit to an account not open", wallet.Account{}, credit, wallet.NoRecipient, "0.00", &refund, nil},
