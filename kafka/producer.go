@@ -29,19 +29,37 @@ const TransactionTimeout = 10 * time.Second
 // commits, so that a transaction that fails for a reason Kafka calls
 // abortable (a leader or coordinator moving, a broker dying) is aborted
 // and sent again whole, rather than the group restarted (commit).
+//
+// The writes to the group's own table (its changelog) are cached until
+// the commit, as Kafka Streams' record cache does: a key written several
+// times in a transaction reaches the changelog once, with its last value
+// (or tombstone), which is what the staged table applies to the local
+// storage at the commit (staged keeps the last write of each key too).
 type txnProducer struct {
-	id     string
-	client sarama.Client
-	p      sarama.AsyncProducer
-	wg     sync.WaitGroup
+	id string
+	// changelog is the topic of the group's table.
+	changelog string
+	client    sarama.Client
+	p         sarama.AsyncProducer
+	wg        sync.WaitGroup
 
 	// txn is held by each attempt to commit and by Close, which must not
 	// close the producer under an attempt.
 	txn sync.Mutex
 
 	mu sync.Mutex
-	// open holds the messages emitted in the open transaction, in order.
+	// open holds the messages sent in the open transaction, in order:
+	// those emitted, and once the commit has sent them, the cached
+	// changelog writes, one per key.
 	open []message
+	// cached holds the changelog writes of the open transaction not sent
+	// yet, one per key, the last; cachedKeys the index of each key's.
+	cached     []message
+	cachedKeys map[string]int
+	// attemptOffset is the offset of the last changelog record that the
+	// broker has acknowledged in the open transaction's current attempt,
+	// committedOffset that of the transactions committed; -1 if none.
+	attemptOffset, committedOffset int64
 	// failed is the first error of a message of the open transaction's
 	// current attempt.
 	failed error
@@ -105,7 +123,7 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 			}
 		}
 		if err == nil {
-			return startTxnProducer(id, client, ap), nil
+			return startTxnProducer(id, string(goka.GroupTable(group)), client, ap), nil
 		}
 		client.Close()
 		if !errors.Is(err, sarama.ErrConcurrentTransactions) || time.Now().After(deadline) {
@@ -116,9 +134,10 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 }
 
 // startTxnProducer hands each result of what ap produces to the
-// message's delivered func.
-func startTxnProducer(id string, client sarama.Client, ap sarama.AsyncProducer) *txnProducer {
-	p := &txnProducer{id: id, client: client, p: ap}
+// message's delivered func. Writes to changelog, the group's table, are
+// cached until the commit.
+func startTxnProducer(id, changelog string, client sarama.Client, ap sarama.AsyncProducer) *txnProducer {
+	p := &txnProducer{id: id, changelog: changelog, client: client, p: ap, cachedKeys: map[string]int{}, attemptOffset: -1, committedOffset: -1}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
@@ -144,10 +163,27 @@ func (p *txnProducer) Emit(topic, key string, value []byte) *goka.Promise {
 // or not authorised), which stops the partition. A message that fails for
 // a reason Kafka calls abortable resolves its promise all the same: the
 // message is kept, and commit sends it again in a new transaction.
+//
+// A write to the group's changelog is not sent: it replaces the key's
+// earlier write in the open transaction, if any, and its promise resolves
+// at once, without a message (so goka sets no table offset: the staged
+// table gets the offset at the commit). commit sends it, and a fatal
+// failure fails the commit instead of the promise.
 func (p *txnProducer) EmitWithHeaders(topic, key string, value []byte, headers goka.Headers) *goka.Promise {
 	promise, finish := goka.NewPromiseWithFinisher()
 	m := message{topic: topic, key: key, value: value, headers: headers.ToSarama()}
 	p.mu.Lock()
+	if topic == p.changelog {
+		if i, ok := p.cachedKeys[key]; ok {
+			p.cached[i] = m
+		} else {
+			p.cachedKeys[key] = len(p.cached)
+			p.cached = append(p.cached, m)
+		}
+		p.mu.Unlock()
+		finish(nil, nil)
+		return promise
+	}
 	p.open = append(p.open, m)
 	p.mu.Unlock()
 	p.send(m, func(sm *sarama.ProducerMessage, err error) {
@@ -196,7 +232,17 @@ func (p *txnProducer) fail(err error) {
 func (p *txnProducer) empty() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.open) == 0
+	return len(p.open) == 0 && len(p.cached) == 0
+}
+
+// changelogEnd returns the offset of the last changelog record of the
+// transactions committed, or -1 if none had one: after a commit, that of
+// the committed transaction's last changelog record, which the staged
+// table stores with the writes it applies.
+func (p *txnProducer) changelogEnd() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.committedOffset
 }
 
 // retryCommit is how long commit tries a transaction again before it
@@ -243,9 +289,10 @@ func (p *txnProducer) commit(ctx context.Context, group goka.Group, topic string
 	}
 }
 
-// commitOnce commits the current attempt of the open transaction and
-// begins the next transaction.
+// commitOnce sends the cached changelog writes, commits the current
+// attempt of the open transaction and begins the next transaction.
 func (p *txnProducer) commitOnce(group goka.Group, topic string, partition int32, next int64) error {
+	p.flush()
 	p.mu.Lock()
 	failed := p.failed
 	p.mu.Unlock()
@@ -263,11 +310,55 @@ func (p *txnProducer) commitOnce(group goka.Group, topic string, partition int32
 	}
 	p.mu.Lock()
 	p.open = p.open[:0]
+	p.committedOffset = max(p.committedOffset, p.attemptOffset)
+	p.attemptOffset = -1
 	p.mu.Unlock()
 	if err := p.p.BeginTxn(); err != nil {
 		return fmt.Errorf("begin a transaction of %s: %w", p.id, err)
 	}
 	return nil
+}
+
+// flush sends the cached changelog writes of the open transaction, which
+// join its sent messages (a key's write is then in open once, so that an
+// attempt sent again keeps each key's last value last), and waits until
+// each is delivered or failed.
+func (p *txnProducer) flush() {
+	p.mu.Lock()
+	cached := p.cached
+	p.open = append(p.open, cached...)
+	p.cached = nil
+	clear(p.cachedKeys)
+	p.mu.Unlock()
+	p.sendAll(cached)
+}
+
+// sendAll sends msgs in order and waits until each is delivered or failed,
+// recording the first failure and the offset of the changelog's records.
+func (p *txnProducer) sendAll(msgs []message) {
+	var sent sync.WaitGroup
+	sent.Add(len(msgs))
+	for _, m := range msgs {
+		p.send(m, func(sm *sarama.ProducerMessage, err error) {
+			defer sent.Done()
+			if err != nil {
+				p.fail(err)
+				return
+			}
+			if m.topic == p.changelog {
+				p.acked(sm.Offset)
+			}
+		})
+	}
+	sent.Wait()
+}
+
+// acked records the offset of a changelog record the broker has
+// acknowledged.
+func (p *txnProducer) acked(offset int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.attemptOffset = max(p.attemptOffset, offset)
 }
 
 // again aborts the open transaction's attempt, begins a new one and sends
@@ -284,19 +375,10 @@ func (p *txnProducer) again() error {
 	}
 	p.mu.Lock()
 	p.failed = nil
+	p.attemptOffset = -1
 	open := p.open
 	p.mu.Unlock()
-	var sent sync.WaitGroup
-	sent.Add(len(open))
-	for _, m := range open {
-		p.send(m, func(_ *sarama.ProducerMessage, err error) {
-			if err != nil {
-				p.fail(err)
-			}
-			sent.Done()
-		})
-	}
-	sent.Wait()
+	p.sendAll(open)
 	return nil
 }
 

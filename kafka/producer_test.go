@@ -3,6 +3,7 @@ package kafka
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -117,4 +118,127 @@ func readCommitted(t *testing.T, c Config, topic string, n int) []string {
 	defer cancel()
 	cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { got = append(got, string(r.Value)) })
 	return got
+}
+
+// The writes to the group's own changelog wait in the producer until the
+// commit: a key written several times in a transaction reaches the
+// changelog once, with its last value (a tombstone included), and the
+// promises resolve at once. A transaction sent again after an abortable
+// error sends each key once too, and one that is aborted drops them.
+func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
+	const changelog = "g-table"
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, changelog, "in", "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	c := Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
+
+	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			p.Close()
+		}
+	}()
+	emit := func(topic, key string, value []byte) {
+		t.Helper()
+		done := make(chan error, 1)
+		p.Emit(topic, key, value).Then(func(err error) { done <- err })
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("emit %s %s=%s: %v", topic, key, value, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("emit %s %s=%s: no result", topic, key, value)
+		}
+	}
+
+	for i := range 5 {
+		emit(changelog, "k", fmt.Appendf(nil, "k%d", i))
+	}
+	emit(changelog, "j", []byte("j0"))
+	emit(changelog, "d", []byte("d0"))
+	emit(changelog, "d", nil) // goka's Delete
+	emit("out", "k", []byte("out0"))
+	if p.changelogEnd() != -1 {
+		t.Errorf("changelog offset %d before the commit, want none (-1)", p.changelogEnd())
+	}
+	if err := p.commit(context.Background(), "g", "in", 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	got := readCommitted(t, c, changelog, 3)
+	slices.Sort(got)
+	if want := []string{"", "j0", "k4"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changelog read_committed got %q, want %q", got, want)
+	}
+	if got := readCommitted(t, c, "out", 1); fmt.Sprint(got) != "[out0]" {
+		t.Errorf("out read_committed got %q, want [out0]", got)
+	}
+	if p.changelogEnd() < 0 {
+		t.Errorf("changelog offset %d after the commit, want that of its last record", p.changelogEnd())
+	}
+
+	// The commit's first produce is refused, as after a leader moved: the
+	// transaction is aborted and sent again with each key once.
+	refused := false
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		if refused {
+			return nil, nil, false
+		}
+		r := req.(*kmsg.ProduceRequest)
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, rt := range r.Topics {
+			st := kmsg.NewProduceResponseTopic()
+			st.Topic = rt.Topic
+			for _, rp := range rt.Partitions {
+				sp := kmsg.NewProduceResponseTopicPartition()
+				sp.Partition = rp.Partition
+				sp.ErrorCode = kerrOutOfOrderSequence
+				st.Partitions = append(st.Partitions, sp)
+			}
+			resp.Topics = append(resp.Topics, st)
+		}
+		refused = true
+		return resp, nil, true
+	})
+	emit(changelog, "k", []byte("k5"))
+	emit(changelog, "k", []byte("k6"))
+	if refused {
+		t.Fatal("a changelog write was sent before the commit")
+	}
+	if err := p.commit(context.Background(), "g", "in", 0, 2); err != nil {
+		t.Fatalf("commit after a refused produce: %v", err)
+	}
+	if !refused {
+		t.Fatal("no produce was refused")
+	}
+	got = readCommitted(t, c, changelog, 4)
+	slices.Sort(got)
+	if want := []string{"", "j0", "k4", "k6"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changelog read_committed got %q, want %q", got, want)
+	}
+
+	// Closed before its commit: the transaction's writes are dropped.
+	emit(changelog, "k", []byte("k7"))
+	emit("out", "k", []byte("out1"))
+	closed = true
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	next, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer next.Close()
+	got = readCommitted(t, c, changelog, 4)
+	slices.Sort(got)
+	if want := []string{"", "j0", "k4", "k6"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("changelog read_committed after an abort got %q, want %q", got, want)
+	}
 }

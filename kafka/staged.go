@@ -26,6 +26,8 @@ type staged struct {
 	// whether there is one.
 	offset    int64
 	hasOffset bool
+	// applied is the offset last written below by commit, or -1.
+	applied int64
 }
 
 type stagedWrite struct {
@@ -34,7 +36,7 @@ type stagedWrite struct {
 }
 
 func newStaged(st storage.Storage) *staged {
-	return &staged{Storage: st, writes: map[string]stagedWrite{}}
+	return &staged{Storage: st, writes: map[string]stagedWrite{}, applied: -1}
 }
 
 func (s *staged) Has(key string) (bool, error) {
@@ -82,7 +84,8 @@ func (s *staged) Delete(key string) error {
 
 // SetOffset records the changelog offset of a write. goka calls it once
 // the changelog has the write, which in a transaction is before the
-// transaction commits.
+// transaction commits; the transactional producer caches the table's
+// writes until the commit, so goka does not, and commit gets the offset.
 func (s *staged) SetOffset(offset int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,17 +115,23 @@ type applier interface {
 }
 
 // commit writes the staged writes to the storage below, with the
-// changelog offset of the last of them. Without an applier the values go
-// before the offset: a crash in between leaves the offset behind the
-// values, and the restart's recovery reads those records again from the
-// changelog, which has them.
-func (s *staged) commit() error {
+// changelog offset of the last of them: offset, the last changelog record
+// of the committed transaction (the producer caches the table's writes
+// and sends them at the commit, so goka sets no offset), or the one set by
+// SetOffset if greater; a negative offset, or one already written, is
+// none. Without an applier the values go before the offset: a crash in
+// between leaves the offset behind the values, and the restart's recovery
+// reads those records again from the changelog, which has them.
+func (s *staged) commit(offset int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if offset > s.applied && (!s.hasOffset || offset > s.offset) {
+		s.offset, s.hasOffset = offset, true
+	}
 	if len(s.writes) == 0 && !s.hasOffset {
 		return nil
 	}
-	offset := int64(-1)
+	offset = -1
 	if s.hasOffset {
 		offset = s.offset
 	}
@@ -159,6 +168,7 @@ func (s *staged) commit() error {
 	}
 	clear(s.writes)
 	s.hasOffset = false
+	s.applied = max(s.applied, offset)
 	return nil
 }
 

@@ -335,7 +335,7 @@ func (t *Transactions) commit(ctx context.Context, s sarama.ConsumerGroupSession
 	if part.table == nil {
 		return nil
 	}
-	if err := part.table.commit(); err != nil {
+	if err := part.table.commit(part.producer.changelogEnd()); err != nil {
 		return fmt.Errorf("write the committed transaction of %s to the local table: %w", part.producer.id, err)
 	}
 	return nil

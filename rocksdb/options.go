@@ -121,10 +121,10 @@ func newDBOptions(o Options, cache *grocksdb.Cache) *grocksdb.Options {
 	// 0.7 s per million keys against 13 ms for the open itself.
 	opts.SetParanoidChecks(true)
 
-	// Recovery writes without the write-ahead log. Atomic flush makes every
-	// automatic flush persist both column families at the same point, so
-	// what survives a crash is a prefix of the writes and the stored offset
-	// is never ahead of the stored table.
+	// Writes skip the write-ahead log. Atomic flush makes every automatic
+	// flush persist both column families at the same point, so what
+	// survives a crash is a prefix of the writes and the stored offset is
+	// never ahead of the stored table.
 	opts.SetAtomicFlush(true)
 
 	opts.SetWriteBufferSize(uint64(o.WriteBufferBytes))

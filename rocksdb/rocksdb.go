@@ -10,20 +10,27 @@
 // column family; the partition offset lives in a separate column family,
 // so no table key can collide with it and iterators never see it.
 //
-// Until MarkRecovered is called a storage is in recovery mode: writes
-// bypass the write-ahead log, because the write itself, not its size, is
-// what costs. MarkRecovered flushes the memtables to disk and turns the log
-// on. In both modes the offset is written to the database only every
-// 1000th SetOffset (and by MarkRecovered and Close): goka sets it after
-// every changelog write, and a stored offset that lags only makes a
-// restart replay up to that many changelog records, which brings the table
-// to the changelog's head all the same.
+// Writes bypass RocksDB's write-ahead log: every table kept here is a
+// copy of a changelog, which a restart reads from the stored offset on, so
+// what the log would save after a crash is read from Kafka instead, and
+// the log's write is what costs. A crash loses the writes since the last
+// flush, table and offset alike, and the database reopens at the state of
+// that flush. MarkRecovered flushes what recovery wrote, so that a crash
+// soon after does not read it all again; Close flushes. The offset is
+// written to the database only every 1000th SetOffset (and by Apply,
+// MarkRecovered and Close): goka sets it after every changelog write, and
+// a stored offset that lags only makes a restart replay up to that many
+// changelog records, which brings the table to the changelog's head all
+// the same.
 //
-// An offset is always written after the table writes it covers, and the
-// two column families are flushed atomically, so a process that crashes
-// at any point restarts with an offset that is never ahead of the table it
-// has on disk; at worst it replays some messages, which rewrites the same
-// values.
+// An offset is always written after the table writes it covers, or in the
+// same write batch (Apply), and the two column families are flushed
+// atomically, so what a crash leaves is a prefix of the writes: a process
+// that crashes at any point restarts with an offset that is never ahead of
+// the table it has on disk; at worst it replays some messages, which
+// rewrites the same values. That holds because no write uses the log: a
+// logged offset replayed after a crash could cover unlogged writes that
+// were lost.
 //
 // A database found damaged, at open or while in use, is moved aside at
 // its next open and replaced by an empty one, which goka recovers from the
@@ -69,7 +76,7 @@ type Storage struct {
 	// mu guards the native handles. Reads and writes hold it shared, which
 	// lets them run concurrently; Close and MarkRecovered hold it
 	// exclusively, so no operation can use a handle while it is freed or
-	// while writes switch to the write-ahead log.
+	// while the memtables are flushed.
 	mu        sync.RWMutex
 	closed    bool
 	recovered bool
@@ -77,9 +84,7 @@ type Storage struct {
 	table     *grocksdb.ColumnFamilyHandle
 	offset    *grocksdb.ColumnFamilyHandle
 	ro        *grocksdb.ReadOptions
-	wo        *grocksdb.WriteOptions // recoverWO until MarkRecovered, then normalWO
-	recoverWO *grocksdb.WriteOptions
-	normalWO  *grocksdb.WriteOptions
+	wo        *grocksdb.WriteOptions // without the write-ahead log
 	fo        *grocksdb.FlushOptions
 
 	// corrupt is set, once, by the first operation that finds the
@@ -210,10 +215,8 @@ func openDB(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		return nil, fmt.Errorf("rocksdb open %s: %w", path, err)
 	}
 
-	recoverWO := grocksdb.NewDefaultWriteOptions()
-	recoverWO.DisableWAL(true)
-	normalWO := grocksdb.NewDefaultWriteOptions()
-	normalWO.SetSync(false)
+	wo := grocksdb.NewDefaultWriteOptions()
+	wo.DisableWAL(true)
 	fo := grocksdb.NewDefaultFlushOptions()
 	fo.SetWait(true)
 
@@ -224,9 +227,7 @@ func openDB(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		table:     handles[0],
 		offset:    handles[1],
 		ro:        ro,
-		wo:        recoverWO,
-		recoverWO: recoverWO,
-		normalWO:  normalWO,
+		wo:        wo,
 		fo:        fo,
 		offsetVal: offset,
 		hasOffset: hasOffset,
@@ -264,9 +265,9 @@ func (s *Storage) Open() error {
 	return nil
 }
 
-// Close flushes data written during recovery, closes the database and
-// frees every native object, including iterators not yet released.
-// Closing a closed storage does nothing.
+// Close flushes the memtables (no write-ahead log holds them), closes the
+// database and frees every native object, including iterators not yet
+// released. Closing a closed storage does nothing.
 func (s *Storage) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -289,7 +290,7 @@ func (s *Storage) Close() error {
 	var err error
 	if s.corrupt.Load() == nil {
 		err = s.writePendingOffset()
-		if err == nil && !s.recovered {
+		if err == nil {
 			err = s.flush()
 		}
 	}
@@ -298,8 +299,7 @@ func (s *Storage) Close() error {
 	s.offset.Destroy()
 	s.db.Close()
 	s.ro.Destroy()
-	s.recoverWO.Destroy()
-	s.normalWO.Destroy()
+	s.wo.Destroy()
 	s.fo.Destroy()
 	s.cache.release()
 	return err
@@ -354,10 +354,10 @@ func (s *Storage) flush() error {
 	return nil
 }
 
-// MarkRecovered flushes everything written during recovery and switches
-// writes to the write-ahead log (without fsync). Readers wait for the
-// flush, which takes as long as writing two memtables. Calling it again
-// does nothing.
+// MarkRecovered flushes everything written during recovery, so that a
+// crash soon after does not make the next start recover it again. Readers
+// wait for the flush, which takes as long as writing two memtables.
+// Calling it again does nothing.
 func (s *Storage) MarkRecovered() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -367,16 +367,12 @@ func (s *Storage) MarkRecovered() error {
 	if s.recovered {
 		return nil
 	}
-	// The exclusive lock matters: a write without the log after the flush
-	// and before the switch could be lost in a crash while a later offset
-	// written with the log survives.
 	if err := s.writePendingOffset(); err != nil {
 		return err
 	}
 	if err := s.flush(); err != nil {
 		return err
 	}
-	s.wo = s.normalWO
 	s.recovered = true
 	return nil
 }
