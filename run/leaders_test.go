@@ -9,7 +9,6 @@ import (
 	"log"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,14 +22,11 @@ import (
 	"time"
 
 	"github.com/IBM/sarama"
-	"github.com/google/uuid"
 	"github.com/lovoo/goka"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/api"
 	"github.com/wallet/wallet/internal/ledger"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/processors"
@@ -74,10 +70,10 @@ func TestLeaderMoves(t *testing.T) {
 	meta := newClusterWatch(t, brokers)
 	start(t, c, run.Processors)
 	cl := startAPIs(t, c)
-	accounts := names("leader-", 16)
+	accounts := names("leader-", 48)
 	signUp(t, cl, maxOverdraft, accounts...)
 
-	tr := startTimedTraffic(t, cl, accounts, maxOverdraft, 3)
+	tr := startTraffic(t, cl, accounts, maxOverdraft, 3, false)
 	time.Sleep(15 * time.Second) // the groups settle, and commit under load
 	// What the traffic costs with no leader moving, to compare with.
 	windows := []window{meta.windowed("no event (baseline)", 15*time.Second, func() time.Duration { return 0 })}
@@ -94,7 +90,7 @@ func TestLeaderMoves(t *testing.T) {
 		t.Logf("node %d leads %s; %s", victim, strings.Join(led, " "), meta.coordinators(victim))
 		windows = append(windows, meta.takeDown(move, victim), meta.bringBack(victim), meta.electPreferred(victim))
 	}
-	want, sent := tr.end()
+	want, sent := tr.end(&ledger.Ledger{})
 	t.Logf("%d transfers accepted; checking the books", len(sent))
 	checkBooks(t, c, cl, want, sent...)
 
@@ -114,7 +110,7 @@ const killMargin = 3 * time.Second
 // graceful move, or a node starting again, no failed POST and no group
 // restarted; a kill no group restarted, and POSTs failing no longer than
 // Kafka took to elect new leaders, and a margin.
-func (w window) check(t *testing.T, tr *timedTraffic, logs *logRecorder) {
+func (w window) check(t *testing.T, tr *traffic, logs *logRecorder) {
 	t.Helper()
 	c := tr.costs(w.from, w.to)
 	restarts := logs.failures(w.from, w.to, "processor group stopped; starting it again")
@@ -145,7 +141,7 @@ type window struct {
 }
 
 // report describes what the window cost.
-func (w window) report(tr *timedTraffic, logs *logRecorder) string {
+func (w window) report(tr *traffic, logs *logRecorder) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s):", w.name, w.to.Sub(w.from).Round(time.Second))
 	if w.moved > 0 {
@@ -431,98 +427,6 @@ func (m *clusterWatch) electPreferred(node int32) window {
 	})
 }
 
-// timedTraffic posts transfers between accounts from a few goroutines,
-// each posted again with its request ID until answered 201, and times
-// every attempt.
-type timedTraffic struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	want ledger.Ledger
-	sent []uuid.UUID
-	// spent is what each account has sent: at most its overdraft limit,
-	// so that every transfer completes in whatever order.
-	spent    map[string]int64
-	attempts []attempt
-	// accepted is, for each transfer accepted, when it was first posted
-	// and when it was answered 201.
-	accepted [][2]time.Time
-}
-
-// attempt is one POST: when it was sent and answered, and its status (0
-// when no answer came).
-type attempt struct {
-	from, to time.Time
-	status   int
-}
-
-func startTimedTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.Money, workers int) *timedTraffic {
-	tr := &timedTraffic{stop: make(chan struct{}), spent: map[string]int64{}}
-	for w := range workers {
-		tr.wg.Go(func() {
-			rng := rand.New(rand.NewPCG(uint64(w), 19))
-			for {
-				select {
-				case <-tr.stop:
-					return
-				case <-time.After(5 * time.Millisecond):
-				}
-				from, to := accounts[rng.IntN(len(accounts))], accounts[rng.IntN(len(accounts))]
-				// Small amounts: the accounts' limits last for an hour
-				// of the traffic.
-				x := wallet.Transfer{RequestID: uuid.New(), From: from, To: to, Amount: wallet.Cents(1 + rng.Int64N(9))}
-				if from == to || !tr.spend(x, limit) {
-					continue
-				}
-				first := time.Now()
-				for {
-					began := time.Now()
-					a, err := cl.PostTransfer(context.Background(), x)
-					tr.mu.Lock()
-					tr.attempts = append(tr.attempts, attempt{from: began, to: time.Now(), status: a.Status})
-					tr.mu.Unlock()
-					if err == nil && a.Status == http.StatusCreated {
-						break
-					}
-					if err == nil && a.Status != http.StatusServiceUnavailable {
-						t.Errorf("POST %+v: %d %s", x, a.Status, a.Body)
-						return
-					}
-					time.Sleep(100 * time.Millisecond)
-				}
-				tr.mu.Lock()
-				tr.accepted = append(tr.accepted, [2]time.Time{first, time.Now()})
-				tr.want.Apply(x)
-				tr.sent = append(tr.sent, x.RequestID)
-				tr.mu.Unlock()
-			}
-		})
-	}
-	return tr
-}
-
-// spend records what x takes from its sender, unless that would take it
-// past limit.
-func (tr *timedTraffic) spend(x wallet.Transfer, limit wallet.Money) bool {
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	if tr.spent[x.From]+x.Amount.Cents() > limit.Cents() {
-		return false
-	}
-	tr.spent[x.From] += x.Amount.Cents()
-	return true
-}
-
-// end stops the traffic and returns what it moved and the request IDs of
-// its transfers.
-func (tr *timedTraffic) end() (*ledger.Ledger, []uuid.UUID) {
-	close(tr.stop)
-	tr.wg.Wait()
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	return &tr.want, tr.sent
-}
-
 // cost is what the POSTs sent in a window cost.
 type cost struct {
 	sent, failed int // POSTs sent, and answered 503 or not at all
@@ -542,7 +446,7 @@ func (c cost) String() string {
 }
 
 // costs returns what the POSTs sent between from and to cost.
-func (tr *timedTraffic) costs(from, to time.Time) cost {
+func (tr *traffic) costs(from, to time.Time) cost {
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	var c cost

@@ -110,7 +110,8 @@ func processorProcess(t *testing.T, c run.Config) *exec.Cmd {
 // debits before the credits that queued transfers to it lead to: the
 // balance of a random walk around 0.00 was seen at -999.88 after a 12 s
 // stall.) With claims, it also signs up a new name every 50 ms, so that
-// the signup group writes too.
+// the signup group writes too. Every POST is timed, for what a fault
+// costs the clients (costs).
 type traffic struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -118,7 +119,18 @@ type traffic struct {
 	want ledger.Ledger
 	sent []uuid.UUID
 	// spent is what each account has sent.
-	spent map[string]int64
+	spent    map[string]int64
+	attempts []attempt
+	// accepted is, for each transfer accepted, when it was first posted
+	// and when it was answered 201.
+	accepted [][2]time.Time
+}
+
+// attempt is one POST: when it was sent and answered, and its status (0
+// when no answer came).
+type attempt struct {
+	from, to time.Time
+	status   int
 }
 
 func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.Money, workers int, claims bool) *traffic {
@@ -146,8 +158,13 @@ func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.
 				if !spendable {
 					continue
 				}
+				first := time.Now()
 				for {
+					began := time.Now()
 					a, err := cl.PostTransfer(context.Background(), x)
+					tr.mu.Lock()
+					tr.attempts = append(tr.attempts, attempt{from: began, to: time.Now(), status: a.Status})
+					tr.mu.Unlock()
 					if err == nil && a.Status == http.StatusCreated {
 						break
 					}
@@ -158,6 +175,7 @@ func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.
 					time.Sleep(100 * time.Millisecond)
 				}
 				tr.mu.Lock()
+				tr.accepted = append(tr.accepted, [2]time.Time{first, time.Now()})
 				tr.want.Apply(x)
 				tr.sent = append(tr.sent, x.RequestID)
 				tr.mu.Unlock()
