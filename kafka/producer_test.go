@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,10 +55,30 @@ func TestTransactionIsSentAgainAfterAnAbortableError(t *testing.T) {
 	// The next produce, and only it, is refused as the brokers refused
 	// them after a leader moved: the broker has seen the producer's
 	// sequence, so the messages sent again must start a new epoch.
-	refused := false
+	refused := refuseNextProduce(cluster)
+
+	emit(3, 10)
+	if !refused.Load() {
+		t.Fatal("no produce was refused")
+	}
+	if err := p.commit(context.Background(), "g", "in", 0, 10); err != nil {
+		t.Fatalf("commit after a refused produce: %v", err)
+	}
+
+	got := readCommitted(t, c, topic, len(want))
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read_committed got %v, want %v", got, want)
+	}
+}
+
+// refuseNextProduce makes the cluster answer the next produce request,
+// and only it, OUT_OF_ORDER_SEQUENCE_NUMBER for every partition, as the
+// brokers did after a leader moved; the flag says when it has.
+func refuseNextProduce(cluster *kfake.Cluster) *atomic.Bool {
+	var refused atomic.Bool
 	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		cluster.KeepControl()
-		if refused {
+		if refused.Load() {
 			return nil, nil, false
 		}
 		r := req.(*kmsg.ProduceRequest)
@@ -73,22 +94,10 @@ func TestTransactionIsSentAgainAfterAnAbortableError(t *testing.T) {
 			}
 			resp.Topics = append(resp.Topics, st)
 		}
-		refused = true
+		refused.Store(true)
 		return resp, nil, true
 	})
-
-	emit(3, 10)
-	if !refused {
-		t.Fatal("no produce was refused")
-	}
-	if err := p.commit(context.Background(), "g", "in", 0, 10); err != nil {
-		t.Fatalf("commit after a refused produce: %v", err)
-	}
-
-	got := readCommitted(t, c, topic, len(want))
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("read_committed got %v, want %v", got, want)
-	}
+	return &refused
 }
 
 // kerrOutOfOrderSequence is OUT_OF_ORDER_SEQUENCE_NUMBER.
@@ -185,37 +194,16 @@ func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
 
 	// The commit's first produce is refused, as after a leader moved: the
 	// transaction is aborted and sent again with each key once.
-	refused := false
-	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		cluster.KeepControl()
-		if refused {
-			return nil, nil, false
-		}
-		r := req.(*kmsg.ProduceRequest)
-		resp := r.ResponseKind().(*kmsg.ProduceResponse)
-		for _, rt := range r.Topics {
-			st := kmsg.NewProduceResponseTopic()
-			st.Topic = rt.Topic
-			for _, rp := range rt.Partitions {
-				sp := kmsg.NewProduceResponseTopicPartition()
-				sp.Partition = rp.Partition
-				sp.ErrorCode = kerrOutOfOrderSequence
-				st.Partitions = append(st.Partitions, sp)
-			}
-			resp.Topics = append(resp.Topics, st)
-		}
-		refused = true
-		return resp, nil, true
-	})
+	refused := refuseNextProduce(cluster)
 	emit(changelog, "k", []byte("k5"))
 	emit(changelog, "k", []byte("k6"))
-	if refused {
+	if refused.Load() {
 		t.Fatal("a changelog write was sent before the commit")
 	}
 	if err := p.commit(context.Background(), "g", "in", 0, 2); err != nil {
 		t.Fatalf("commit after a refused produce: %v", err)
 	}
-	if !refused {
+	if !refused.Load() {
 		t.Fatal("no produce was refused")
 	}
 	got = readCommitted(t, c, changelog, 4)
