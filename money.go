@@ -211,11 +211,11 @@ func (m Money) Cents() int64 { return m.cents }
 // String formats the amount with exactly two decimal places, as in "-0.50".
 func (m Money) String() string {
 	var buf [24]byte
-	return string(m.appendText(buf[:0]))
+	return string(m.Append(buf[:0]))
 }
 
-// appendText appends the amount with exactly two decimal places to b.
-func (m Money) appendText(b []byte) []byte {
+// Append appends the amount as String formats it to b, without allocating.
+func (m Money) Append(b []byte) []byte {
 	u := uint64(m.cents)
 	if m.cents < 0 {
 		b = append(b, '-')
@@ -291,7 +291,7 @@ func (m Money) GreaterThan(o Money) bool { return m.cents > o.cents }
 func (m Money) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 24)
 	b = append(b, '"')
-	b = m.appendText(b)
+	b = m.Append(b)
 	return append(b, '"'), nil
 }
 

@@ -133,7 +133,8 @@ func BenchmarkMoneyJSONField(b *testing.B) {
 }
 
 // BenchmarkMoneyInstructionCodec encodes and decodes a debit with the
-// codec of wallet.payment: the issue's 8.8 µs per instruction.
+// codec of wallet.payment: 8.8 µs in issue 20, 4.4 µs with Money in
+// cents, 0.6 µs with the hand-written codec (docs/BENCHMARKS.md).
 func BenchmarkMoneyInstructionCodec(b *testing.B) {
 	in := wallet.Instruction{RequestID: uuid.MustParse("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), Kind: wallet.Debit,
 		Account: "alice", From: "Alice", To: "Bob", Amount: wallet.MustParseMoney("0.50")}

@@ -68,12 +68,3 @@ func decode(name string, data []byte, v any) error {
 	}
 	return nil
 }
-
-// encode marshals v after checking it is a T, naming the type in the error.
-func encode[T any](name string, value any) ([]byte, error) {
-	v, ok := value.(T)
-	if !ok {
-		return nil, fmt.Errorf("encode %s: got %T", name, value)
-	}
-	return json.Marshal(v)
-}

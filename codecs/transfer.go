@@ -18,18 +18,75 @@ import (
 type Transfer struct{}
 
 func (Transfer) Encode(value any) ([]byte, error) {
-	return encode[wallet.Transfer]("transfer", value)
+	t, ok := value.(wallet.Transfer)
+	if !ok {
+		return nil, fmt.Errorf("encode transfer: got %T", value)
+	}
+	if b, ok := canonicalTransfer(t); ok {
+		return b, nil
+	}
+	return json.Marshal(t)
 }
 
 func (Transfer) Decode(data []byte) (any, error) {
+	if t, ok := parseTransfer(string(data)); ok {
+		return checkTransfer(t)
+	}
+	return decodeTransferJSON(data)
+}
+
+// decodeTransferJSON is Decode for any input, with encoding/json.
+func decodeTransferJSON(data []byte) (any, error) {
 	var t wallet.Transfer
 	if err := decode("transfer", data, &t); err != nil {
 		return nil, err
 	}
+	return checkTransfer(t)
+}
+
+// checkTransfer returns t if it passes wallet.Transfer.Check.
+func checkTransfer(t wallet.Transfer) (any, error) {
 	if err := t.Check(); err != nil {
 		return nil, fmt.Errorf("decode transfer: %w", err)
 	}
 	return t, nil
+}
+
+// canonicalTransfer writes t in transferForm, as json.Marshal writes it,
+// unless a name is not verbatim.
+func canonicalTransfer(t wallet.Transfer) ([]byte, bool) {
+	if !verbatim(t.From, t.To) {
+		return nil, false
+	}
+	b := make([]byte, 0, 128+len(t.From)+len(t.To))
+	b = append(b, transferForm[0]...)
+	b = appendUUID(b, t.RequestID)
+	b = append(b, transferForm[1]...)
+	b = append(b, t.From...)
+	b = append(b, transferForm[2]...)
+	b = t.Amount.Append(b)
+	b = append(b, transferForm[3]...)
+	b = append(b, t.To...)
+	return append(b, `"}`...), true
+}
+
+// parseTransfer reads a transfer in transferForm; it reports false for
+// any other input, and for a request ID or an amount that does not
+// parse, which decodeTransferJSON reports.
+func parseTransfer(s string) (wallet.Transfer, bool) {
+	var v [4]string
+	if !transferForm.parse(s, v[:]) {
+		return wallet.Transfer{}, false
+	}
+	id, err := uuid.Parse(v[0])
+	if err != nil {
+		return wallet.Transfer{}, false
+	}
+	amount, err := wallet.ParseMoney(v[2])
+	if err != nil {
+		return wallet.Transfer{}, false
+	}
+	return wallet.Transfer{RequestID: id, From: v[1], Amount: amount, To: v[3]}, true
 }
 
 // TransferLog encodes what wallet.transfer_request carries: a
@@ -65,13 +122,34 @@ type outcome struct {
 const outcomeKind = "outcome"
 
 func (TransferLog) Encode(value any) ([]byte, error) {
-	if o, ok := value.(wallet.Outcome); ok {
-		return json.Marshal(outcome{o.RequestID, outcomeKind, o.Status, o.Reason})
+	o, ok := value.(wallet.Outcome)
+	if !ok {
+		return Transfer{}.Encode(value)
 	}
-	return Transfer{}.Encode(value)
+	if b, ok := canonicalOutcome(o); ok {
+		return b, nil
+	}
+	return marshalOutcome(o)
+}
+
+// marshalOutcome is Encode for any outcome, with encoding/json.
+func marshalOutcome(o wallet.Outcome) ([]byte, error) {
+	return json.Marshal(outcome{o.RequestID, outcomeKind, o.Status, o.Reason})
 }
 
 func (TransferLog) Decode(data []byte) (any, error) {
+	s := string(data)
+	if t, ok := parseTransfer(s); ok {
+		return checkTransfer(t)
+	}
+	if o, ok := parseOutcome(s); ok {
+		return checkOutcome(o)
+	}
+	return decodeTransferLogJSON(data)
+}
+
+// decodeTransferLogJSON is Decode for any input, with encoding/json.
+func decodeTransferLogJSON(data []byte) (any, error) {
 	var m logMessage
 	if err := decode("transfer log message", data, &m); err != nil {
 		return nil, err
@@ -88,10 +166,7 @@ func (TransferLog) Decode(data []byte) (any, error) {
 		if m.Amount != nil {
 			t.Amount = *m.Amount
 		}
-		if err := t.Check(); err != nil {
-			return nil, fmt.Errorf("decode transfer: %w", err)
-		}
-		return t, nil
+		return checkTransfer(t)
 	}
 	if *m.Kind != outcomeKind {
 		return nil, fmt.Errorf("decode transfer log message: kind %q is not %q", *m.Kind, outcomeKind)
@@ -99,11 +174,53 @@ func (TransferLog) Decode(data []byte) (any, error) {
 	if m.From != nil || m.To != nil || m.Amount != nil {
 		return nil, fmt.Errorf("decode outcome: an outcome carries no transfer")
 	}
-	o := wallet.Outcome{RequestID: m.RequestID, Status: m.Status, Reason: m.Reason}
+	return checkOutcome(wallet.Outcome{RequestID: m.RequestID, Status: m.Status, Reason: m.Reason})
+}
+
+// checkOutcome returns o if it passes wallet.Outcome.Validate.
+func checkOutcome(o wallet.Outcome) (any, error) {
 	if err := o.Validate(); err != nil {
 		return nil, fmt.Errorf("decode outcome: %w", err)
 	}
 	return o, nil
+}
+
+// canonicalOutcome writes o in outcomeForm, or rejectedForm when it has a
+// reason (which json.Marshal omits when empty), unless its status or
+// reason is not verbatim.
+func canonicalOutcome(o wallet.Outcome) ([]byte, bool) {
+	if !verbatim(string(o.Status), o.Reason) {
+		return nil, false
+	}
+	f := outcomeForm
+	if o.Reason != "" {
+		f = rejectedForm
+	}
+	b := make([]byte, 0, 128+len(o.Status)+len(o.Reason))
+	b = append(b, f[0]...)
+	b = appendUUID(b, o.RequestID)
+	b = append(b, f[1]...)
+	b = append(b, o.Status...)
+	if o.Reason != "" {
+		b = append(b, f[2]...)
+		b = append(b, o.Reason...)
+	}
+	return append(b, `"}`...), true
+}
+
+// parseOutcome reads an outcome in outcomeForm or rejectedForm; it reports
+// false for any other input, and for a request ID that does not parse,
+// which decodeTransferLogJSON reports.
+func parseOutcome(s string) (wallet.Outcome, bool) {
+	var v [3]string
+	if !outcomeForm.parse(s, v[:]) && !rejectedForm.parse(s, v[:]) {
+		return wallet.Outcome{}, false
+	}
+	id, err := uuid.Parse(v[0])
+	if err != nil {
+		return wallet.Outcome{}, false
+	}
+	return wallet.Outcome{RequestID: id, Status: wallet.Status(v[1]), Reason: v[2]}, true
 }
 
 // TransferState encodes paymentd's table value, a wallet.TransferState, in
