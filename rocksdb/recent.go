@@ -2,24 +2,34 @@ package rocksdb
 
 import "sync"
 
-// recentSize is how many of the latest writes a storage keeps in memory.
-// A processor reads a key soon after writing it (an account's next
-// instruction, a transfer's outcome after its request), and every Get
-// from RocksDB is a cgo call: in a profile of version 2, 15% of the CPU.
-const recentSize = 8192
+// recentOverhead is what a storage counts for each key it keeps in memory
+// beyond the key's and the value's bytes: the map entry, the queue entry
+// and the two slice headers, roughly.
+const recentOverhead = 64
 
 // recent is a write-through cache of the values last written, bounded by
-// count: every Set and Delete goes to RocksDB and here, so a value found
-// here is the one RocksDB holds. Eviction is first in, first out.
+// bytes: every Set and Delete goes to RocksDB and here, so a value found
+// here is the one RocksDB holds. Eviction is first in, first out, in the
+// order keys were first written.
+//
+// A processor reads a key soon after writing it (an account's next
+// instruction, a transfer's outcome after its request), and a Get from
+// RocksDB is a cgo call that may read and decompress a block.
 type recent struct {
 	mu     sync.Mutex
+	max    int // bytes
+	size   int // bytes counted: every queued key and every value held
 	values map[string][]byte
-	order  []string // keys in the order written, a ring of recentSize
-	next   int
+	// queue holds the keys in the order written, from head on. A key
+	// deleted and written again is queued twice; its older entry evicts
+	// it early, which costs a read, never a wrong value.
+	queue []string
+	head  int
 }
 
-func newRecent() *recent {
-	return &recent{values: make(map[string][]byte, recentSize), order: make([]string, 0, recentSize)}
+// newRecent returns a cache that keeps about max bytes.
+func newRecent(max int64) *recent {
+	return &recent{max: int(max), values: map[string][]byte{}}
 }
 
 // get returns a copy of the value of key, and whether it is here.
@@ -37,21 +47,43 @@ func (r *recent) get(key string) ([]byte, bool) {
 func (r *recent) set(key string, value []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.values[key]; !ok {
-		if len(r.order) < recentSize {
-			r.order = append(r.order, key)
-		} else {
-			delete(r.values, r.order[r.next])
-			r.order[r.next] = key
-			r.next = (r.next + 1) % recentSize
-		}
+	if old, ok := r.values[key]; ok {
+		r.size -= len(old)
+	} else {
+		r.queue = append(r.queue, key)
+		r.size += len(key) + recentOverhead
 	}
 	r.values[key] = append([]byte{}, value...)
+	r.size += len(value)
+	for r.size > r.max && r.head < len(r.queue) {
+		r.evict()
+	}
+}
+
+// evict forgets the key written first.
+func (r *recent) evict() {
+	key := r.queue[r.head]
+	r.queue[r.head] = ""
+	r.head++
+	r.size -= len(key) + recentOverhead
+	if v, ok := r.values[key]; ok {
+		r.size -= len(v)
+		delete(r.values, key)
+	}
+	// Reuse the queue's array once most of it is behind the head.
+	if r.head > len(r.queue)/2 {
+		n := copy(r.queue, r.queue[r.head:])
+		clear(r.queue[n:])
+		r.queue, r.head = r.queue[:n], 0
+	}
 }
 
 // delete forgets key.
 func (r *recent) delete(key string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	delete(r.values, key)
+	if v, ok := r.values[key]; ok {
+		r.size -= len(v)
+		delete(r.values, key)
+	}
 }

@@ -232,7 +232,7 @@ func openDB(path string, opts Options, cache *sharedCache) (*Storage, error) {
 		offsetVal: offset,
 		hasOffset: hasOffset,
 		onCorrupt: opts.OnCorrupt,
-		recent:    newRecent(),
+		recent:    newRecent(opts.RecentBytes),
 		iters:     make(map[*iterator]struct{}),
 	}, nil
 }
