@@ -4,7 +4,7 @@
 GO ?= go
 N ?= 20000
 
-.PHONY: all deps build run test test-short fuzz chaos test-kafka kafka-start kafka-stop bench bench-processing clean
+.PHONY: all deps build run test test-short fuzz chaos test-kafka kafka-start kafka-stop bench bench-processing bench-streams clean
 
 all: build
 
@@ -94,6 +94,20 @@ bench-processing: deps
 	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 10000 -seed 1 -prefix pb
 	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 1000 -seed 1 -prefix pb
 	$(GO) run ./cmd/loadgen -processing -n 200000 -accounts 10000 -hot-share 50 -seed 1 -prefix pb
+
+# The wallet against Kafka Streams, processing only (issue 20): the
+# wallet's three processors written for Kafka Streams 4.1 with RocksDB
+# stores (scripts/streams, built with Maven into scripts/streams/target),
+# given the same preload as the wallet and checked against the same model,
+# on a fresh Apache Kafka 4.1 (scripts/kafka) for every run: the three
+# scenarios above, each with the wallet, Kafka Streams at_least_once and
+# exactly_once_v2, N=200000, seed 1 (about 10 minutes a round;
+# STREAMS_ROUNDS=2 for two). It prints a table and keeps each run's JSON
+# report; figures in docs/BENCHMARKS.md. Not part of `make test`.
+STREAMS_ROUNDS ?= 1
+bench-streams: deps
+	@./scripts/deps.sh kcat jq maven openjdk-17-jdk-headless
+	ROUNDS=$(STREAMS_ROUNDS) ./scripts/streams/bench.sh
 
 # Chaos: real processes, kill -9 of processors and the broker, then a
 # balance check. `make chaos` runs a short one (about 3 minutes: it sends at

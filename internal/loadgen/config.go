@@ -34,6 +34,14 @@ type config struct {
 	fsync bool
 	// commitInterval: the processors' (run.Config.CommitInterval).
 	commitInterval time.Duration
+	// streams, with -processing: the command that runs the Kafka Streams
+	// harness (scripts/streams/run.sh) in place of the wallet's
+	// processors; guarantee is its processing.guarantee.
+	streams   string
+	guarantee string
+	// brokerPID, with -processing: the broker's process, whose CPU time
+	// in the timed phase is reported; 0 for none.
+	brokerPID int
 
 	n           int // transfers to send
 	concurrency int // workers
@@ -80,6 +88,7 @@ func defaultConfig() config {
 		partitions:     kafka.DefaultPartitions,
 		fsync:          broker.DefaultOptions().Fsync,
 		commitInterval: kafka.DefaultCommitInterval,
+		guarantee:      "at_least_once",
 		n:              100000,
 		concurrency:    64,
 		timeout:        10 * time.Second,
@@ -119,11 +128,14 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 		}
 	}
 	fs.BoolVar(&c.embedded, "embedded", false, "start the whole wallet in-process (embedded broker, processors, APIs) on free ports in a temporary directory")
-	fs.BoolVar(&c.processing, "processing", false, "processing only: preload -n transfers into the request log (after signing up and funding every account, untimed) and time the processors from their start to zero lag; on a fresh embedded broker unless -brokers")
+	fs.BoolVar(&c.processing, "processing", false, "processing only: preload -n transfers into the request log (after signing up and funding every account, untimed; with -repost, -overdraft, -unknown and -withdraw shares) and time the processors from their start to zero lag, then check every outcome, status and balance against a model; on a fresh embedded broker unless -brokers (a fresh one: the topics must be empty)")
 	fs.StringVar(&c.keepData, "data", "", "with -embedded or -processing: keep the system's data in this directory instead of a temporary one")
 	fs.IntVar(&c.partitions, "partitions", c.partitions, "with -embedded or -processing: partitions of every topic")
 	fs.BoolVar(&c.fsync, "fsync", c.fsync, "with -embedded or -processing: the embedded broker fsyncs every batch before acknowledging it")
 	fs.DurationVar(&c.commitInterval, "commit-interval", c.commitInterval, "with -embedded or -processing: how often, at most, the processors commit each partition's transaction")
+	fs.StringVar(&c.streams, "streams", "", "with -processing and -brokers: time this command, the Kafka Streams harness (scripts/streams/run.sh), instead of the wallet's processors; it is started with -brokers, -guarantee, -state-dir and -application-id")
+	fs.StringVar(&c.guarantee, "guarantee", c.guarantee, "with -streams: Kafka Streams' processing.guarantee, at_least_once or exactly_once_v2")
+	fs.IntVar(&c.brokerPID, "broker-pid", 0, "with -processing and -brokers: the broker's process ID (scripts/kafka/start.sh writes it to .kafka/kafka.pid), whose CPU time in the timed phase is reported")
 	fs.IntVar(&c.n, "n", c.n, fmt.Sprintf("transfers to send (with -probe: probes, default %d)", defaultProbes))
 	fs.IntVar(&c.concurrency, "concurrency", c.concurrency, "concurrent senders")
 	fs.IntVar(&c.rate, "rate", 0, "transfers per second; 0 sends as fast as the senders can")
@@ -134,11 +146,11 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.StringVar(&c.skew, "skew", c.skew, "account choice: uniform or zipf")
 	fs.Float64Var(&c.zipfS, "zipf-s", c.zipfS, "Zipf exponent s (> 1) with -skew zipf")
 	fs.IntVar(&c.hotShare, "hot-share", 0, "percent of transfers that pay the one hot merchant account <prefix>-merchant")
-	fs.IntVar(&c.repost, "repost", 0, "percent of POSTs that re-post an already accepted transfer (same body)")
+	fs.IntVar(&c.repost, "repost", 0, "percent of POSTs that re-post an already accepted transfer (same body); with -processing, of the preloaded requests, default 2")
 	fs.IntVar(&c.overdraft, "overdraft", c.overdraft, "percent of new transfers that ask for more than the sender can ever have (expected: rejected insufficient_funds)")
-	fs.IntVar(&c.unknown, "unknown", c.unknown, "percent of new transfers to a name never signed up (expected: 404 account_not_found from the API)")
+	fs.IntVar(&c.unknown, "unknown", c.unknown, "percent of new transfers to a name never signed up (expected: 404 account_not_found from the API; with -processing, rejected account_not_found once the debit is refunded)")
 	fs.IntVar(&c.withdraw, "withdraw", c.withdraw, "percent of new transfers that are withdrawals (POST /api/v1/withdrawals)")
-	fs.IntVar(&c.conflict, "conflict", c.conflict, "percent of POSTs that re-use an accepted transfer's request ID for another amount (expected: 409 request_id_conflict; never what moves money)")
+	fs.IntVar(&c.conflict, "conflict", c.conflict, "percent of POSTs that re-use an accepted transfer's request ID for another amount (expected: 409 request_id_conflict; never what moves money); not with -processing")
 	fs.Int64Var(&c.maxCents, "max-cents", c.maxCents, "largest transfer amount, in cents (amounts are uniform in 1..max)")
 	fs.Uint64Var(&c.seed, "seed", 0, "random seed; 0 picks one")
 	fs.IntVar(&c.probeEvery, "probe-every", c.probeEvery, "send an apply-latency probe every this many transfers (at most one in flight)")
@@ -167,6 +179,15 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	if !set["bound"] {
 		c.bound = (c.embedded || c.brokersSet) && !c.processing
 	}
+	// The processing run's preload has re-posts, and no conflicts: a
+	// conflict is refused by the API, or dead-lettered, which is not
+	// the workload the processors are compared on.
+	if c.processing && !set["repost"] {
+		c.repost = 2
+	}
+	if c.processing && !set["conflict"] {
+		c.conflict = 0
+	}
 	if c.probeOnly && !set["n"] {
 		c.n = defaultProbes
 	}
@@ -184,7 +205,10 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 func (c config) validate() error {
 	var p harness.Problems
 	check := p.Check
-	check(!c.processing || !(c.embedded || c.probeOnly || c.bound || c.repost > 0 || c.rate > 0), "-processing runs alone: not with -embedded, -probe, -bound, -repost or -rate")
+	check(!c.processing || !(c.embedded || c.probeOnly || c.bound || c.conflict > 0 || c.rate > 0), "-processing runs alone: not with -embedded, -probe, -bound, -conflict or -rate")
+	check(c.streams == "" || c.processing && c.brokersSet, "-streams needs -processing and -brokers: Kafka Streams runs against Apache Kafka")
+	check(c.brokerPID == 0 || c.processing && c.brokersSet, "-broker-pid needs -processing and -brokers")
+	check(c.guarantee == "at_least_once" || c.guarantee == "exactly_once_v2", "-guarantee must be at_least_once or exactly_once_v2, not %q", c.guarantee)
 	check(c.n > 0, "-n must be positive")
 	check(c.concurrency > 0, "-concurrency must be positive")
 	check(c.rate >= 0, "-rate must not be negative")

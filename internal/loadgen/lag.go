@@ -25,13 +25,17 @@ func (o offsets) sum() int64 {
 	return n
 }
 
-// lagWatcher reads how far behind the processor groups are, as the
-// auditor does (kafka.Config.Lags), and what they have committed.
+// lagWatcher reads how far behind the processor groups are, with lags
+// (the wallet's as the auditor does, kafka.Config.Lags), and what they
+// have committed.
 type lagWatcher struct {
-	kc kafka.Config
+	kc   kafka.Config
+	lags func() ([]kafka.Lag, error)
 }
 
-func newLagWatcher(kc kafka.Config) (*lagWatcher, error) { return &lagWatcher{kc: kc}, nil }
+func newLagWatcher(kc kafka.Config, lags func() ([]kafka.Lag, error)) (*lagWatcher, error) {
+	return &lagWatcher{kc: kc, lags: lags}, nil
+}
 
 func (w *lagWatcher) close() {}
 
@@ -58,7 +62,7 @@ func (w *lagWatcher) waitDrained(ctx context.Context, timeout, poll time.Duratio
 	deadline := time.Now().Add(timeout)
 	var seen time.Time
 	for {
-		lags, err := w.kc.Lags()
+		lags, err := w.lags()
 		if err != nil {
 			return time.Time{}, err
 		}

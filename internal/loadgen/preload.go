@@ -3,13 +3,12 @@ package loadgen
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync/atomic"
 
+	"github.com/google/uuid"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/internal/harness"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -62,14 +61,14 @@ func (p *preloader) flush(ctx context.Context) error {
 	return nil
 }
 
-// signup writes the claim of name, keyed by its account key, with the
-// given overdraft limit.
-func (p *preloader) signup(ctx context.Context, rng *rand.Rand, name string, limit wallet.Money) error {
+// signup writes the claim of name under request ID id, keyed by its
+// account key, with the given overdraft limit.
+func (p *preloader) signup(ctx context.Context, id uuid.UUID, name string, limit wallet.Money) error {
 	key, err := wallet.AccountKey(name)
 	if err != nil {
 		return fmt.Errorf("preload: signup %q: %w", name, err)
 	}
-	value, err := topology.ClaimCodec.Encode(wallet.Claim{RequestID: harness.RandomUUID(rng), Username: name, OverdraftLimit: limit})
+	value, err := topology.ClaimCodec.Encode(wallet.Claim{RequestID: id, Username: name, OverdraftLimit: limit})
 	if err != nil {
 		return fmt.Errorf("preload: signup %q: %w", name, err)
 	}
@@ -77,9 +76,17 @@ func (p *preloader) signup(ctx context.Context, rng *rand.Rand, name string, lim
 	return nil
 }
 
-// transfer writes a transfer request, keyed by its request ID, in the
-// JSON the API writes.
-func (p *preloader) transfer(ctx context.Context, rng *rand.Rand, from, to string, cents int64) {
-	id := requestID(rng)
-	p.produce(ctx, string(topology.TransferRequests), []byte(id), appendBody(nil, id, from, to, cents))
+// transfer writes transfer request t, keyed by its request ID, encoded as
+// the API writes it.
+func (p *preloader) transfer(ctx context.Context, t request) error {
+	id, err := uuid.Parse(t.id)
+	if err != nil {
+		return fmt.Errorf("preload: transfer %q: %w", t.id, err)
+	}
+	value, err := topology.TransferLogCodec.Encode(wallet.Transfer{RequestID: id, From: t.from, To: t.to, Amount: wallet.Cents(t.cents)})
+	if err != nil {
+		return fmt.Errorf("preload: transfer %s: %w", t.id, err)
+	}
+	p.produce(ctx, string(topology.TransferRequests), []byte(t.id), value)
+	return nil
 }

@@ -1,12 +1,11 @@
 package loadgen
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,13 +29,20 @@ const lagPoll = 20 * time.Millisecond
 
 // runProcessing measures the processors alone, the way stream processors
 // are usually compared: the requests are in the log before the processors
-// start, and the clock runs from their start until no group lags.
+// start, and the clock runs from their start until no group lags. The
+// processors are the wallet's, or with -streams the same decisions made
+// by Kafka Streams (scripts/streams), on the same preload and checked the
+// same way.
 //
 // Setup, not timed: every account is signed up with the largest overdraft
 // limit and given one deposit, and the processors run until they are
-// idle, then stop. Timed: -n transfers are preloaded, the processors start
-// again on the same state, and the clock stops once every transfer's
-// outcome is in wallet.transfer_request and no (group, input) pair lags.
+// idle, then stop. Timed: -n transfer requests are preloaded (with
+// re-posts, overdraft attempts, transfers to unknown accounts and
+// withdrawals: see workload), the processors start again on the same
+// state, and the clock stops once every transfer's outcome is in
+// wallet.transfer_request and no (group, input) pair lags. Then every
+// outcome, every transfer's final status and every balance are checked
+// against the model, and a run that does not agree fails.
 func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	seed := harness.Seed(cfg.seed)
 	dir, cleanup, err := dataDir(cfg.keepData, "loadgen-processing-")
@@ -51,6 +57,9 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rc.CommitInterval = cfg.commitInterval
 	rc.State = filepath.Join(dir, "state")
 	rc.Out = nil
+	// No probes and metrics over HTTP: nothing reads them here, and the
+	// port may be another wallet's.
+	rc.HTTP = ""
 	brokerName := "embedded"
 	if cfg.brokersSet {
 		rc.Kafka.Brokers, brokerName = cfg.brokers, strings.Join(cfg.brokers, ",")
@@ -66,13 +75,25 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		defer b.Close()
 		rc.Kafka.Brokers = []string{b.Addr()}
 	}
+	if cfg.brokerPID != 0 {
+		if _, err := procCPU(cfg.brokerPID); err != nil {
+			return fmt.Errorf("-broker-pid: %w", err)
+		}
+	}
 	if err := rc.Kafka.Ping(); err != nil {
 		return err
 	}
 	if err := rc.Kafka.EnsureTopics(); err != nil {
 		return err
 	}
-	w, err := newLagWatcher(rc.Kafka)
+	var sys system = walletSystem{rc: rc}
+	if cfg.streams != "" {
+		if sys, err = newStreamsSystem(cfg, rc.Kafka, dir); err != nil {
+			return err
+		}
+	}
+	defer sys.close()
+	w, err := newLagWatcher(rc.Kafka, sys.lags)
 	if err != nil {
 		return err
 	}
@@ -83,21 +104,23 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	}
 	defer p.close()
 
-	// The transfers have a random source of their own, so that one seed
-	// gives the same transfers whatever the set-up drew.
-	rng, trng := rand.New(rand.NewPCG(seed, 2)), rand.New(rand.NewPCG(seed, 3))
-	names := newAccounts(cfg, trng)
-	rep := &processingReport{Scenario: newScenario(cfg), Broker: brokerName, Seed: seed, Revision: revision(), NumCPU: runtime.NumCPU()}
-	slog.Info("processing-only run", "n", cfg.n, "accounts", cfg.accounts, "skew", cfg.skew, "hot_share", cfg.hotShare,
+	wl, err := newWorkload(cfg, seed, rc.MaxOverdraft, rc.MaxAmount)
+	if err != nil {
+		return err
+	}
+	rep := &processingReport{Scenario: newScenario(cfg), System: sys.name(), Broker: brokerName, Seed: seed,
+		Revision: revision(), NumCPU: runtime.NumCPU(), Mix: wl.mix()}
+	slog.Info("processing-only run", "system", sys.name(), "n", cfg.n, "accounts", cfg.accounts, "skew", cfg.skew, "hot_share", cfg.hotShare,
 		"partitions", cfg.partitions, "prefix", cfg.prefix, "broker", brokerName, "data", dir)
 
-	if err := setUp(ctx, cfg, rc, w, p, rng, names, rep); err != nil {
+	if err := setUp(ctx, cfg, sys, w, p, wl, rep); err != nil {
 		return err
 	}
 
 	// The timed phase's inputs, and where every topic stood before them.
-	topics := []string{string(topology.TransferRequests), string(topology.Instructions), string(topology.TransferTable),
-		string(topology.AccountTable), string(topology.DeadLetters)}
+	tb := sys.tables()
+	topics := []string{string(topology.TransferRequests), string(topology.Instructions), tb.transfers, tb.accounts,
+		string(topology.DeadLetters)}
 	from := map[string]offsets{}
 	for _, t := range topics {
 		if from[t], err = w.ends(t); err != nil {
@@ -105,15 +128,16 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		}
 	}
 	began := time.Now()
-	for range cfg.n {
-		f, t := names.pair()
-		p.transfer(ctx, trng, f, t, 1+trng.Int64N(cfg.maxCents))
+	for _, r := range wl.requests {
+		if err := p.transfer(ctx, r); err != nil {
+			return err
+		}
 	}
 	if err := p.flush(ctx); err != nil {
 		return err
 	}
 	rep.PreloadSeconds = time.Since(began).Seconds()
-	slog.Info("transfers preloaded", "n", cfg.n, "took", time.Since(began).Round(time.Millisecond))
+	slog.Info("transfers preloaded", "n", cfg.n, "distinct", wl.distinct, "took", time.Since(began).Round(time.Millisecond))
 
 	stopCPU, err := startCPUProfile(cfg.cpuProfile)
 	if err != nil {
@@ -125,14 +149,23 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		}
 	}()
 	rep.LoadBefore = loadAverage()
-	cpu0, start := cpuTime(), time.Now()
-	procs := startProcessors(ctx, rc)
-	first, _, err := w.waitOutcomes(ctx, from[string(topology.TransferRequests)], cfg.n, cfg.drainTimeout, procs.failed)
+	broker0, err := brokerCPU(cfg.brokerPID)
+	if err != nil {
+		return err
+	}
+	own0, start := cpuTime(), time.Now()
+	procs, err := sys.start(ctx)
+	if err != nil {
+		return fmt.Errorf("timed phase: %w", err)
+	}
+	first, _, err := w.waitOutcomes(ctx, from[string(topology.TransferRequests)], wl.distinct, cfg.drainTimeout, procs.failures())
 	var drained time.Time
 	if err == nil {
-		drained, err = w.waitDrained(ctx, cfg.drainTimeout, lagPoll, procs.failed)
+		drained, err = w.waitDrained(ctx, cfg.drainTimeout, lagPoll, procs.failures())
 	}
-	elapsed, cpu := drained.Sub(start), cpuTime()-cpu0
+	elapsed, own := drained.Sub(start), cpuTime()-own0
+	cpu, rss, usageErr := procs.usage()
+	broker1, brokerErr := brokerCPU(cfg.brokerPID)
 	rep.LoadAfter = loadAverage()
 	if e := stopCPU(); e != nil && err == nil {
 		err = e
@@ -140,6 +173,9 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	stopCPU = func() error { return nil }
 	if stopErr := procs.stop(); err == nil {
 		err = stopErr
+	}
+	if err == nil {
+		err = cmp.Or(usageErr, brokerErr)
 	}
 	if err != nil {
 		return fmt.Errorf("timed phase: %w", err)
@@ -152,40 +188,67 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rep.CPUSeconds = cpu.Seconds()
 	rep.CPUMicrosPerTransfer = float64(cpu.Microseconds()) / float64(cfg.n)
 	rep.CPUCores = cpu.Seconds() / elapsed.Seconds()
+	rep.PeakRSSMiB = float64(rss) / (1 << 20)
+	if cfg.streams != "" {
+		rep.HarnessCPUSeconds = own.Seconds()
+	}
+	if cfg.brokerPID != 0 {
+		b := broker1 - broker0
+		rep.BrokerPID, rep.BrokerCPUSeconds = cfg.brokerPID, b.Seconds()
+		rep.BrokerCPUMicrosPerTransfer = float64(b.Microseconds()) / float64(cfg.n)
+	}
 	slog.Info("processed", "n", cfg.n, "took", elapsed.Round(time.Millisecond), "per_s", int(rep.PerS))
 
-	if err := rep.readBack(ctx, w, from, cfg.n); err != nil {
+	got, err := rep.readBack(ctx, w, tb, from, cfg.n)
+	if err != nil {
+		return err
+	}
+	m, err := wl.expect()
+	if err != nil {
+		return err
+	}
+	if err := rep.check(ctx, w, tb, m, got); err != nil {
 		return err
 	}
 	if cfg.jsonOut {
-		return rep.writeJSON(out)
+		err = rep.writeJSON(out)
+	} else {
+		err = rep.writeText(out)
 	}
-	return rep.writeText(out)
+	if err == nil && rep.Check.Violations > 0 {
+		err = fmt.Errorf("%d disagreements with the model, the first: %s", rep.Check.Violations, strings.Join(rep.Check.Examples, "; "))
+	}
+	return err
+}
+
+// brokerCPU returns the CPU time the broker's process has used, or 0
+// when its pid is not known (0).
+func brokerCPU(pid int) (time.Duration, error) {
+	if pid == 0 {
+		return 0, nil
+	}
+	return procCPU(pid)
 }
 
 // setUp signs every account up and deposits into each, and runs the
 // processors until they are idle: the state the timed phase starts from.
-func setUp(ctx context.Context, cfg config, rc run.Config, w *lagWatcher, p *preloader, rng *rand.Rand, names *accounts, rep *processingReport) error {
+func setUp(ctx context.Context, cfg config, sys system, w *lagWatcher, p *preloader, wl *workload, rep *processingReport) error {
 	began := time.Now()
-	all := make([]string, 0, cfg.accounts+1)
-	for i := range cfg.accounts {
-		all = append(all, names.name(i))
-	}
-	if cfg.hotShare > 0 {
-		all = append(all, names.merchant())
-	}
-	for _, name := range all {
-		if err := p.signup(ctx, rng, name, rc.MaxOverdraft); err != nil {
+	for i, name := range wl.names {
+		if err := p.signup(ctx, wl.claims[i], name, wl.limit); err != nil {
 			return err
 		}
 	}
 	if err := p.flush(ctx); err != nil {
 		return err
 	}
-	procs := startProcessors(ctx, rc)
+	procs, err := sys.start(ctx)
+	if err != nil {
+		return fmt.Errorf("set-up: %w", err)
+	}
 	// Signups first: a deposit credited before its account is open would
 	// be refunded.
-	_, err := w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failed)
+	_, err = w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failures())
 	if err != nil {
 		procs.stop()
 		return fmt.Errorf("set-up, signups: %w", err)
@@ -196,17 +259,19 @@ func setUp(ctx context.Context, cfg config, rc run.Config, w *lagWatcher, p *pre
 		procs.stop()
 		return err
 	}
-	deposit := depositCents(cfg)
-	for _, name := range all {
-		p.transfer(ctx, rng, wallet.World, name, deposit)
+	for _, d := range wl.deposits {
+		if err := p.transfer(ctx, d); err != nil {
+			procs.stop()
+			return err
+		}
 	}
 	if err := p.flush(ctx); err != nil {
 		procs.stop()
 		return err
 	}
-	_, _, err = w.waitOutcomes(ctx, before, len(all), cfg.drainTimeout, procs.failed)
+	_, _, err = w.waitOutcomes(ctx, before, len(wl.deposits), cfg.drainTimeout, procs.failures())
 	if err == nil {
-		_, err = w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failed)
+		_, err = w.waitDrained(ctx, cfg.drainTimeout, 100*time.Millisecond, procs.failures())
 	}
 	if stopErr := procs.stop(); err == nil {
 		err = stopErr
@@ -214,52 +279,22 @@ func setUp(ctx context.Context, cfg config, rc run.Config, w *lagWatcher, p *pre
 	if err != nil {
 		return fmt.Errorf("set-up, deposits: %w", err)
 	}
-	rep.SignedUp, rep.Deposit = len(all), wallet.Cents(deposit).String()
+	rep.SignedUp, rep.Deposit = len(wl.names), wallet.Cents(wl.baseCents).String()
+	for _, d := range wl.deposits {
+		if d.cents > wl.baseCents {
+			rep.LargerDeposits++
+		}
+	}
 	rep.SetupSeconds = time.Since(began).Seconds()
-	slog.Info("set up", "accounts", len(all), "deposit", rep.Deposit, "took", time.Since(began).Round(time.Millisecond))
+	slog.Info("set up", "accounts", len(wl.names), "deposit", rep.Deposit, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 
-// depositCents is each account's deposit: twice what an account sends on
-// average (n/accounts transfers of maxCents/2), and at least 1,000.00, so
-// that with the overdraft limit nearly every transfer can complete.
+// depositCents is each account's deposit, unless it sends more (workload):
+// twice what an account sends on average (n/accounts transfers of
+// maxCents/2), and at least 1,000.00.
 func depositCents(cfg config) int64 {
 	return max(100000, int64(cfg.n)*cfg.maxCents/int64(cfg.accounts))
-}
-
-// processors are the wallet's processor groups running in this process.
-type processors struct {
-	cancel context.CancelFunc
-	failed chan error // receives the error if they stop by themselves
-	done   chan struct{}
-	err    error
-}
-
-func startProcessors(ctx context.Context, rc run.Config) *processors {
-	ctx, cancel := context.WithCancel(ctx)
-	p := &processors{cancel: cancel, failed: make(chan error, 1), done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		p.err = run.Processors(ctx, rc)
-		if ctx.Err() == nil {
-			if p.err == nil {
-				p.err = errors.New("the processors returned")
-			}
-			p.failed <- p.err
-		}
-	}()
-	return p
-}
-
-// stop stops the processors and waits for them, keeping their state.
-func (p *processors) stop() error {
-	p.cancel()
-	select {
-	case <-p.done:
-		return p.err
-	case <-time.After(time.Minute):
-		return errors.New("the processors did not stop within 1m")
-	}
 }
 
 // dataDir returns dir, or a new temporary directory named by pattern
@@ -280,17 +315,19 @@ func dataDir(dir, pattern string) (string, func(), error) {
 }
 
 // readBack reads what the timed phase wrote: the outcomes in the transfer
-// log, the dead letters, and the changelog records of paymentd's and the
-// accountant's tables, with their sizes.
-func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, from map[string]offsets, n int) error {
+// log, which it returns by request ID, the dead letters, and the
+// changelog records of the system's transfer and account tables, with
+// their sizes.
+func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, tb tables, from map[string]offsets, n int) (map[string][]string, error) {
 	to := map[string]offsets{}
 	for t := range from {
 		var err error
 		if to[t], err = w.ends(t); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r.N, r.Outcomes = n, map[string]int64{}
+	got := map[string][]string{}
 	err := scan(ctx, w.kc, string(topology.TransferRequests), from[string(topology.TransferRequests)], to[string(topology.TransferRequests)], func(rec *kgo.Record) {
 		v, err := codecs.TransferLog{}.Decode(rec.Value)
 		if err != nil {
@@ -298,11 +335,13 @@ func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, from map
 			return
 		}
 		if o, ok := v.(wallet.Outcome); ok {
-			r.Outcomes[strings.TrimSpace(string(o.Status)+" "+o.Reason)]++
+			text := outcomeText(string(o.Status), o.Reason)
+			r.Outcomes[text]++
+			got[o.RequestID.String()] = append(got[o.RequestID.String()], text)
 		}
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.Completed = r.Outcomes[string(wallet.Completed)]
 	for k, v := range r.Outcomes {
@@ -314,22 +353,22 @@ func (r *processingReport) readBack(ctx context.Context, w *lagWatcher, from map
 		return scan(ctx, w.kc, topic, from[topic], to[topic], func(*kgo.Record) { *n++ })
 	}
 	if err := count(string(topology.DeadLetters), &r.DeadLetters); err != nil {
-		return err
+		return nil, err
 	}
 	if err := count(string(topology.Instructions), &r.InstructionMessages); err != nil {
-		return err
+		return nil, err
 	}
-	for _, t := range []string{string(topology.TransferTable), string(topology.AccountTable)} {
-		c := changelog{Topic: t}
+	for _, t := range []string{tb.transfers, tb.accounts} {
+		c := changelog{Topic: t, Offsets: to[t].sum() - from[t].sum()}
 		err := scan(ctx, w.kc, t, from[t], to[t], func(rec *kgo.Record) {
 			c.Records++
 			c.Bytes += int64(len(rec.Key) + len(rec.Value))
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		c.RecordsPerTransfer, c.BytesPerTransfer = float64(c.Records)/float64(n), float64(c.Bytes)/float64(n)
 		r.Changelogs = append(r.Changelogs, c)
 	}
-	return nil
+	return got, nil
 }
