@@ -10,7 +10,7 @@ import (
 
 // A staged storage writes through while its partition recovers; after
 // that its writes are read back at once but reach the storage below only
-// when committed, and are dropped on close.
+// once committed, in rounds, and those not committed are dropped on close.
 func TestStaged(t *testing.T) {
 	dir := t.TempDir()
 	inner, err := rocksdb.Open(dir, rocksdb.DefaultOptions())
@@ -61,20 +61,40 @@ func TestStaged(t *testing.T) {
 		t.Errorf("Has(b) = %v, %v", ok, err)
 	}
 
-	// Committed: below, with the last offset, at once.
+	// Committed: read back, with the last offset, and below after
+	// flushCommits commits.
 	must(t, s.commit(-1))
+	if get(s, "a") != "2" || get(s, "c") != "<none>" || offset(s) != 12 || get(inner, "a") != "1" || offset(inner) != 10 {
+		t.Fatalf("after a commit: a=%s/%s c=%s offset %d/%d", get(s, "a"), get(inner, "a"), get(s, "c"), offset(s), offset(inner))
+	}
+	for range flushCommits - 1 {
+		must(t, s.commit(-1))
+	}
 	if get(inner, "a") != "2" || get(inner, "b") != "3" || get(inner, "c") != "<none>" || offset(inner) != 12 {
-		t.Fatalf("after commit: a=%s b=%s c=%s offset %d", get(inner, "a"), get(inner, "b"), get(inner, "c"), offset(inner))
+		t.Fatalf("after %d commits: a=%s b=%s c=%s offset %d", flushCommits, get(inner, "a"), get(inner, "b"), get(inner, "c"), offset(inner))
 	}
 
 	// Committed with the offset of the transaction's last changelog
 	// record, which the producer gives: it caches the changelog writes
-	// until the commit, so goka sets no offset.
+	// until the commit, so goka sets no offset. A key written by several
+	// transactions between rounds goes below once, with its last value.
+	must(t, s.Set("b", []byte("5")))
+	must(t, s.commit(15))
 	must(t, s.Set("b", []byte("6")))
 	must(t, s.commit(20))
-	if get(inner, "b") != "6" || offset(inner) != 20 {
-		t.Fatalf("after commit at 20: b=%s offset %d", get(inner, "b"), offset(inner))
+	if get(s, "b") != "6" || offset(s) != 20 || get(inner, "b") != "3" {
+		t.Fatalf("after commits at 15 and 20: b=%s/%s offset %d", get(s, "b"), get(inner, "b"), offset(s))
 	}
+	for range flushCommits - 2 {
+		must(t, s.commit(-1))
+	}
+	if get(inner, "b") != "6" || offset(inner) != 20 {
+		t.Fatalf("after the round: b=%s offset %d", get(inner, "b"), offset(inner))
+	}
+
+	// Committed, then closed before a round: written below at the close.
+	must(t, s.Set("d", []byte("7")))
+	must(t, s.commit(21))
 
 	// Staged again, then closed: dropped.
 	must(t, s.Set("a", []byte("4")))
@@ -88,8 +108,8 @@ func TestStaged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer reopened.Close()
-	if get(reopened, "a") != "2" || offset(reopened) != 20 {
-		t.Fatalf("after closing: a=%s offset %d, want the committed 2 at 20", get(reopened, "a"), offset(reopened))
+	if get(reopened, "a") != "2" || get(reopened, "d") != "7" || offset(reopened) != 21 {
+		t.Fatalf("after closing: a=%s d=%s offset %d, want the committed 2 and 7 at 21", get(reopened, "a"), get(reopened, "d"), offset(reopened))
 	}
 }
 
