@@ -22,9 +22,10 @@ type Signups struct {
 // The view reads the table as the signup group does when it recovers
 // (processors.Bounds.ReadSignups), with b, which must validate: the first
 // claim of a name stays its winner, and records that no processor wrote
-// are ignored.
+// are ignored. Reads decode each value's bytes once (signupMemo).
 func NewSignups(brokers []string, b processors.Bounds, opts ...goka.ViewOption) (*Signups, error) {
-	t, err := newTable(brokers, topology.SignupTable, topology.SignupCodec, b, processors.Bounds.ReadSignups, opts)
+	codec := newSignupMemo(topology.SignupCodec, memoBytes)
+	t, err := newTable(brokers, topology.SignupTable, codec, b, processors.Bounds.ReadSignups, opts)
 	if err != nil {
 		return nil, err
 	}
