@@ -142,8 +142,14 @@ const retryWindow = 30 * time.Second
 // last about d: pauses doubling from 100 ms to at most 1 s, as the Java
 // client's retry.backoff.ms and retry.backoff.max.ms.
 func retryFor(d time.Duration) (int, func(retries, maxRetries int) time.Duration) {
+	return retryFrom(100*time.Millisecond, d)
+}
+
+// retryFrom returns a number of retries and their backoff that together
+// last about d: pauses doubling from first to at most 1 s.
+func retryFrom(first, d time.Duration) (int, func(retries, maxRetries int) time.Duration) {
 	backoff := func(retries, _ int) time.Duration {
-		return min(100*time.Millisecond<<min(retries, 4), time.Second)
+		return min(first<<min(retries, 6), time.Second)
 	}
 	n := 0
 	for total := time.Duration(0); total < d; n++ {

@@ -230,3 +230,22 @@ func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
 		t.Errorf("changelog read_committed after an abort got %q, want %q", got, want)
 	}
 }
+
+// A transactional producer retries its transaction's requests from 20 ms:
+// Apache Kafka answers the first request after a commit
+// CONCURRENT_TRANSACTIONS for a few milliseconds, and at sarama's 100 ms
+// nearly half the transactions stalled for 100 ms (docs/BENCHMARKS.md).
+// The retries still outlast an election.
+func TestTransactionRetriesStartAt20ms(t *testing.T) {
+	max, backoff := retryFrom(concurrentTxnBackoff, retryWindow)
+	var total time.Duration
+	for i := range max {
+		total += backoff(i, max)
+	}
+	if first, last := backoff(0, max), backoff(max-1, max); first != 20*time.Millisecond || last != time.Second {
+		t.Errorf("pauses from %v to %v, want 20ms to 1s", first, last)
+	}
+	if total < retryWindow || total > retryWindow+time.Second {
+		t.Errorf("%d retries last %v, want %v", max, total, retryWindow)
+	}
+}
