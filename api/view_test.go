@@ -7,48 +7,15 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
 	"github.com/wallet/wallet/api"
-	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/internal/viewtest"
 	"github.com/wallet/wallet/topology"
-	"github.com/wallet/wallet/views"
 )
-
-// signupView runs the signup view itself under tt until the test ends,
-// and returns it once it has caught up. decided stands in for the signup
-// group: publish writes its decision for a key to the view's table.
-func signupView(tb testing.TB, tt *tester.Tester) *views.Signups {
-	tb.Helper()
-	// The tester has one partition and no end offsets: every version is
-	// within bounds.
-	bounds := processors.Bounds{Partitions: 1, End: func(goka.Stream, int32) (int64, error) { return 1 << 40, nil }}
-	v, err := views.NewSignups(nil, bounds, goka.WithViewTester(tt))
-	if err != nil {
-		tb.Fatalf("create the signup view: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- v.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("signup view stopped with: %v", err)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); !v.Recovered(); {
-		if time.Now().After(deadline) {
-			tb.Fatal("the signup view did not recover within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return v
-}
 
 // publish writes what the signup group decided for key to the view's
 // table, as its changelog would.
@@ -64,7 +31,7 @@ func publish(tt *tester.Tester, decided *signups, key string) {
 // revocation, and a key issued works at once, as when every read decoded.
 func TestKeysWithTheSignupView(t *testing.T) {
 	tt := tester.New(t)
-	view := signupView(t, tt)
+	view := viewtest.Signups(t, tt)
 	decided := newSignups(nil)
 	first := signUp(t, decided, "Alice", wallet.Cents(1000))
 	bobs := signUp(t, decided, "Bob", wallet.Money{})
@@ -123,7 +90,7 @@ func (discard) Send(context.Context, wallet.Transfer) error { return nil }
 //	go test -run '^$' -bench PostTransfer -benchmem ./api/
 func BenchmarkPostTransfer(b *testing.B) {
 	tt := tester.New(b)
-	view := signupView(b, tt)
+	view := viewtest.Signups(b, tt)
 	const n = 1000
 	apiKeys := make([]string, n)
 	for i := range apiKeys {

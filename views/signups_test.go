@@ -1,49 +1,16 @@
 package views_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
-	"github.com/wallet/wallet/processors"
+	"github.com/wallet/wallet/internal/viewtest"
 	"github.com/wallet/wallet/topology"
-	"github.com/wallet/wallet/views"
 )
-
-// runSignups runs a view of the signup table under tt until the test
-// ends, and returns it once it has caught up.
-func runSignups(tb testing.TB, tt *tester.Tester) *views.Signups {
-	tb.Helper()
-	// The tester has one partition and no end offsets: every version is
-	// within bounds.
-	bounds := processors.Bounds{Partitions: 1, End: func(goka.Stream, int32) (int64, error) { return 1 << 40, nil }}
-	s, err := views.NewSignups(nil, bounds, goka.WithViewTester(tt))
-	if err != nil {
-		tb.Fatalf("create the view: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("view stopped with: %v", err)
-		}
-	})
-	for deadline := time.Now().Add(10 * time.Second); !s.Recovered(); {
-		if time.Now().After(deadline) {
-			tb.Fatal("the view did not recover within 10s")
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return s
-}
 
 // signupWithKeys is Alice's signup at version next, holding keys.
 func signupWithKeys(next int64, keys ...string) wallet.Signup {
@@ -64,7 +31,7 @@ func signupWithKeys(next int64, keys ...string) wallet.Signup {
 // the view holds the change, as it did when every read decoded.
 func TestSignupsRevokedKeyStopsAtOnce(t *testing.T) {
 	tt := tester.New(t)
-	s := runSignups(t, tt)
+	s := viewtest.Signups(t, tt)
 	read := func() wallet.Signup {
 		t.Helper()
 		got, ok, err := s.Signup("alice")
@@ -99,7 +66,7 @@ func TestSignupsRevokedKeyStopsAtOnce(t *testing.T) {
 // view returns to the next.
 func TestSignupsReturnsCopies(t *testing.T) {
 	tt := tester.New(t)
-	s := runSignups(t, tt)
+	s := viewtest.Signups(t, tt)
 	want := signupWithKeys(1, "first")
 	tt.Consume(string(topology.SignupTable), "alice", want)
 	for range 3 {
@@ -118,7 +85,7 @@ func TestSignupsReturnsCopies(t *testing.T) {
 //	go test -run '^$' -bench Signup -benchmem ./views/
 func BenchmarkSignup(b *testing.B) {
 	tt := tester.New(b)
-	s := runSignups(b, tt)
+	s := viewtest.Signups(b, tt)
 	keys := make([]string, 1000)
 	for i := range keys {
 		keys[i] = fmt.Sprintf("lg-%d", i)
