@@ -11,7 +11,8 @@
 #
 # Settings (environment): N=200000 transfer requests, SEED=1, ROUNDS=1
 # (each round runs every scenario and system once), PORT=9093,
-# SCENARIOS (one per line, loadgen flags), OUT (a directory for each run's
+# SCENARIOS (one per line, loadgen flags), SYSTEMS (wallet,
+# at_least_once, exactly_once_v2), OUT (a directory for each run's
 # JSON report and log; default a new one under /tmp). About 10 minutes a
 # round on 2 cores.
 set -euo pipefail
@@ -26,7 +27,7 @@ SCENARIOS=${SCENARIOS:-"-accounts 10000
 -accounts 1000
 -accounts 10000 -hot-share 50"}
 OUT=${OUT:-$(mktemp -d /tmp/bench-streams-XXXXXX)}
-SYSTEMS="wallet at_least_once exactly_once_v2"
+SYSTEMS=${SYSTEMS:-"wallet at_least_once exactly_once_v2"}
 mkdir -p "$OUT"
 
 # Built before anything is timed: the harness (target/, git-ignored) and
