@@ -23,12 +23,7 @@ import (
 // answered OUT_OF_ORDER_SEQUENCE_NUMBER).
 func TestTransactionIsSentAgainAfterAnAbortableError(t *testing.T) {
 	const topic = "out"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topic, "in"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	c := Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
+	cluster, c := oneBroker(t, topic, "in")
 
 	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
 	if err != nil {
@@ -136,12 +131,7 @@ func readCommitted(t *testing.T, c Config, topic string, n int) []string {
 // error sends each key once too, and one that is aborted drops them.
 func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
 	const changelog = "g-table"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, changelog, "in", "out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	c := Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
+	cluster, c := oneBroker(t, changelog, "in", "out")
 
 	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
 	if err != nil {
@@ -248,4 +238,16 @@ func TestTransactionRetriesStartAt20ms(t *testing.T) {
 	if total < retryWindow || total > retryWindow+time.Second {
 		t.Errorf("%d retries last %v, want %v", max, total, retryWindow)
 	}
+}
+
+// oneBroker starts a one-broker kfake cluster holding topics, of two
+// partitions each, until the test ends, and returns it with a Config of it.
+func oneBroker(t *testing.T, topics ...string) (*kfake.Cluster, Config) {
+	t.Helper()
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, topics...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	return cluster, Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
 }

@@ -43,9 +43,9 @@ const DefaultCommitInterval = 100 * time.Millisecond
 //     visible without its commit.
 //   - The table's writes wait in memory until their transaction commits
 //     (staged); only then are they written to the local RocksDB, in
-//     rounds of several transactions, which so holds only committed state. After an abort, or a crash, the
-//     partition starts from that state and reads the rest from the
-//     committed changelog.
+//     rounds of several transactions, which so holds only committed
+//     state. After an abort, or a crash, the partition starts from that
+//     state and reads the rest from the committed changelog.
 //   - Everything reads read_committed: the input, the tables' changelogs
 //     when a partition recovers, the views. A table's recovery reads to
 //     the partition's last committed record (CommittedEnd).

@@ -46,7 +46,7 @@ type Options struct {
 	// last written, which reads find without RocksDB (a cgo call that may
 	// read and decompress a block). A transfer's outcome reads what its
 	// request wrote, a few commits later. Default 2 MiB, about 8,000 of
-	// paymentd's values: four to eight times as many (tried at 200,000
+	// paymentd's values: four to sixteen times as many (tried at 200,000
 	// transfers preloaded, when paymentd runs far ahead of the accountant)
 	// made no difference in throughput beyond the noise.
 	RecentBytes int64

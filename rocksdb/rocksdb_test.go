@@ -455,25 +455,7 @@ func TestCrash(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.mode, func(t *testing.T) {
-			dir := t.TempDir()
-			cmd := exec.Command(os.Args[0])
-			cmd.Env = append(os.Environ(), "ROCKSDB_TEST_HELPER="+tt.mode, "ROCKSDB_TEST_DIR="+dir)
-			cmd.Stderr = os.Stderr
-			err := cmd.Run()
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) || exit.ExitCode() != crashExitCode {
-				t.Fatalf("helper: %v, want exit status %d", err, crashExitCode)
-			}
-
-			st := openStorage(t, dir)
-			offset, err := st.GetOffset(-1)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if offset < 0 {
-				// The test means nothing if no flush happened.
-				t.Fatalf("no offset survived the crash; write more or use smaller write buffers")
-			}
+			st, offset := crashed(t, tt.mode)
 			n := int(offset) + 1 // writes the offset covers
 			t.Logf("after the crash the offset covers %d of %d writes", n, crashWrites)
 			for i := range n {
@@ -494,24 +476,7 @@ func TestCrash(t *testing.T) {
 // log a crash keeps a prefix of the batches: the batches the stored offset
 // covers, whole, and none after them.
 func TestCrashApplied(t *testing.T) {
-	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), "ROCKSDB_TEST_HELPER=crash-applied", "ROCKSDB_TEST_DIR="+dir)
-	cmd.Stderr = os.Stderr
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != crashExitCode {
-		t.Fatalf("helper: %v, want exit status %d", err, crashExitCode)
-	}
-
-	st := openStorage(t, dir)
-	offset, err := st.GetOffset(-1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if offset < 0 {
-		t.Fatalf("no offset survived the crash; write more or use smaller write buffers")
-	}
+	st, offset := crashed(t, "crash-applied")
 	if (offset+1)%crashBatch != 0 {
 		t.Fatalf("offset %d is not the last of a batch of %d", offset, crashBatch)
 	}
@@ -530,6 +495,31 @@ func TestCrashApplied(t *testing.T) {
 			t.Fatalf("offset covers %d writes but Get(%q) = %q, want %q", n, crashKey(i), got, want)
 		}
 	}
+}
+
+// crashed runs the helper process in mode, which writes and then crashes,
+// and returns the storage it left, opened again, with its offset.
+func crashed(t *testing.T, mode string) (*rocksdb.Storage, int64) {
+	t.Helper()
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "ROCKSDB_TEST_HELPER="+mode, "ROCKSDB_TEST_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != crashExitCode {
+		t.Fatalf("helper: %v, want exit status %d", err, crashExitCode)
+	}
+	st := openStorage(t, dir)
+	offset, err := st.GetOffset(-1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if offset < 0 {
+		// The test means nothing if no flush happened.
+		t.Fatalf("no offset survived the crash; write more or use smaller write buffers")
+	}
+	return st, offset
 }
 
 const (
