@@ -462,7 +462,7 @@ func leaderCluster(t *testing.T, topic string, partitions int) (*kfake.Cluster, 
 // test group's partition, with a transaction begun.
 func startTxnProducerForTest(t *testing.T, c Config, partition int32) *txnProducer {
 	t.Helper()
-	p, err := newTxnProducer(c, "leaders-test", partition, topology.Hasher)
+	p, err := newTxnProducer(c, "leaders-test", partition, topology.Hasher, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ type txnProducer struct {
 	changelog string
 	client    sarama.Client
 	p         sarama.AsyncProducer
+	flusher   flusher
 	wg        sync.WaitGroup
 
 	// txn is held by each attempt to commit and by Close, which must not
@@ -99,13 +100,15 @@ const initRetries = 30 * time.Second
 // newTxnProducer initialises the transactional producer of a group's
 // input partition, which fences the previous producer of the same ID:
 // the broker aborts its open transaction and refuses its writes and
-// commits from then on. Then it begins a transaction.
+// commits from then on. Then it begins a transaction. Its messages wait
+// up to linger before they are sent, except during a commit (zero sends
+// each at once).
 //
 // While the broker completes the previous owner's transaction (it aborts
 // an open one first), it answers CONCURRENT_TRANSACTIONS, which sarama
 // takes for fatal: the initialisation is tried again, with a new client
 // each time (sarama does not close the one of a failed producer).
-func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() hash.Hash32) (*txnProducer, error) {
+func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() hash.Hash32, linger time.Duration) (*txnProducer, error) {
 	id := transactionalID(group, partition)
 	s := c.Sarama()
 	s.ClientID = id
@@ -121,6 +124,11 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 	// the processors idled. The retries still last retryWindow.
 	s.Producer.Transaction.Retry.Max, s.Producer.Transaction.Retry.BackoffFunc = retryFrom(concurrentTxnBackoff, retryWindow)
 	s.Producer.Partitioner = sarama.NewCustomHashPartitioner(hasher)
+	// Between commits nothing waits for a message's acknowledgement, so
+	// each waits up to linger for others to travel with it, in fewer
+	// and larger produce requests, as Kafka Streams' producers linger
+	// (100 ms); the commit sends what is held at once (flushing).
+	s.Producer.Flush.Frequency = linger
 	// One client per producer: metadata of the topics it writes only.
 	s.Metadata.Full = false
 	deadline := time.Now().Add(initRetries)
@@ -151,7 +159,7 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 // message's delivered func. Writes to changelog, the group's table, are
 // cached until the commit.
 func startTxnProducer(id, changelog string, client sarama.Client, ap sarama.AsyncProducer) *txnProducer {
-	p := &txnProducer{id: id, changelog: changelog, client: client, p: ap, cachedKeys: map[string]int{}, attemptOffset: -1, committedOffset: -1}
+	p := &txnProducer{id: id, changelog: changelog, client: client, p: ap, flusher: ap.(flusher), cachedKeys: map[string]int{}, attemptOffset: -1, committedOffset: -1}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
@@ -259,15 +267,28 @@ func (p *txnProducer) changelogEnd() int64 {
 	return p.committedOffset
 }
 
+// flusher is a producer that can send what it holds at once rather than
+// after Producer.Flush.Frequency: sarama's, patched
+// (third_party/sarama/txn-flush-at-commit.patch).
+type flusher interface {
+	SetFlushing(on bool)
+}
+
+// flushing, on, makes the producer send every message it holds, and every
+// later one, at once, until it is called off: what a commit needs, since
+// it waits for its messages, while between commits they wait out the
+// linger to travel in fewer requests.
+func (p *txnProducer) flushing(on bool) { p.flusher.SetFlushing(on) }
+
 // retryCommit is how long commit tries a transaction again before it
 // gives up and the group's processor is started again.
 const retryCommit = time.Minute
 
 // commit commits the transaction, with the input offset next of the
 // group's partition of topic, and begins the next one. Every message
-// emitted in it must have been delivered (or failed), and it must not be
-// empty: sarama drops the offsets of a transaction in which nothing was
-// produced.
+// emitted in it must have been delivered (or failed; flushing sends them
+// at once), and it must not be empty: sarama drops the offsets of a
+// transaction in which nothing was produced.
 //
 // If a message or the commit failed for a reason that is not fatal, the
 // transaction is aborted, which also renumbers the producer's sequences as
@@ -279,6 +300,8 @@ const retryCommit = time.Minute
 func (p *txnProducer) commit(ctx context.Context, group goka.Group, topic string, partition int32, next int64) error {
 	p.txn.Lock()
 	defer p.txn.Unlock()
+	p.flushing(true)
+	defer p.flushing(false)
 	deadline := time.Now().Add(retryCommit)
 	pause := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {

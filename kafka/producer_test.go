@@ -25,7 +25,7 @@ func TestTransactionIsSentAgainAfterAnAbortableError(t *testing.T) {
 	const topic = "out"
 	cluster, c := oneBroker(t, topic, "in")
 
-	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	p, err := newTxnProducer(c, "g", 0, topology.Hasher, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
 	const changelog = "g-table"
 	cluster, c := oneBroker(t, changelog, "in", "out")
 
-	p, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	p, err := newTxnProducer(c, "g", 0, topology.Hasher, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestChangelogWritesAreCachedUntilTheCommit(t *testing.T) {
 	if err := p.Close(); err != nil {
 		t.Fatal(err)
 	}
-	next, err := newTxnProducer(c, "g", 0, topology.Hasher)
+	next, err := newTxnProducer(c, "g", 0, topology.Hasher, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,4 +250,52 @@ func oneBroker(t *testing.T, topics ...string) (*kfake.Cluster, Config) {
 	}
 	t.Cleanup(cluster.Close)
 	return cluster, Config{Brokers: cluster.ListenAddrs(), Partitions: 2}
+}
+
+// A transaction's messages wait for the linger, to travel in fewer
+// produce requests, but a commit does not wait it out: it sends them at
+// once (third_party/sarama/txn-flush-at-commit.patch). The linger here is
+// an hour, so without the flush the commit would never end.
+func TestCommitSendsWhatLingers(t *testing.T) {
+	const topic = "out"
+	cluster, c := oneBroker(t, topic, "in")
+	var produces atomic.Int32
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		produces.Add(1)
+		return nil, nil, false
+	})
+
+	p, err := newTxnProducer(c, "g", 0, topology.Hasher, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+
+	var want []string
+	for i := range 20 {
+		v := fmt.Sprintf("m%02d", i)
+		want = append(want, v)
+		p.Emit(topic, "k", []byte(v))
+		time.Sleep(2 * time.Millisecond)
+	}
+	if n := produces.Load(); n != 0 {
+		t.Errorf("%d produce requests before the commit, want 0: the messages wait for the linger", n)
+	}
+	committed := make(chan error, 1)
+	go func() { committed <- p.commit(context.Background(), "g", "in", 0, 20) }()
+	select {
+	case err := <-committed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the commit did not end: it waits out the linger")
+	}
+	if n := produces.Load(); n < 1 || n > 2 {
+		t.Errorf("%d produce requests for 20 messages, want 1 or 2", n)
+	}
+	if got := readCommitted(t, c, topic, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("read_committed got %v, want %v", got, want)
+	}
 }
