@@ -171,6 +171,9 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 		err = e
 	}
 	stopCPU = func() error { return nil }
+	if e := writeHeapProfile(cfg.memProfile); e != nil && err == nil {
+		err = e
+	}
 	if stopErr := procs.stop(); err == nil {
 		err = stopErr
 	}
