@@ -159,7 +159,12 @@ func newTxnProducer(c Config, group goka.Group, partition int32, hasher func() h
 // message's delivered func. Writes to changelog, the group's table, are
 // cached until the commit.
 func startTxnProducer(id, changelog string, client sarama.Client, ap sarama.AsyncProducer) *txnProducer {
-	p := &txnProducer{id: id, changelog: changelog, client: client, p: ap, flusher: ap.(flusher), cachedKeys: map[string]int{}, attemptOffset: -1, committedOffset: -1}
+	p := &txnProducer{id: id, changelog: changelog, client: client, p: ap, cachedKeys: map[string]int{}, attemptOffset: -1, committedOffset: -1}
+	if f, ok := ap.(flusher); ok {
+		p.flusher = f
+	} else {
+		slog.Warn("sarama is not patched (third_party/sarama, make deps): each commit waits out the linger", "producer", id)
+	}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
@@ -278,7 +283,11 @@ type flusher interface {
 // later one, at once, until it is called off: what a commit needs, since
 // it waits for its messages, while between commits they wait out the
 // linger to travel in fewer requests.
-func (p *txnProducer) flushing(on bool) { p.flusher.SetFlushing(on) }
+func (p *txnProducer) flushing(on bool) {
+	if p.flusher != nil {
+		p.flusher.SetFlushing(on)
+	}
+}
 
 // retryCommit is how long commit tries a transaction again before it
 // gives up and the group's processor is started again.
