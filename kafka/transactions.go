@@ -23,9 +23,9 @@ import (
 const DefaultCommitInterval = 100 * time.Millisecond
 
 // lingerShare is the share of the commit interval that a partition's
-// messages wait to be sent together (20 ms of 100 ms): on Apache Kafka it
-// took the broker's CPU a transfer from 57-60 µs to 47-51 µs
-// (docs/BENCHMARKS.md), and a commit does not wait it out.
+// messages wait to be sent together (20 ms of 100 ms): fewer, larger
+// produce requests cost the broker less (docs/BENCHMARKS.md), and a
+// commit does not wait it out.
 const lingerShare = 5
 
 // Transactions makes the goka processor of one group exactly once, the way
