@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -297,5 +299,88 @@ func TestCommitSendsWhatLingers(t *testing.T) {
 	}
 	if got := readCommitted(t, c, topic, len(want)); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("read_committed got %v, want %v", got, want)
+	}
+}
+
+// While a produce request is out, and the broker has room for no other
+// (Net.MaxOpenRequests is 1 for the idempotent producer), the messages
+// that come wait, and all of them go in the next request, whatever their
+// partition (third_party/sarama/wait-to-build-batch.patch). Unpatched,
+// sarama built a batch of the first message for the other partition at
+// once, which waited for the request out while the rest waited for it,
+// and then sent one partition a request: four requests, {0:1} {1:1}
+// {0:10} {1:9}, and most messages waited for two.
+func TestMessagesWaitingForARequestGoInTheNext(t *testing.T) {
+	const topic = "out"
+	cluster, c := oneBroker(t, topic)
+	release := make(chan struct{})
+	var requests []map[int32]int // records per partition, per produce request
+	var mu sync.Mutex
+	cluster.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		records := map[int32]int{}
+		for _, tp := range req.(*kmsg.ProduceRequest).Topics {
+			for _, p := range tp.Partitions {
+				var batch kmsg.RecordBatch
+				if err := batch.ReadFrom(p.Records); err != nil {
+					t.Errorf("read a record batch: %v", err)
+				}
+				records[p.Partition] += int(batch.NumRecords)
+			}
+		}
+		mu.Lock()
+		requests = append(requests, records)
+		first := len(requests) == 1
+		mu.Unlock()
+		if first {
+			cluster.SleepControl(func() { <-release })
+		}
+		return nil, nil, false
+	})
+
+	cfg := c.Sarama()
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	p, err := sarama.NewAsyncProducer(c.Brokers, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	send := func(partition int32) {
+		p.Input() <- &sarama.ProducerMessage{Topic: topic, Partition: partition, Value: sarama.StringEncoder("v")}
+	}
+	send(0)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(requests)
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first message was not sent")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for range 10 {
+		send(1)
+		send(0)
+	}
+	time.Sleep(100 * time.Millisecond) // for the producer to take them in
+	close(release)
+	for range 21 {
+		select {
+		case <-p.Successes():
+		case err := <-p.Errors():
+			t.Fatal(err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("not every message was acknowledged")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	want := []map[int32]int{{0: 1}, {0: 10, 1: 10}}
+	if fmt.Sprint(requests) != fmt.Sprint(want) {
+		t.Errorf("records per partition of each produce request: got %v, want %v", requests, want)
 	}
 }

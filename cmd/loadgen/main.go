@@ -2,8 +2,8 @@
 // waits until the view shows every accepted transfer applied, and reports
 // throughput, latencies and the Kafka bound measured on the same broker.
 // With -embedded it starts the whole system in-process first, so that a
-// CPU profile of loadgen (-cpuprofile) profiles the wallet as well. The
-// generator is in internal/loadgen.
+// CPU profile of loadgen (-cpuprofile), or its execution trace (-trace),
+// covers the wallet as well. The generator is in internal/loadgen.
 package main
 
 import (

@@ -76,6 +76,7 @@ type config struct {
 	quiet      bool
 	jsonOut    bool
 	cpuProfile string
+	trace      string
 	memProfile string
 }
 
@@ -170,6 +171,7 @@ func parseFlags(args []string, out io.Writer) (config, error) {
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress bar")
 	fs.BoolVar(&c.jsonOut, "json", false, "print the report as one JSON object")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the load and drain phases to this file (with -embedded it covers the whole system)")
+	fs.StringVar(&c.trace, "trace", "", "write an execution trace of the load and drain phases to this file (go tool trace; with -embedded it covers the whole system)")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile after the drain to this file")
 	if err := harness.Parse(fs, args); err != nil {
 		return c, err

@@ -73,6 +73,15 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 			err = e
 		}
 	}()
+	stopTrace, err := startTrace(cfg.trace)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if e := stopTrace(); e != nil && err == nil {
+			err = e
+		}
+	}()
 	slog.Info("loadgen starting", "mode", newScenario(cfg).Mode, "n", cfg.n, "concurrency", cfg.concurrency,
 		"rate", rateText(cfg.rate), "accounts", cfg.accounts, "skew", cfg.skew, "hot_share", cfg.hotShare,
 		"repost", cfg.repost, "prefix", cfg.prefix, "api", cfg.api, "view", cfg.view)

@@ -3,9 +3,10 @@
 // shows every accepted transfer applied, and reports throughput, latencies
 // and the Kafka bound measured on the same broker. With -embedded it
 // starts the whole system in-process first, so that a CPU profile of
-// loadgen (-cpuprofile) profiles the wallet as well. With -processing it
-// measures the processors alone instead: the requests are preloaded into
-// the request log and the processors are timed from start to zero lag.
+// loadgen (-cpuprofile), or its execution trace (-trace), covers the
+// wallet as well. With -processing it measures the processors alone
+// instead: the requests are preloaded into the request log and the
+// processors are timed from start to zero lag.
 package loadgen
 
 import (

@@ -148,6 +148,15 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 			err = e
 		}
 	}()
+	stopTrace, err := startTrace(cfg.trace)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if e := stopTrace(); e != nil && err == nil {
+			err = e
+		}
+	}()
 	rep.LoadBefore = loadAverage()
 	broker0, err := brokerCPU(cfg.brokerPID)
 	if err != nil {
