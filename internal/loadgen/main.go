@@ -15,21 +15,25 @@ import (
 	"log/slog"
 
 	"github.com/wallet/wallet/internal/harness"
+	"github.com/wallet/wallet/run"
 )
 
 // Main runs loadgen with the command line args and returns the exit code:
 // 0 after a run (or -h), 1 when the run failed, 2 on a usage error. The
 // report goes to stdout, usage to stderr.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	// With -embedded or -processing the wallet runs here: collect garbage
+	// as its commands do.
+	run.TuneGC()
 	cfg, err := parseFlags(args, stderr)
 	if err != nil {
 		return harness.UsageExit("loadgen", err, stderr)
 	}
-	run := runLoadgen
+	load := runLoadgen
 	if cfg.processing {
-		run = runProcessing
+		load = runProcessing
 	}
-	if err := run(ctx, cfg, stdout); err != nil {
+	if err := load(ctx, cfg, stdout); err != nil {
 		slog.Error("loadgen failed", "error", err)
 		return 1
 	}
