@@ -102,12 +102,15 @@ bench-processing: deps
 # on a fresh Apache Kafka 4.1 (scripts/kafka) for every run: the three
 # scenarios above, each with the wallet, Kafka Streams at_least_once and
 # exactly_once_v2, N=200000, seed 1 (about 10 minutes a round;
-# STREAMS_ROUNDS=2 for two). It prints a table and keeps each run's JSON
-# report; figures in docs/BENCHMARKS.md. Not part of `make test`.
+# STREAMS_ROUNDS=2 for two; STREAMS_WARM=1 warms each broker first with
+# a shorter run of the same system, about twice as long). It prints a
+# table and keeps each run's JSON report; figures in docs/BENCHMARKS.md.
+# Not part of `make test`.
 STREAMS_ROUNDS ?= 1
+STREAMS_WARM ?= 0
 bench-streams: deps
 	@./scripts/deps.sh kcat jq maven openjdk-17-jdk-headless
-	ROUNDS=$(STREAMS_ROUNDS) ./scripts/streams/bench.sh
+	ROUNDS=$(STREAMS_ROUNDS) WARM=$(STREAMS_WARM) ./scripts/streams/bench.sh
 
 # Chaos: real processes, kill -9 of processors and the broker, then a
 # balance check. `make chaos` runs a short one (about 3 minutes: it sends at

@@ -13,8 +13,11 @@
 # (each round runs every scenario and system once), PORT=9093,
 # SCENARIOS (one per line, loadgen flags), SYSTEMS (wallet,
 # at_least_once, exactly_once_v2), OUT (a directory for each run's
-# JSON report and log; default a new one under /tmp). About 10 minutes a
-# round on 2 cores.
+# JSON report and log; default a new one under /tmp), WARM=1 (before
+# each timed run, the same system runs WARM_N=50000 requests on the same
+# broker, whose topics and groups are then deleted: the timed run meets
+# a broker whose JIT has compiled its hot paths, as a long-running one
+# has; about twice as long). About 10 minutes a round on 2 cores.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +31,8 @@ SCENARIOS=${SCENARIOS:-"-accounts 10000
 -accounts 10000 -hot-share 50"}
 OUT=${OUT:-$(mktemp -d /tmp/bench-streams-XXXXXX)}
 SYSTEMS=${SYSTEMS:-"wallet at_least_once exactly_once_v2"}
+WARM=${WARM:-0}
+WARM_N=${WARM_N:-50000}
 mkdir -p "$OUT"
 
 # Built before anything is timed: the harness (target/, git-ignored) and
@@ -36,6 +41,11 @@ mkdir -p "$OUT"
 go build -o "$OUT/loadgen" ./cmd/loadgen
 trap './scripts/kafka/stop.sh >/dev/null' EXIT
 
+# kafka_tool runs one of Kafka's command-line tools against the broker.
+kafka_tool() {
+  java -Dlog4j2.configurationFile=.kafka/log4j2.properties -cp '.kafka/libs/*' "$@" --bootstrap-server "127.0.0.1:$PORT"
+}
+
 # start.sh's broker rolls segments every 2 s and compacts them within a
 # second, for the tests of compaction (run/compaction_test.go): here it
 # would clean the changelogs while the systems write them, spending the
@@ -43,12 +53,32 @@ trap './scripts/kafka/stop.sh >/dev/null' EXIT
 # defaults are put back before any topic exists.
 kafka_defaults() {
   local out
-  if ! out=$(java -Dlog4j2.configurationFile=.kafka/log4j2.properties -cp '.kafka/libs/*' kafka.admin.ConfigCommand \
-    --bootstrap-server "127.0.0.1:$PORT" --entity-type brokers --entity-default --alter \
+  if ! out=$(kafka_tool kafka.admin.ConfigCommand --entity-type brokers --entity-default --alter \
     --add-config 'log.roll.ms=604800000,log.segment.bytes=1073741824,log.cleaner.min.cleanable.ratio=0.5,log.cleaner.backoff.ms=15000' 2>&1); then
     echo "$out" >&2
     exit 1
   fi
+}
+
+# forget deletes every topic but Kafka's own, and every group with its
+# committed offsets, and waits until both are gone: what a run left, for
+# the next to start fresh. Kafka Streams does not leave its group when it
+# closes, so its group can be deleted only once the broker has dropped
+# the member, after the session timeout (45 s).
+forget() {
+  kafka_tool org.apache.kafka.tools.TopicCommand --delete --topic '^[^_].*' >/dev/null 2>&1 || true
+  local groups=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
+  for _ in $(seq 90); do
+    # The command exits 0 even when a group is not deleted: list them.
+    kafka_tool $groups --delete --all-groups >/dev/null 2>&1 || true
+    if ! kafka_tool org.apache.kafka.tools.TopicCommand --list --exclude-internal 2>/dev/null | grep -q . &&
+      ! kafka_tool $groups --list 2>/dev/null | grep -q .; then
+      return 0
+    fi
+    sleep 1
+  done
+  echo "topics or groups still there after 90 s" >&2
+  exit 1
 }
 
 echo "reports in $OUT"
@@ -70,6 +100,17 @@ for round in $(seq "$ROUNDS"); do
         -n "$N" -seed "$SEED" -prefix pb -quiet -json -drain-timeout 5m $scenario)
       if [ "$system" != wallet ]; then
         args+=(-streams scripts/streams/run.sh -guarantee "$system")
+      fi
+      if [ "$WARM" = 1 ]; then
+        warm=("${args[@]}")
+        for j in "${!warm[@]}"; do
+          if [ "${warm[$j]}" = -n ]; then warm[j + 1]=$WARM_N; fi
+        done
+        if ! "$OUT/loadgen" "${warm[@]}" >/dev/null 2>"$OUT/$name.warm.log"; then
+          echo "warm-up FAILED; the end of $OUT/$name.warm.log:"
+          tail -n 5 "$OUT/$name.warm.log"
+        fi
+        forget
       fi
       if ! "$OUT/loadgen" "${args[@]}" >"$OUT/$name.json" 2>"$OUT/$name.log"; then
         echo "FAILED; the end of $OUT/$name.log:"
