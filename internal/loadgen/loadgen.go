@@ -64,21 +64,12 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		pl.deposits, pl.overdraftCents = fr.ledger, fr.cents+1
 	}
 
-	stopCPU, err := startCPUProfile(cfg.cpuProfile)
+	stopProfiling, err := startProfiling(cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if e := stopCPU(); e != nil && err == nil {
-			err = e
-		}
-	}()
-	stopTrace, err := startTrace(cfg.trace)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if e := stopTrace(); e != nil && err == nil {
+		if e := stopProfiling(); e != nil && err == nil {
 			err = e
 		}
 	}()
@@ -107,10 +98,10 @@ func runLoadgen(ctx context.Context, cfg config, out io.Writer) (err error) {
 		rep.CPUCores = rep.CPUSeconds / rep.AppliedSeconds
 	}
 	rep.LoadAfter = loadAverage()
-	if err := stopCPU(); err != nil {
+	if err := stopProfiling(); err != nil {
 		return err
 	}
-	stopCPU = func() error { return nil }
+	stopProfiling = func() error { return nil }
 	if err := writeHeapProfile(cfg.memProfile); err != nil {
 		return err
 	}

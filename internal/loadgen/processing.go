@@ -139,21 +139,12 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	rep.PreloadSeconds = time.Since(began).Seconds()
 	slog.Info("transfers preloaded", "n", cfg.n, "distinct", wl.distinct, "took", time.Since(began).Round(time.Millisecond))
 
-	stopCPU, err := startCPUProfile(cfg.cpuProfile)
+	stopProfiling, err := startProfiling(cfg)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if e := stopCPU(); e != nil && err == nil {
-			err = e
-		}
-	}()
-	stopTrace, err := startTrace(cfg.trace)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if e := stopTrace(); e != nil && err == nil {
+		if e := stopProfiling(); e != nil && err == nil {
 			err = e
 		}
 	}()
@@ -176,10 +167,10 @@ func runProcessing(ctx context.Context, cfg config, out io.Writer) (err error) {
 	cpu, rss, usageErr := procs.usage()
 	broker1, brokerErr := brokerCPU(cfg.brokerPID)
 	rep.LoadAfter = loadAverage()
-	if e := stopCPU(); e != nil && err == nil {
+	if e := stopProfiling(); e != nil && err == nil {
 		err = e
 	}
-	stopCPU = func() error { return nil }
+	stopProfiling = func() error { return nil }
 	if e := writeHeapProfile(cfg.memProfile); e != nil && err == nil {
 		err = e
 	}

@@ -1,56 +1,50 @@
 package loadgen
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 )
 
-// startCPUProfile profiles the process into path until the returned stop
-// is called; a no-op for an empty path.
-func startCPUProfile(path string) (stop func() error, err error) {
-	if path == "" {
-		return func() error { return nil }, nil
-	}
-	f, err := os.Create(path)
+// startProfiling starts what cfg asks for over the load and drain
+// phases, a CPU profile (-cpuprofile) and an execution trace (-trace),
+// until the returned stop is called. `go tool trace -pprof=sched` tells
+// from a trace how long goroutines waited to run.
+func startProfiling(cfg config) (stop func() error, err error) {
+	stopCPU, err := profileTo(cfg.cpuProfile, "cpu profile", pprof.StartCPUProfile, pprof.StopCPUProfile)
 	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
+		return nil, err
 	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("cpu profile: %w", err)
+	stopTrace, err := profileTo(cfg.trace, "trace", trace.Start, trace.Stop)
+	if err != nil {
+		return nil, errors.Join(err, stopCPU())
 	}
-	return func() error {
-		pprof.StopCPUProfile()
-		if err := f.Close(); err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		return nil
-	}, nil
+	return func() error { return errors.Join(stopTrace(), stopCPU()) }, nil
 }
 
-// startTrace writes an execution trace of the process into path until the
-// returned stop is called; a no-op for an empty path. `go tool trace
-// -pprof=sched` then tells how long goroutines waited to run, and
-// -pprof=net how long they waited on the network.
-func startTrace(path string) (stop func() error, err error) {
+// profileTo creates path and starts writing to it with start, until the
+// returned func stops it with stop and closes the file; what names it in
+// errors. A no-op for an empty path.
+func profileTo(path, what string, start func(io.Writer) error, stop func()) (func() error, error) {
 	if path == "" {
 		return func() error { return nil }, nil
 	}
 	f, err := os.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if err := trace.Start(f); err != nil {
+	if err := start(f); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("trace: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return func() error {
-		trace.Stop()
+		stop()
 		if err := f.Close(); err != nil {
-			return fmt.Errorf("trace: %w", err)
+			return fmt.Errorf("%s: %w", what, err)
 		}
 		return nil
 	}, nil
