@@ -68,11 +68,14 @@ kafka_defaults() {
 forget() {
   kafka_tool org.apache.kafka.tools.TopicCommand --delete --topic '^[^_].*' >/dev/null 2>&1 || true
   local groups=org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
+  local topics left
   for _ in $(seq 90); do
     # The command exits 0 even when a group is not deleted: list them.
     kafka_tool $groups --delete --all-groups >/dev/null 2>&1 || true
-    if ! kafka_tool org.apache.kafka.tools.TopicCommand --list --exclude-internal 2>/dev/null | grep -q . &&
-      ! kafka_tool $groups --list 2>/dev/null | grep -q .; then
+    # A listing that fails counts as not gone.
+    if topics=$(kafka_tool org.apache.kafka.tools.TopicCommand --list --exclude-internal 2>/dev/null) &&
+      left=$(kafka_tool $groups --list 2>/dev/null) &&
+      [ -z "$topics" ] && [ -z "$left" ]; then
       return 0
     fi
     sleep 1
