@@ -366,7 +366,9 @@ func TestMessagesWaitingForARequestGoInTheNext(t *testing.T) {
 		send(1)
 		send(0)
 	}
-	time.Sleep(100 * time.Millisecond) // for the producer to take them in
+	// The producer takes them in through goroutines of its own; nothing
+	// tells when they reach the broker producer, so give it ample time.
+	time.Sleep(500 * time.Millisecond)
 	close(release)
 	for range 21 {
 		select {
