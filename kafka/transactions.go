@@ -264,7 +264,10 @@ func (h txnHandler) ConsumeClaim(s sarama.ConsumerGroupSession, claim sarama.Con
 // messages at once.
 func (t *Transactions) pump(ctx context.Context, s sarama.ConsumerGroupSession, part *txnPartition, claim sarama.ConsumerGroupClaim, out chan<- *sarama.ConsumerMessage) error {
 	defer close(out)
-	tick := time.NewTicker(t.interval)
+	// The interval runs from the start of the last commit, as in Kafka
+	// Streams, so that a commit made when the input ran dry is not
+	// followed by another one at once.
+	tick := time.NewTimer(t.interval)
 	defer tick.Stop()
 	linger := t.interval / 20
 	dry := time.NewTimer(linger)
@@ -275,6 +278,7 @@ func (t *Transactions) pump(ctx context.Context, s sarama.ConsumerGroupSession, 
 		committed int64 // messages handed to goka when last committed
 	)
 	commit := func() error {
+		tick.Reset(t.interval)
 		if given == committed {
 			return nil
 		}
@@ -287,21 +291,35 @@ func (t *Transactions) pump(ctx context.Context, s sarama.ConsumerGroupSession, 
 		committed = given
 		return nil
 	}
+	// give hands msg to goka; it reports false if the session ended
+	// first. A message goka can take at once skips the select.
+	give := func(msg *sarama.ConsumerMessage) bool {
+		select {
+		case out <- msg:
+		default:
+			select {
+			case out <- msg:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		given, next = given+1, msg.Offset+1
+		return true
+	}
 	for {
 		select {
 		case msg, ok := <-claim.Messages():
-			if !ok {
+			if !ok || !give(msg) {
 				return nil
 			}
-			select {
-			case out <- msg:
-				given, next = given+1, msg.Offset+1
-			case <-ctx.Done():
-				return nil
+			// The messages already waiting go on without a select
+			// over the timers: only this loop takes from the claim.
+			for n := len(claim.Messages()); n > 0; n-- {
+				if msg, ok = <-claim.Messages(); !ok || !give(msg) {
+					return nil
+				}
 			}
-			if len(claim.Messages()) == 0 {
-				dry.Reset(linger)
-			}
+			dry.Reset(linger)
 		case <-dry.C:
 			if len(claim.Messages()) > 0 {
 				continue // the interval commits
