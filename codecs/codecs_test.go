@@ -125,6 +125,9 @@ func TestDecodeRejects(t *testing.T) {
 		{"transfer state", codecs.TransferState{}, ``},
 		{"transfer state", codecs.TransferState{}, `{"request_id":"` + primerID + `","status":"pending"}`}, // JSON is not the form
 		{"transfer state", codecs.TransferState{}, "\x01\x03\x09p\x00short"},
+		{"transfer state", codecs.TransferState{}, "\x02\x03\x00p\x00\x01\x02\x03\x04\x05Alice\x03Bob\x32"}, // next offset not after the request's
+		{"transfer state", codecs.TransferState{}, "\x02\x03\x01p\x00\x01\x02\x03\x04\x05Alice\x03Bob\x00"}, // no amount
+		{"transfer state", codecs.TransferState{}, "\x02\x03\x01p\x00\x01\x02\x03\x04\x05Alice\x03Bob"},     // truncated
 		{"account", codecs.Account{}, ``},
 		{"account", codecs.Account{}, `{"balance":"0.50"}`},
 		{"account", codecs.Account{}, "\x01\x040.50\x00"},                          // version 1's format 1
@@ -242,7 +245,10 @@ func TestTransferStateRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Decode(Encode(%+v)): %v", want, err)
 		}
-		got := v.(wallet.TransferState)
+		got, err := v.(codecs.StoredTransfer).For(primerID)
+		if err != nil {
+			t.Fatalf("Decode(Encode(%+v)).For(its request ID): %v", want, err)
+		}
 		if !got.Transfer.Equal(want.Transfer) || got.From != want.From || got.Status != want.Status || got.Reason != want.Reason ||
 			got.RequestOffset != want.RequestOffset || got.NextOffset != want.NextOffset {
 			t.Errorf("Decode(Encode(v)) = %+v, want %+v", got, want)
@@ -250,11 +256,62 @@ func TestTransferStateRoundTrip(t *testing.T) {
 		if next, err := codecs.TransferStateNextOffset(b); err != nil || next != want.NextOffset {
 			t.Errorf("TransferStateNextOffset = %d, %v; want %d", next, err, want.NextOffset)
 		}
-		if len(b) > 64 {
-			t.Errorf("%d bytes for %+v, want at most 64", len(b), want)
+		// The request ID is the key: the value holds 4 bytes of it.
+		if max := 24 + len(tr.From) + len(tr.To); len(b) > max {
+			t.Errorf("%d bytes for %+v, want at most %d", len(b), want, max)
 		}
 	}
-	if _, err := (codecs.TransferState{}).Encode(wallet.TransferState{Transfer: tr, Status: "done", NextOffset: 1}); err == nil {
-		t.Error("Encode accepted an unknown status")
+	for _, bad := range []wallet.TransferState{
+		{Transfer: tr, Status: "done", NextOffset: 1},
+		{Transfer: tr, Status: wallet.Pending, RequestOffset: 3, NextOffset: 3},
+	} {
+		if _, err := (codecs.TransferState{}).Encode(bad); err == nil {
+			t.Errorf("Encode accepted %+v", bad)
+		}
+	}
+}
+
+// A transfer state read under another key than its request ID is one no
+// processor wrote.
+func TestTransferStateForAnotherKey(t *testing.T) {
+	tr := wallet.Transfer{RequestID: uuid.MustParse(primerID), From: "Alice", To: "Bob", Amount: wallet.MustParseMoney("0.50")}
+	b, err := codecs.TransferState{}.Encode(wallet.TransferState{Transfer: tr, Status: wallet.Pending, NextOffset: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := codecs.TransferState{}.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{uuid.NewString(), strings.ToUpper(primerID), "Alice", ""} {
+		if s, err := v.(codecs.StoredTransfer).For(key); err == nil {
+			t.Errorf("For(%q) = %+v, want an error", key, s)
+		}
+	}
+}
+
+// Values written in format 1, with the whole request ID, two offsets and
+// the amount as a decimal string, still decode.
+func TestTransferStateFormat1(t *testing.T) {
+	id := uuid.MustParse(primerID)
+	b := []byte{1, 3, 9, 'r', 'f'}
+	b = append(b, id[:]...)
+	b = append(b, 5, 'A', 'l', 'i', 'c', 'e', 3, 'B', 'o', 'b', 4, '0', '.', '5', '0')
+	v, err := codecs.TransferState{}.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wallet.TransferState{Transfer: wallet.Transfer{RequestID: id, From: "Alice", To: "Bob", Amount: wallet.MustParseMoney("0.50")},
+		Status: wallet.Rejected, Reason: wallet.ReasonInsufficientFunds, RequestOffset: 3, NextOffset: 9}
+	got, err := v.(codecs.StoredTransfer).For(primerID)
+	if err != nil || !got.Transfer.Equal(want.Transfer) || got.Status != want.Status || got.Reason != want.Reason ||
+		got.RequestOffset != want.RequestOffset || got.NextOffset != want.NextOffset {
+		t.Errorf("format 1 decoded to %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := v.(codecs.StoredTransfer).For(uuid.NewString()); err == nil {
+		t.Error("a format 1 value read under another request ID")
+	}
+	if next, err := codecs.TransferStateNextOffset(b); err != nil || next != 9 {
+		t.Errorf("TransferStateNextOffset = %d, %v; want 9", next, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"math"
 
 	"github.com/google/uuid"
@@ -223,23 +224,60 @@ func parseOutcome(s string) (wallet.Outcome, bool) {
 	return wallet.Outcome{RequestID: id, Status: wallet.Status(v[1]), Reason: v[2]}, true
 }
 
-// TransferState encodes paymentd's table value, a wallet.TransferState, in
-// a compact binary form: it is written twice per transfer (pending, then
-// final) and read for every message of the transfer's log. The form is
+// TransferState encodes paymentd's table value, a wallet.TransferState,
+// in a compact binary form: it is written twice per transfer (pending,
+// then final) and read for every message of the transfer's log. The key
+// of the value is the transfer's request ID, so the value holds only a
+// checksum of it, enough to tell a value written under another key. The
+// form (format 2) is
 //
-//	format byte (1)
-//	uvarint request offset, uvarint next offset
+//	format byte (2)
+//	uvarint request offset, uvarint next offset minus request offset
 //	status byte ('p', 'c', 'r'), reason byte (0, 'f' insufficient_funds, 'n' account_not_found)
-//	request ID (16 bytes)
-//	uvarint length and bytes of: from, to, the amount as a decimal string
+//	CRC-32 (IEEE) of the key, 4 bytes, big-endian
+//	uvarint length and bytes of: from, to
+//	uvarint amount in cents
+//
+// Format 1, written before, held the request ID (16 bytes) instead of
+// the checksum, two offsets and the amount as a decimal string; it still
+// decodes. Encode takes a wallet.TransferState; Decode returns a
+// StoredTransfer, whose For gives the state under its key.
 type TransferState struct{}
 
-const transferStateFormat = 1
+const (
+	transferStateFormat   = 2
+	transferStateFormatV1 = 1
+)
 
 var (
 	statusBytes = map[wallet.Status]byte{wallet.Pending: 'p', wallet.Completed: 'c', wallet.Rejected: 'r'}
 	reasonBytes = map[string]byte{"": 0, wallet.ReasonInsufficientFunds: 'f', wallet.ReasonAccountNotFound: 'n'}
 )
+
+// StoredTransfer is a transfer state as decoded from paymentd's table,
+// before it is matched with the key it was read under.
+type StoredTransfer struct {
+	state wallet.TransferState // RequestID is set in format 1 only
+	sum   uint32               // the key's checksum, in format 2
+}
+
+// For returns the transfer state stored under key, a request ID. It fails
+// if the value was written for another key: no processor writes that.
+func (s StoredTransfer) For(key string) (wallet.TransferState, error) {
+	st := s.state
+	if st.RequestID != uuid.Nil { // format 1
+		if st.RequestID.String() != key {
+			return wallet.TransferState{}, fmt.Errorf("is for request ID %s", st.RequestID)
+		}
+		return st, nil
+	}
+	id, err := uuid.Parse(key)
+	if sum := crc32.ChecksumIEEE([]byte(key)); sum != s.sum || err != nil || id.String() != key {
+		return wallet.TransferState{}, fmt.Errorf("is for another key (checksum %08x, the key's %08x)", s.sum, sum)
+	}
+	st.RequestID = id
+	return st, nil
+}
 
 func (TransferState) Encode(value any) ([]byte, error) {
 	s, ok := value.(wallet.TransferState)
@@ -248,68 +286,102 @@ func (TransferState) Encode(value any) ([]byte, error) {
 	}
 	status, ok := statusBytes[s.Status]
 	reason, ok2 := reasonBytes[s.Reason]
-	if !ok || !ok2 || s.RequestOffset < 0 || s.NextOffset < 0 {
-		return nil, fmt.Errorf("encode transfer state: status %q, reason %q, offsets %d and %d", s.Status, s.Reason, s.RequestOffset, s.NextOffset)
+	if !ok || !ok2 || s.RequestOffset < 0 || s.NextOffset <= s.RequestOffset || s.Amount.Cents() <= 0 {
+		return nil, fmt.Errorf("encode transfer state: status %q, reason %q, offsets %d and %d, amount %s", s.Status, s.Reason, s.RequestOffset, s.NextOffset, s.Amount)
 	}
-	amount := s.Amount.String()
-	b := make([]byte, 0, 1+2*binary.MaxVarintLen64+2+16+3*binary.MaxVarintLen64+len(s.From)+len(s.To)+len(amount))
+	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+2+4+2*binary.MaxVarintLen64+len(s.From)+len(s.To))
 	b = append(b, transferStateFormat)
 	b = binary.AppendUvarint(b, uint64(s.RequestOffset))
-	b = binary.AppendUvarint(b, uint64(s.NextOffset))
+	b = binary.AppendUvarint(b, uint64(s.NextOffset-s.RequestOffset))
 	b = append(b, status, reason)
-	b = append(b, s.RequestID[:]...)
-	for _, f := range []string{s.From, s.To, amount} {
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE([]byte(s.RequestID.String())))
+	for _, f := range []string{s.From, s.To} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)
 	}
-	return b, nil
+	return binary.AppendUvarint(b, uint64(s.Amount.Cents())), nil
 }
 
 func (TransferState) Decode(data []byte) (any, error) {
-	var s wallet.TransferState
+	var s StoredTransfer
+	st := &s.state
 	var rest []byte
 	var err error
-	if s.RequestOffset, s.NextOffset, rest, err = transferStateHeader(data); err != nil {
+	if st.RequestOffset, st.NextOffset, rest, err = transferStateHeader(data); err != nil {
 		return nil, err
 	}
-	if len(rest) < 2+16 {
+	idLen := 4
+	if data[0] == transferStateFormatV1 {
+		idLen = 16
+	}
+	if len(rest) < 2+idLen {
 		return nil, fmt.Errorf("decode transfer state: truncated")
 	}
 	switch rest[0] {
 	case 'p':
-		s.Status = wallet.Pending
+		st.Status = wallet.Pending
 	case 'c':
-		s.Status = wallet.Completed
+		st.Status = wallet.Completed
 	case 'r':
-		s.Status = wallet.Rejected
+		st.Status = wallet.Rejected
 	}
 	switch rest[1] {
 	case 'f':
-		s.Reason = wallet.ReasonInsufficientFunds
+		st.Reason = wallet.ReasonInsufficientFunds
 	case 'n':
-		s.Reason = wallet.ReasonAccountNotFound
+		st.Reason = wallet.ReasonAccountNotFound
 	}
-	copy(s.RequestID[:], rest[2:18])
-	rest = rest[18:]
-	var fields [3]string
-	for i := range fields {
+	if idLen == 16 {
+		copy(st.RequestID[:], rest[2:18])
+	} else {
+		s.sum = binary.BigEndian.Uint32(rest[2:6])
+	}
+	rest = rest[2+idLen:]
+	var names [2]string
+	for i := range names {
 		n, k := binary.Uvarint(rest)
 		if k <= 0 || n > uint64(len(rest)-k) {
 			return nil, fmt.Errorf("decode transfer state: truncated")
 		}
-		fields[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
+		names[i], rest = string(rest[k:k+int(n)]), rest[k+int(n):]
 	}
-	s.From, s.To = fields[0], fields[1]
-	if s.Amount, err = wallet.ParseMoney(fields[2]); err != nil {
-		return nil, fmt.Errorf("decode transfer state: %w", err)
+	st.From, st.To = names[0], names[1]
+	if st.Amount, rest, err = transferStateAmount(data[0], rest); err != nil {
+		return nil, err
 	}
-	if len(rest) != 0 || s.Status == "" || s.NextOffset <= s.RequestOffset || (s.Status == wallet.Rejected) != (s.Reason != "") {
-		return nil, fmt.Errorf("decode transfer state: not of a transfer (status %q, reason %q, offsets %d and %d)", s.Status, s.Reason, s.RequestOffset, s.NextOffset)
+	if len(rest) != 0 || st.Status == "" || (st.Status == wallet.Rejected) != (st.Reason != "") {
+		return nil, fmt.Errorf("decode transfer state: not of a transfer (status %q, reason %q)", st.Status, st.Reason)
 	}
-	if err := s.Transfer.Check(); err != nil {
+	check := st.Transfer
+	if idLen == 4 {
+		check.RequestID = uuid.Max // the key's, which For checks
+	}
+	if err := check.Check(); err != nil {
 		return nil, fmt.Errorf("decode transfer state: %w", err)
 	}
 	return s, nil
+}
+
+// transferStateAmount reads the amount of a transfer state in the given
+// format: uvarint cents, or in format 1 a length-prefixed decimal
+// string.
+func transferStateAmount(format byte, b []byte) (wallet.Money, []byte, error) {
+	if format == transferStateFormatV1 {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return wallet.Money{}, nil, fmt.Errorf("decode transfer state: truncated")
+		}
+		m, err := wallet.ParseMoney(string(b[k : k+int(n)]))
+		if err != nil {
+			return wallet.Money{}, nil, fmt.Errorf("decode transfer state: %w", err)
+		}
+		return m, b[k+int(n):], nil
+	}
+	c, k := binary.Uvarint(b)
+	if k <= 0 || c > math.MaxInt64 {
+		return wallet.Money{}, nil, fmt.Errorf("decode transfer state: bad amount")
+	}
+	return wallet.Cents(int64(c)), b[k:], nil
 }
 
 // TransferStateNextOffset returns the NextOffset of an encoded transfer
@@ -322,7 +394,7 @@ func TransferStateNextOffset(data []byte) (int64, error) {
 // transferStateHeader reads the format byte and the two offsets, and
 // returns the bytes after them.
 func transferStateHeader(data []byte) (request, next int64, rest []byte, err error) {
-	if len(data) == 0 || data[0] != transferStateFormat {
+	if len(data) == 0 || (data[0] != transferStateFormat && data[0] != transferStateFormatV1) {
 		return 0, 0, nil, fmt.Errorf("decode transfer state: unknown format")
 	}
 	r, k := binary.Uvarint(data[1:])
@@ -331,7 +403,14 @@ func transferStateHeader(data []byte) (request, next int64, rest []byte, err err
 	}
 	rest = data[1+k:]
 	n, k := binary.Uvarint(rest)
-	if k <= 0 || n > math.MaxInt64 {
+	if data[0] == transferStateFormat {
+		// The next offset follows the request's, by at least one.
+		if k <= 0 || n == 0 || n > math.MaxInt64-r {
+			return 0, 0, nil, fmt.Errorf("decode transfer state: bad next offset")
+		}
+		return int64(r), int64(r + n), rest[k:], nil
+	}
+	if k <= 0 || n > math.MaxInt64 || n <= r {
 		return 0, 0, nil, fmt.Errorf("decode transfer state: bad next offset")
 	}
 	return int64(r), int64(n), rest[k:], nil

@@ -185,7 +185,7 @@ func TestSaga(t *testing.T) {
 	}
 	for _, s := range steps {
 		tt.Consume(string(topology.TransferRequests), s.t.RequestID.String(), s.t)
-		st, ok := tt.TableValue(topology.TransferTable, s.t.RequestID.String()).(wallet.TransferState)
+		st, ok := transferState(t, tt, s.t.RequestID.String())
 		if !ok || st.Status != s.wantStatus || st.Reason != s.wantReason {
 			t.Errorf("%s: transfer state %+v, want %s %s", s.name, st, s.wantStatus, s.wantReason)
 		}

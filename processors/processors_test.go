@@ -12,6 +12,7 @@ import (
 	"github.com/lovoo/goka/tester"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
@@ -78,6 +79,21 @@ func balance(t *testing.T, tt *tester.Tester, account string) string {
 		return "<none>"
 	}
 	return v.(wallet.Account).Balance.String()
+}
+
+// transferState returns paymentd's stored state of request ID id, and
+// false if it has none.
+func transferState(t *testing.T, tt *tester.Tester, id string) (wallet.TransferState, bool) {
+	t.Helper()
+	v := tt.TableValue(topology.TransferTable, id)
+	if v == nil {
+		return wallet.TransferState{}, false
+	}
+	s, err := v.(codecs.StoredTransfer).For(id)
+	if err != nil {
+		t.Fatalf("the stored transfer of %s: %v", id, err)
+	}
+	return s, true
 }
 
 // A table value that does not decode is poison in the table: the input

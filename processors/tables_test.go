@@ -11,6 +11,7 @@ import (
 	"github.com/lovoo/goka/storage"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
@@ -142,7 +143,11 @@ func TestReadTransfers(t *testing.T) {
 		if err != nil {
 			return "undecodable"
 		}
-		return string(v.(wallet.TransferState).Status)
+		s, err := v.(codecs.StoredTransfer).For(primerID)
+		if err != nil {
+			return err.Error()
+		}
+		return string(s.Status)
 	}, []readCase{
 		{name: "pending then completed", partition: bobs, records: [][]byte{version(wallet.Pending, "", 1), version(wallet.Completed, "", 3)}, want: "completed"},
 		{name: "a forged rejection beyond the end", partition: bobs, records: [][]byte{version(wallet.Completed, "", 3), version(wallet.Rejected, wallet.ReasonInsufficientFunds, 1<<40)}, want: "completed", forged: 1},

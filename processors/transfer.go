@@ -7,6 +7,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/topology"
 )
 
@@ -89,17 +90,23 @@ func (p Transfers) route(ctx goka.Context, msg any) {
 		deadLetterInput(ctx, raw, err)
 		return
 	}
-	state, ok := stored[wallet.TransferState](ctx, raw)
+	held, ok := stored[codecs.StoredTransfer](ctx, raw)
 	if !ok {
 		return
 	}
-	if state != nil && state.RequestID.String() != ctx.Key() {
-		// paymentd stores a transfer under its request ID: this value
-		// was written by someone else, and no answer can come from it.
-		forged.Inc()
-		deadLetterInput(ctx, raw, fmt.Errorf(
-			"the %s value of key %q is for request ID %s, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), state.RequestID))
-		return
+	var state *wallet.TransferState
+	if held != nil {
+		s, err := held.For(ctx.Key())
+		if err != nil {
+			// paymentd stores a transfer under its request ID: this
+			// value was written by someone else, and no answer can
+			// come from it.
+			forged.Inc()
+			deadLetterInput(ctx, raw, fmt.Errorf(
+				"the %s value of key %q %w, so no processor wrote it and this input was not applied", topology.TransferTable, ctx.Key(), err))
+			return
+		}
+		state = &s
 	}
 	if state != nil && ctx.Offset() < state.NextOffset {
 		// The state reflects this message, and its outputs were

@@ -97,7 +97,7 @@ func TestTransfersRepostsAndConflicts(t *testing.T) {
 	if _, _, ok := dead.Next(); !ok {
 		t.Error("the conflicting re-use is not in the dead letters")
 	}
-	st := tt.TableValue(topology.TransferTable, primerID).(wallet.TransferState)
+	st, _ := transferState(t, tt, primerID)
 	if st.To != "Bob" || st.Status != wallet.Pending {
 		t.Errorf("stored %+v, want the first transfer, pending", st)
 	}
@@ -112,7 +112,7 @@ func TestTransfersRecordsOutcomes(t *testing.T) {
 	tt.Consume(string(topology.TransferRequests), primerID, primer)
 	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Completed})
 	tt.Consume(string(topology.TransferRequests), primerID, wallet.Outcome{RequestID: primer.RequestID, Status: wallet.Rejected, Reason: wallet.ReasonAccountNotFound})
-	st := tt.TableValue(topology.TransferTable, primerID).(wallet.TransferState)
+	st, _ := transferState(t, tt, primerID)
 	if st.Status != wallet.Completed || st.Reason != "" {
 		t.Errorf("status %s (%s), want completed", st.Status, st.Reason)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/lovoo/goka"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/processors"
 	"github.com/wallet/wallet/topology"
 )
@@ -40,7 +41,11 @@ func (t *Transfers) Transfer(id uuid.UUID) (s wallet.TransferState, ok bool, err
 	if v == nil {
 		return wallet.TransferState{}, false, nil
 	}
-	return v.(wallet.TransferState), true, nil
+	s, err = v.(codecs.StoredTransfer).For(id.String())
+	if err != nil {
+		return wallet.TransferState{}, false, fmt.Errorf("get transfer %s: the value %w", id, err)
+	}
+	return s, true, nil
 }
 
 // Each calls fn for every transfer in the view, stopping at the first
@@ -51,6 +56,10 @@ func (t *Transfers) Each(fn func(id string, s wallet.TransferState, err error) e
 		if err != nil {
 			return fn(key, wallet.TransferState{}, err)
 		}
-		return fn(key, v.(wallet.TransferState), nil)
+		s, err := v.(codecs.StoredTransfer).For(key)
+		if err != nil {
+			return fn(key, wallet.TransferState{}, fmt.Errorf("the value %w", err))
+		}
+		return fn(key, s, nil)
 	})
 }

@@ -71,7 +71,7 @@ func (r *processingReport) check(ctx context.Context, w *lagWatcher, tb tables, 
 			c.fail("transfer %s: not in %s, want %s", id, tb.transfers, want)
 			continue
 		}
-		status, err := tb.transfer(v)
+		status, err := tb.transfer(id, v)
 		if err != nil {
 			c.fail("transfer %s: %v", id, err)
 		} else if status != want {

@@ -3,9 +3,11 @@ package loadgen
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/wallet/wallet"
+	"github.com/wallet/wallet/codecs"
 	"github.com/wallet/wallet/kafka"
 	"github.com/wallet/wallet/run"
 	"github.com/wallet/wallet/topology"
@@ -47,9 +49,10 @@ type tables struct {
 	// account returns the balance in cents of an account's value, and
 	// whether the account is open.
 	account func(value []byte) (cents int64, open bool, err error)
-	// transfer returns the status of a transfer's value, with its reason
-	// ("completed", "rejected insufficient_funds").
-	transfer func(value []byte) (string, error)
+	// transfer returns the status of a transfer's value under its key
+	// (the request ID), with its reason ("completed", "rejected
+	// insufficient_funds").
+	transfer func(key string, value []byte) (string, error)
 }
 
 // walletSystem is the wallet's processor groups, run in this process
@@ -80,12 +83,15 @@ func (walletSystem) tables() tables {
 			a := v.(wallet.Account)
 			return a.Balance.Cents(), a.Open, nil
 		},
-		transfer: func(value []byte) (string, error) {
+		transfer: func(key string, value []byte) (string, error) {
 			v, err := topology.TransferStateCodec.Decode(value)
 			if err != nil {
 				return "", err
 			}
-			s := v.(wallet.TransferState)
+			s, err := v.(codecs.StoredTransfer).For(key)
+			if err != nil {
+				return "", fmt.Errorf("the value %w", err)
+			}
 			return outcomeText(string(s.Status), s.Reason), nil
 		},
 	}

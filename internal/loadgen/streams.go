@@ -160,7 +160,7 @@ func streamsAccount(v []byte) (int64, bool, error) {
 // streamsTransfer reads the status and reason of paymentd's store value
 // (Transfers.State): a status byte ('p', 'c', 'r') and a reason byte (0,
 // 'f', 'n') first.
-func streamsTransfer(v []byte) (string, error) {
+func streamsTransfer(_ string, v []byte) (string, error) {
 	if len(v) < 2 {
 		return "", fmt.Errorf("kafka streams transfer: %d bytes", len(v))
 	}
