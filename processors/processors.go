@@ -83,9 +83,21 @@ func (b Bounds) ReadAccounts() goka.UpdateCallback {
 
 // ReadTransfers returns how paymentd's table is read from its changelog:
 // as readTable does, the newer version of a transfer (NextOffset)
-// winning.
+// winning. A record whose value was written for another key (another
+// request ID) is one no processor wrote: it is ignored and counted as
+// forged.
 func (b Bounds) ReadTransfers() goka.UpdateCallback {
-	return readTable(topology.TransferRequests, b, codecs.TransferStateNextOffset, newer(codecs.TransferStateNextOffset))
+	read := readTable(topology.TransferRequests, b, codecs.TransferStateNextOffset, newer(codecs.TransferStateNextOffset))
+	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
+		// A value that does not decode is readTable's to judge.
+		if v, err := topology.TransferStateCodec.Decode(value); err == nil {
+			if _, err := v.(codecs.StoredTransfer).For(key); err != nil {
+				ignoreForged(ctx, key, fmt.Errorf("a transfer state that %w", err))
+				return nil
+			}
+		}
+		return read(ctx, s, key, value)
+	}
 }
 
 // ReadSignups returns how the signup group's table is read from its

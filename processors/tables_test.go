@@ -43,7 +43,7 @@ type readCase struct {
 // runReads reads each case's records with read, from a fresh storage,
 // and checks what is stored and counted. The bounds are 4 partitions and
 // an input partition whose end is 10.
-func runReads(t *testing.T, table goka.Table, input goka.Stream, read func(processors.Bounds) goka.UpdateCallback, describe func([]byte) string, tests []readCase) {
+func runReads(t *testing.T, table goka.Table, input goka.Stream, key string, read func(processors.Bounds) goka.UpdateCallback, describe func([]byte) string, tests []readCase) {
 	t.Helper()
 	const partitions, end = 4, 10
 	for _, tt := range tests {
@@ -59,12 +59,12 @@ func runReads(t *testing.T, table goka.Table, input goka.Stream, read func(proce
 				return end, nil
 			}})
 			for i, r := range tt.records {
-				if err := update(updateContext{table, tt.partition, int64(i)}, s, "bob", r); err != nil {
+				if err := update(updateContext{table, tt.partition, int64(i)}, s, key, r); err != nil {
 					t.Fatalf("record %d: %v", i, err)
 				}
 			}
 			got := ""
-			if b, err := s.Get("bob"); err != nil {
+			if b, err := s.Get(key); err != nil {
 				t.Fatal(err)
 			} else if b != nil {
 				got = describe(b)
@@ -98,7 +98,7 @@ func TestReadAccounts(t *testing.T) {
 		return b
 	}
 	bobs := topology.Partition("bob", 4)
-	runReads(t, topology.AccountTable, topology.Instructions, processors.Bounds.ReadAccounts, func(b []byte) string {
+	runReads(t, topology.AccountTable, topology.Instructions, "bob", processors.Bounds.ReadAccounts, func(b []byte) string {
 		v, err := topology.AccountCodec.Decode(b)
 		if err != nil {
 			return "undecodable"
@@ -127,18 +127,20 @@ func TestReadAccounts(t *testing.T) {
 
 // Readers of paymentd's table apply the same rules to transfers: a forged
 // version beyond the end of the input cannot make a completed transfer
-// read as rejected.
+// read as rejected, nor another request's state be read as this one's.
 func TestReadTransfers(t *testing.T) {
 	tr := transfer(primerID, "Alice", "Bob", 50)
-	version := func(status wallet.Status, reason string, next int64) []byte {
+	of := func(tr wallet.Transfer, status wallet.Status, reason string, next int64) []byte {
 		b, err := topology.TransferStateCodec.Encode(wallet.TransferState{Transfer: tr, Status: status, Reason: reason, RequestOffset: 0, NextOffset: next})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return b
 	}
-	bobs := topology.Partition("bob", 4)
-	runReads(t, topology.TransferTable, topology.TransferRequests, processors.Bounds.ReadTransfers, func(b []byte) string {
+	version := func(status wallet.Status, reason string, next int64) []byte { return of(tr, status, reason, next) }
+	another := transfer(otherID, "Mallory", "Bob", 5000)
+	its := topology.Partition(primerID, 4)
+	runReads(t, topology.TransferTable, topology.TransferRequests, primerID, processors.Bounds.ReadTransfers, func(b []byte) string {
 		v, err := topology.TransferStateCodec.Decode(b)
 		if err != nil {
 			return "undecodable"
@@ -149,10 +151,11 @@ func TestReadTransfers(t *testing.T) {
 		}
 		return string(s.Status)
 	}, []readCase{
-		{name: "pending then completed", partition: bobs, records: [][]byte{version(wallet.Pending, "", 1), version(wallet.Completed, "", 3)}, want: "completed"},
-		{name: "a forged rejection beyond the end", partition: bobs, records: [][]byte{version(wallet.Completed, "", 3), version(wallet.Rejected, wallet.ReasonInsufficientFunds, 1<<40)}, want: "completed", forged: 1},
-		{name: "a forged pending, older", partition: bobs, records: [][]byte{version(wallet.Completed, "", 3), version(wallet.Pending, "", 1)}, want: "completed", stale: 1},
-		{name: "a tombstone", partition: bobs, records: [][]byte{version(wallet.Completed, "", 3), nil}, want: "completed", forged: 1},
+		{name: "pending then completed", partition: its, records: [][]byte{version(wallet.Pending, "", 1), version(wallet.Completed, "", 3)}, want: "completed"},
+		{name: "a forged rejection beyond the end", partition: its, records: [][]byte{version(wallet.Completed, "", 3), version(wallet.Rejected, wallet.ReasonInsufficientFunds, 1<<40)}, want: "completed", forged: 1},
+		{name: "a forged pending, older", partition: its, records: [][]byte{version(wallet.Completed, "", 3), version(wallet.Pending, "", 1)}, want: "completed", stale: 1},
+		{name: "another request's, newer", partition: its, records: [][]byte{version(wallet.Pending, "", 1), of(another, wallet.Completed, "", 3)}, want: "pending", forged: 1},
+		{name: "a tombstone", partition: its, records: [][]byte{version(wallet.Completed, "", 3), nil}, want: "completed", forged: 1},
 	})
 }
 
@@ -170,7 +173,7 @@ func TestReadSignups(t *testing.T) {
 		return b
 	}
 	bobs := topology.Partition("bob", 4)
-	runReads(t, topology.SignupTable, topology.SignupRequests, processors.Bounds.ReadSignups, func(b []byte) string {
+	runReads(t, topology.SignupTable, topology.SignupRequests, "bob", processors.Bounds.ReadSignups, func(b []byte) string {
 		v, err := topology.SignupCodec.Decode(b)
 		if err != nil {
 			return "undecodable"
