@@ -122,7 +122,7 @@ func TestStreamsValues(t *testing.T) {
 		t.Error("a short account value decoded")
 	}
 	for value, want := range map[string]string{"p\x00": "pending", "c\x00": "completed", "rf": "rejected insufficient_funds", "rn": "rejected account_not_found"} {
-		if got, err := streamsTransfer("", []byte(value + "rest")); got != want || err != nil {
+		if got, err := streamsTransfer("", []byte(value+"rest")); got != want || err != nil {
 			t.Errorf("transfer %q: %q %v, want %q", value, got, err, want)
 		}
 	}
