@@ -14,11 +14,15 @@ import (
 )
 
 // TransactionTimeout is how long the broker lets a transaction stay open
-// before it aborts it, as Kafka Streams sets it under exactly_once: a
-// transaction left open by a process that died or is paused, and whose
-// partition no other process has taken over yet, holds back every
-// read_committed reader of the partitions it wrote to until then.
-const TransactionTimeout = 10 * time.Second
+// before it aborts it: a transaction left open by a process that died or
+// is paused, and whose partition no other process has taken over yet,
+// holds back every read_committed reader of the partitions it wrote to
+// until then. It is twice Kafka Streams' 10 s under exactly_once because
+// a transaction open when its coordinator's broker dies must outlive the
+// election (about 9-10 s on Apache Kafka, broker.session.timeout.ms 9 s):
+// otherwise the new coordinator aborts it, the producer is told it is
+// fenced, and its group restarts (docs/LEADERS.md).
+const TransactionTimeout = 20 * time.Second
 
 // txnProducer is the transactional producer of one input partition of a
 // group, as goka uses a producer (emits resolve promises), and the

@@ -373,8 +373,7 @@ func wantOwner(t *testing.T, cl *api.Client, first wallet.Claim) {
 //
 //  1. Processor A, a process of its own, holds every partition; traffic
 //     runs.
-//  2. A is paused (SIGSTOP) for 15 s, longer than its session (6 s) and
-//     its transaction's timeout (10 s).
+//  2. A is paused (SIGSTOP) for 15 s, longer than its session (6 s).
 //  3. B takes the partitions over. B applies a deposit of 50.00 to a cold
 //     account and decides a claim of a fresh name.
 //  4. A resumes (SIGCONT). Before transactions, its queued changelog
@@ -622,7 +621,8 @@ func lastGoodRecord(t *testing.T, brokers []string, partition int32, key string)
 //
 //  1. Processor A, alone, a process of its own, holds every partition
 //     while traffic runs.
-//  2. A is paused (SIGSTOP) for 12 s.
+//  2. A is paused (SIGSTOP) for 22 s, past its transaction's timeout
+//     (kafka.TransactionTimeout, 20 s).
 //  3. A resumes (SIGCONT); the traffic goes on, then stops.
 //
 // Seen before (with the copy window at 50): 3 accounts wrong, the sum
@@ -644,7 +644,7 @@ func TestStalledProcessorResumes(t *testing.T) {
 	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(12 * time.Second)
+	time.Sleep(kafka.TransactionTimeout + 2*time.Second)
 	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
