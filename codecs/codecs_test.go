@@ -287,6 +287,12 @@ func TestTransferStateForAnotherKey(t *testing.T) {
 		if s, err := v.(codecs.StoredTransfer).For(key); err == nil {
 			t.Errorf("For(%q) = %+v, want an error", key, s)
 		}
+		if codecs.TransferStateForAnotherKey(b, key) == nil {
+			t.Errorf("TransferStateForAnotherKey(%q) = nil, want an error", key)
+		}
+	}
+	if err := codecs.TransferStateForAnotherKey(b, primerID); err != nil {
+		t.Errorf("TransferStateForAnotherKey(its own key) = %v", err)
 	}
 }
 
@@ -310,6 +316,9 @@ func TestTransferStateFormat1(t *testing.T) {
 	}
 	if _, err := v.(codecs.StoredTransfer).For(uuid.NewString()); err == nil {
 		t.Error("a format 1 value read under another request ID")
+	}
+	if codecs.TransferStateForAnotherKey(b, uuid.NewString()) == nil || codecs.TransferStateForAnotherKey(b, primerID) != nil {
+		t.Error("TransferStateForAnotherKey disagrees with For on a format 1 value")
 	}
 	if next, err := codecs.TransferStateNextOffset(b); err != nil || next != 9 {
 		t.Errorf("TransferStateNextOffset = %d, %v; want 9", next, err)

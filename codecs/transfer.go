@@ -265,18 +265,59 @@ type StoredTransfer struct {
 // if the value was written for another key: no processor writes that.
 func (s StoredTransfer) For(key string) (wallet.TransferState, error) {
 	st := s.state
-	if st.RequestID != uuid.Nil { // format 1
-		if st.RequestID.String() != key {
+	id, err := requestIDKey(key)
+	switch {
+	case st.RequestID != uuid.Nil: // format 1
+		if err != nil || st.RequestID != id {
 			return wallet.TransferState{}, fmt.Errorf("is for request ID %s", st.RequestID)
 		}
-		return st, nil
-	}
-	id, err := uuid.Parse(key)
-	if sum := crc32.ChecksumIEEE([]byte(key)); sum != s.sum || err != nil || id.String() != key {
-		return wallet.TransferState{}, fmt.Errorf("is for another key (checksum %08x, the key's %08x)", s.sum, sum)
+	case err != nil || keySum(id) != s.sum:
+		return wallet.TransferState{}, fmt.Errorf("is for another key (checksum %08x)", s.sum)
 	}
 	st.RequestID = id
 	return st, nil
+}
+
+// TransferStateForAnotherKey reports, as For would, that the encoded
+// transfer state data was written for another key than key, reading only
+// the bytes that say so. A value that does not decode is for Decode to
+// refuse: it returns nil for it.
+func TransferStateForAnotherKey(data []byte, key string) error {
+	_, _, rest, err := transferStateHeader(data)
+	if err != nil {
+		return nil
+	}
+	var s StoredTransfer
+	switch {
+	case data[0] == transferStateFormatV1 && len(rest) >= 2+16:
+		copy(s.state.RequestID[:], rest[2:18])
+	case data[0] == transferStateFormat && len(rest) >= 2+4:
+		s.sum = binary.BigEndian.Uint32(rest[2:6])
+	default:
+		return nil
+	}
+	_, err = s.For(key)
+	return err
+}
+
+// requestIDKey returns the request ID that key, a key of paymentd's table,
+// names in canonical form.
+func requestIDKey(key string) (uuid.UUID, error) {
+	id, err := uuid.Parse(key)
+	if err != nil {
+		return uuid.Nil, err
+	}
+	var b [36]byte
+	if string(appendUUID(b[:0], id)) != key {
+		return uuid.Nil, fmt.Errorf("key %q is not a request ID in canonical form", key)
+	}
+	return id, nil
+}
+
+// keySum is the checksum of a transfer state's key, its request ID.
+func keySum(id uuid.UUID) uint32 {
+	var b [36]byte
+	return crc32.ChecksumIEEE(appendUUID(b[:0], id))
 }
 
 func (TransferState) Encode(value any) ([]byte, error) {
@@ -294,7 +335,7 @@ func (TransferState) Encode(value any) ([]byte, error) {
 	b = binary.AppendUvarint(b, uint64(s.RequestOffset))
 	b = binary.AppendUvarint(b, uint64(s.NextOffset-s.RequestOffset))
 	b = append(b, status, reason)
-	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE([]byte(s.RequestID.String())))
+	b = binary.BigEndian.AppendUint32(b, keySum(s.RequestID))
 	for _, f := range []string{s.From, s.To} {
 		b = binary.AppendUvarint(b, uint64(len(f)))
 		b = append(b, f...)

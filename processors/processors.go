@@ -89,12 +89,9 @@ func (b Bounds) ReadAccounts() goka.UpdateCallback {
 func (b Bounds) ReadTransfers() goka.UpdateCallback {
 	read := readTable(topology.TransferRequests, b, codecs.TransferStateNextOffset, newer(codecs.TransferStateNextOffset))
 	return func(ctx goka.UpdateContext, s storage.Storage, key string, value []byte) error {
-		// A value that does not decode is readTable's to judge.
-		if v, err := topology.TransferStateCodec.Decode(value); err == nil {
-			if _, err := v.(codecs.StoredTransfer).For(key); err != nil {
-				ignoreForged(ctx, key, fmt.Errorf("a transfer state that %w", err))
-				return nil
-			}
+		if err := codecs.TransferStateForAnotherKey(value, key); err != nil {
+			ignoreForged(ctx, key, fmt.Errorf("a transfer state that %w", err))
+			return nil
 		}
 		return read(ctx, s, key, value)
 	}
