@@ -35,10 +35,12 @@ const lingerShare = 5
 //     (goka.WithPartitionProducerBuilder, third_party/goka), whose
 //     transactional ID names the group and the partition ("accountant-3").
 //     It is initialised when the partition is assigned, before its table
-//     is recovered, and that fences the partition's previous owner: the
-//     broker aborts its open transaction and refuses its writes and
-//     commits from then on. A process paused past its session can no
-//     longer write anything that anyone reads.
+//     is recovered and before its committed offset is read
+//     (third_party/sarama, setup-before-offsets), and that fences the
+//     partition's previous owner: the broker aborts its open transaction
+//     and refuses its writes and commits from then on. A process paused
+//     past its session can no longer write anything that anyone reads,
+//     and the offsets its transaction held are not pending any more.
 //   - The partition's outputs, its table's changelog writes and its input
 //     offset commit in one transaction, once its input runs dry or a
 //     commit interval has passed: the partition stops taking input, waits

@@ -659,3 +659,121 @@ func TestStalledProcessorResumes(t *testing.T) {
 func kafkaConfig(t *testing.T, brokers []string) kafka.Config {
 	return kafka.Config{Brokers: brokers, Security: security(t, brokers)}
 }
+
+// Schedule 5: a processor that dies in the middle of a commit, its
+// transaction holding its input's offsets, is fenced by the next owner of
+// each partition before that owner reads where the partition stands.
+//
+//  1. The processors run, move a deposit, and stop.
+//  2. Each partition of each group is left with an open transaction, as a
+//     processor paused or killed between sending its offsets
+//     (TxnOffsetCommit) and ending the transaction leaves it: under the
+//     partition's transactional ID, holding the offset of the group's
+//     input, with the processors' timeout (kafka.TransactionTimeout).
+//  3. The processors start again, and a deposit must complete before
+//     those transactions could have timed out.
+//
+// Seen before (TestZombieProcessorIsFenced, about one run in six under
+// -race): the group's new member asked for its offsets before it fenced
+// anyone, and was refused them as unstable (UNSTABLE_OFFSET_COMMIT) while
+// the old transaction was open; the group started again and again, with
+// growing pauses, until the broker aborted the transaction at its
+// timeout, and the deposit stayed pending for 30 s. Now each partition is
+// fenced, which aborts its old transaction, before its offset is read
+// (third_party/sarama/setup-before-offsets.patch).
+func TestCommitLeftOpenIsFencedBeforeOffsetsAreRead(t *testing.T) {
+	brokers := embeddedBroker(t) // the open transactions would hold a shared cluster's groups
+	c := config(t, brokers, 2)
+	_, stop := start(t, c, run.Processors)
+	cl := startAPIs(t, c)
+	var want ledger.Ledger
+	account := names("open-", 1)[0]
+	signUp(t, cl, wallet.Money{}, account)
+	deposit(t, cl, &want, account, wallet.MustParseMoney("1.00"))
+	stop()
+
+	opened := time.Now()
+	leaveCommitsOpen(t, brokers, c.Kafka.Partitions)
+	start(t, c, run.Processors)
+	deposit(t, cl, &want, account, wallet.MustParseMoney("2.00"))
+	if took := time.Since(opened); took >= kafka.TransactionTimeout {
+		t.Errorf("the deposit took %v, past the open transactions' timeout (%v): the processors waited for them to time out", took.Round(time.Second), kafka.TransactionTimeout)
+	}
+	checkBooks(t, c, cl, &want)
+}
+
+// leaveCommitsOpen opens a transaction under the transactional ID of each
+// partition of each group, adds the group's offset of its input partition
+// to it, and leaves it open.
+func leaveCommitsOpen(t *testing.T, brokers []string, partitions int) {
+	t.Helper()
+	cl, err := kgoClient(t, brokers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ids := topicIDs(ctx, t, cl)
+	for _, in := range topology.Inputs() {
+		for p := range int32(partitions) {
+			id := kafka.TransactionalIDPrefix(in.Group) + strconv.Itoa(int(p))
+			initReq := kmsg.NewPtrInitProducerIDRequest()
+			initReq.TransactionalID = &id
+			initReq.TransactionTimeoutMillis = int32(kafka.TransactionTimeout.Milliseconds())
+			initResp, err := initReq.RequestWith(ctx, cl)
+			if err == nil {
+				err = kerr.ErrorForCode(initResp.ErrorCode)
+			}
+			if err != nil {
+				t.Fatalf("init %s: %v", id, err)
+			}
+			addReq := kmsg.NewPtrAddOffsetsToTxnRequest()
+			addReq.TransactionalID, addReq.ProducerID, addReq.ProducerEpoch = id, initResp.ProducerID, initResp.ProducerEpoch
+			addReq.Group = string(in.Group)
+			addResp, err := addReq.RequestWith(ctx, cl)
+			if err == nil {
+				err = kerr.ErrorForCode(addResp.ErrorCode)
+			}
+			if err != nil {
+				t.Fatalf("add %s's offsets to %s: %v", in.Group, id, err)
+			}
+			commitReq := kmsg.NewPtrTxnOffsetCommitRequest()
+			commitReq.TransactionalID, commitReq.ProducerID, commitReq.ProducerEpoch = id, initResp.ProducerID, initResp.ProducerEpoch
+			commitReq.Group, commitReq.Generation = string(in.Group), -1
+			topic := kmsg.NewTxnOffsetCommitRequestTopic()
+			topic.Topic, topic.TopicID = string(in.Topic), ids[string(in.Topic)]
+			part := kmsg.NewTxnOffsetCommitRequestTopicPartition()
+			part.Partition, part.Offset = p, 0 // were it committed, a replay, which changes nothing
+			topic.Partitions = append(topic.Partitions, part)
+			commitReq.Topics = append(commitReq.Topics, topic)
+			commitResp, err := commitReq.RequestWith(ctx, cl)
+			if err != nil {
+				t.Fatalf("commit %s's offset in %s: %v", in.Group, id, err)
+			}
+			for _, rt := range commitResp.Topics {
+				for _, rp := range rt.Partitions {
+					if err := kerr.ErrorForCode(rp.ErrorCode); err != nil {
+						t.Fatalf("commit %s's offset in %s: %v", in.Group, id, err)
+					}
+				}
+			}
+		}
+	}
+}
+
+// topicIDs returns the ID of each topic.
+func topicIDs(ctx context.Context, t *testing.T, cl *kgo.Client) map[string][16]byte {
+	t.Helper()
+	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
+	ids := map[string][16]byte{}
+	for _, topic := range resp.Topics {
+		if topic.Topic != nil {
+			ids[*topic.Topic] = topic.TopicID
+		}
+	}
+	return ids
+}
