@@ -75,7 +75,7 @@ func (t *table) use(fn func(*goka.View) error) error {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if t.view == nil {
-		return fmt.Errorf("the view of %s is being rebuilt", t.name)
+		return fmt.Errorf("the view of %s is closed, or being rebuilt", t.name)
 	}
 	if !t.recovered() {
 		return fmt.Errorf("the view of %s is recovering", t.name)
@@ -128,10 +128,12 @@ func (t *table) Rebuild() {
 }
 
 // Run keeps the view up to date until ctx is done, building it again when
-// asked to.
+// asked to. goka's View closes its storage as its Run returns, and may
+// not be read while it closes: the view is taken away from the readers
+// before its Run is told to stop, at a rebuild and at the end alike.
 func (t *table) Run(ctx context.Context) error {
 	for {
-		runCtx, stop := context.WithCancel(ctx)
+		runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 		done := make(chan error, 1)
 		t.mu.RLock()
 		view := t.view
@@ -154,19 +156,23 @@ func (t *table) Run(ctx context.Context) error {
 		go func() { done <- view.Run(runCtx) }()
 		select {
 		case err := <-done:
+			// The view failed, and goka has closed it: a read at that
+			// moment races with the close, which only goka could prevent.
 			stop()
 			if err != nil {
 				return fmt.Errorf("view of %s: %w", t.name, err)
 			}
 			return nil
+		case <-ctx.Done():
+			t.take()
+			stop()
+			if err := <-done; err != nil {
+				return fmt.Errorf("view of %s: %w", t.name, err)
+			}
+			return nil
 		case <-t.rebuild:
 		}
-		// No read holds the view once it is taken away: only then may
-		// it close.
-		t.mu.Lock()
-		t.view = nil
-		t.caughtUp.Store(false)
-		t.mu.Unlock()
+		t.take()
 		stop()
 		if err := <-done; err != nil {
 			slog.Warn("view stopped with an error before its rebuild", "table", t.name, "error", err)
@@ -180,6 +186,15 @@ func (t *table) Run(ctx context.Context) error {
 		t.view = v
 		t.mu.Unlock()
 	}
+}
+
+// take takes the view away from the readers once none holds it: only
+// then may it close.
+func (t *table) take() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.view = nil
+	t.caughtUp.Store(false)
 }
 
 // Recovered reports whether the view is caught up with the table: not

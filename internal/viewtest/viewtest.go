@@ -4,6 +4,7 @@ package viewtest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,14 @@ import (
 // and returns it once it has caught up.
 func Signups(tb testing.TB, tt *tester.Tester) *views.Signups {
 	tb.Helper()
+	s, _ := StoppableSignups(tb, tt)
+	return s
+}
+
+// StoppableSignups is Signups, with a function that stops the view and
+// waits until it has.
+func StoppableSignups(tb testing.TB, tt *tester.Tester) (*views.Signups, func()) {
+	tb.Helper()
 	// The tester has one partition and no end offsets: every version is
 	// within bounds.
 	bounds := processors.Bounds{Partitions: 1, End: func(goka.Stream, int32) (int64, error) { return 1 << 40, nil }}
@@ -28,17 +37,21 @@ func Signups(tb testing.TB, tt *tester.Tester) *views.Signups {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("signup view stopped with: %v", err)
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				tb.Errorf("signup view stopped with: %v", err)
+			}
+		})
+	}
+	tb.Cleanup(stop)
 	for deadline := time.Now().Add(10 * time.Second); !s.Recovered(); {
 		if time.Now().After(deadline) {
 			tb.Fatal("the signup view did not recover within 10s")
 		}
 		time.Sleep(time.Millisecond)
 	}
-	return s
+	return s, stop
 }
