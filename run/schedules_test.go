@@ -113,11 +113,17 @@ func processorProcess(t *testing.T, c run.Config) *exec.Cmd {
 // the signup group writes too. Every POST is timed, for what a fault
 // costs the clients (costs).
 type traffic struct {
-	stop chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	want ledger.Ledger
-	sent []uuid.UUID
+	// stop ends the traffic: no new transfer is sent, and each worker
+	// finishes the one it is posting, so that the ledger is exact.
+	stop     chan struct{}
+	stopOnce sync.Once
+	// abandon, at the end of a test that failed first, ends the posting
+	// of the transfer in hand too.
+	abandon chan struct{}
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	want    ledger.Ledger
+	sent    []uuid.UUID
 	// spent is what each account has sent.
 	spent    map[string]int64
 	attempts []attempt
@@ -134,7 +140,7 @@ type attempt struct {
 }
 
 func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.Money, workers int, claims bool) *traffic {
-	tr := &traffic{stop: make(chan struct{}), spent: map[string]int64{}}
+	tr := &traffic{stop: make(chan struct{}), abandon: make(chan struct{}), spent: map[string]int64{}}
 	for w := range workers {
 		tr.wg.Go(func() {
 			rng := rand.New(rand.NewPCG(uint64(w), 17))
@@ -172,7 +178,11 @@ func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.
 						t.Errorf("POST %+v: %d %s", x, a.Status, a.Body)
 						return
 					}
-					time.Sleep(100 * time.Millisecond)
+					select {
+					case <-tr.abandon:
+						return
+					case <-time.After(100 * time.Millisecond):
+					}
 				}
 				tr.mu.Lock()
 				tr.accepted = append(tr.accepted, [2]time.Time{first, time.Now()})
@@ -182,6 +192,12 @@ func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.
 			}
 		})
 	}
+	// A test that fails before it ends the traffic stops it before the
+	// APIs it posts to stop.
+	t.Cleanup(func() {
+		close(tr.abandon)
+		tr.halt()
+	})
 	if claims {
 		tr.wg.Go(func() {
 			for {
@@ -200,11 +216,16 @@ func startTraffic(t *testing.T, cl *api.Client, accounts []string, limit wallet.
 	return tr
 }
 
+// halt stops the traffic and waits until every worker has returned.
+func (tr *traffic) halt() {
+	tr.stopOnce.Do(func() { close(tr.stop) })
+	tr.wg.Wait()
+}
+
 // end stops the traffic, adds its transfers to want and returns want and
 // the request IDs of the transfers sent.
 func (tr *traffic) end(want *ledger.Ledger) (*ledger.Ledger, []uuid.UUID) {
-	close(tr.stop)
-	tr.wg.Wait()
+	tr.halt()
 	tr.mu.Lock()
 	defer tr.mu.Unlock()
 	want.Merge(&tr.want)
