@@ -703,13 +703,14 @@ func kafkaConfig(t *testing.T, brokers []string) kafka.Config {
 // fenced, which aborts its old transaction, before its offset is read
 // (third_party/sarama/setup-before-offsets.patch).
 func TestCommitLeftOpenIsFencedBeforeOffsetsAreRead(t *testing.T) {
-	brokers := embeddedBroker(t) // the open transactions would hold a shared cluster's groups
+	brokers := brokers(t)
 	c := config(t, brokers, 2)
 	_, stop := start(t, c, run.Processors)
 	cl := startAPIs(t, c)
 	var want ledger.Ledger
 	account := names("open-", 1)[0]
 	signUp(t, cl, wallet.Money{}, account)
+	startWorld(t, cl, &want)
 	deposit(t, cl, &want, account, wallet.MustParseMoney("1.00"))
 	stop()
 
