@@ -24,10 +24,11 @@ import (
 const gokaPrefix = "/goka"
 
 // gokaView is a view as goka's pages need it: its current goka View (a
-// damaged view is rebuilt as a new one) and reads by key.
+// damaged view is rebuilt as a new one), held open while a page reads it,
+// and reads by key.
 type gokaView interface {
 	Table() goka.Table
-	Current() *goka.View
+	Hold() (view *goka.View, release func())
 	Value(key string) (any, error)
 }
 
@@ -85,14 +86,19 @@ func (w *gokaWeb) processor(group goka.Group) *goka.Processor {
 // loaded from gokaAssets (see gokaHead).
 func (w *gokaWeb) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	res := &gokaResponse{header: http.Header{}}
-	w.router().ServeHTTP(res, r)
+	router, release := w.router(strings.HasPrefix(r.URL.Path, gokaPrefix+"/monitor"))
+	router.ServeHTTP(res, r)
+	release()
 	res.send(rw)
 }
 
 // router builds goka's servers with the current processors and views.
 // The monitor lists them in a stable order (group, then table), since its
-// pages address them by index.
-func (w *gokaWeb) router() *mux.Router {
+// pages address them by index. With monitoring, the views are attached
+// to the monitor, which reads their statistics, and held open until
+// release is called; a monitor page reads no value by key, which a view
+// held must not be asked for (views' Hold).
+func (w *gokaWeb) router(monitoring bool) (router *mux.Router, release func()) {
 	w.mu.Lock()
 	groups := make([]goka.Group, 0, len(w.processors))
 	for g := range w.processors {
@@ -107,7 +113,7 @@ func (w *gokaWeb) router() *mux.Router {
 	w.mu.Unlock()
 	sort.Slice(views, func(i, j int) bool { return views[i].Table() < views[j].Table() })
 
-	router := mux.NewRouter()
+	router = mux.NewRouter()
 	mon := monitor.NewServer(gokaPrefix+"/monitor", router)
 	qry := query.NewServer(gokaPrefix+"/query", router)
 	// Registered last: its prefix holds the others'.
@@ -132,15 +138,23 @@ func (w *gokaWeb) router() *mux.Router {
 			slog.Warn("goka query page", "error", err)
 		}
 	}
+	var releases []func()
 	for _, v := range views {
-		if current := v.Current(); current != nil {
-			mon.AttachView(current)
+		if monitoring {
+			if held, release := v.Hold(); held != nil {
+				mon.AttachView(held)
+				releases = append(releases, release)
+			}
 		}
 		if err := qry.AttachSource("view:"+string(v.Table()), v.Value); err != nil {
 			slog.Warn("goka query page", "error", err)
 		}
 	}
-	return router
+	return router, func() {
+		for _, release := range releases {
+			release()
+		}
+	}
 }
 
 // withGoka serves h, and goka's pages under /goka/ with their scripts

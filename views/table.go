@@ -213,13 +213,18 @@ func (t *table) Recovered() bool {
 // Table returns the name of the table the view holds.
 func (t *table) Table() goka.Table { return t.name }
 
-// Current returns the goka View as it is now, nil while it is rebuilt:
-// for goka's monitor page, which reads its statistics. A rebuild may close
-// the View returned while it is read; its statistics then read as closed.
-func (t *table) Current() *goka.View {
+// Hold returns the goka View as it is now, nil while it is rebuilt or
+// once it has stopped, for goka's monitor page, which reads its
+// statistics: the View is not closed until release is called. Until then
+// the caller must not read through t (get, each): a rebuild or a stop
+// waiting for the View would hold that read back, and the read the stop.
+func (t *table) Hold() (view *goka.View, release func()) {
 	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.view
+	if t.view == nil {
+		t.mu.RUnlock()
+		return nil, func() {}
+	}
+	return t.view, t.mu.RUnlock
 }
 
 // Value returns the decoded value of key, nil when the table has none:
