@@ -3,7 +3,6 @@ package run
 import (
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 
 	"github.com/lovoo/goka/tester"
@@ -31,25 +30,7 @@ func TestMonitorWhileTheViewStops(t *testing.T) {
 		t.Fatalf("the view's statistics answered %d, want 200", code)
 	}
 
-	var (
-		readers sync.WaitGroup
-		done    = make(chan struct{})
-	)
-	for range 4 {
-		readers.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				stats()
-			}
-		})
-	}
-	stop()
-	close(done)
-	readers.Wait()
+	viewtest.ReadWhile(stop, func() { stats() })
 	if code := stats(); code != http.StatusNotFound {
 		t.Errorf("the statistics of a stopped view answered %d, want 404", code)
 	}

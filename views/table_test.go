@@ -1,7 +1,6 @@
 package views_test
 
 import (
-	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -25,31 +24,15 @@ func TestReadsWhileTheViewStops(t *testing.T) {
 		t.Fatalf("Signup(alice) = %t, %v; want it", ok, err)
 	}
 
-	var (
-		readers sync.WaitGroup
-		done    = make(chan struct{})
-		refused atomic.Int64
-	)
-	for range 4 {
-		readers.Go(func() {
-			for {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if _, _, err := s.Signup("alice"); err != nil {
-					refused.Add(1)
-				}
-			}
-		})
-	}
-	stop()
+	var refused atomic.Int64
+	viewtest.ReadWhile(stop, func() {
+		if _, _, err := s.Signup("alice"); err != nil {
+			refused.Add(1)
+		}
+	})
 	if _, _, err := s.Signup("alice"); err == nil {
 		t.Error("a read after the view stopped was answered")
 	}
-	close(done)
-	readers.Wait()
 	if refused.Load() == 0 {
 		t.Error("no read was refused: did the view stop while they ran?")
 	}

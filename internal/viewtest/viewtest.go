@@ -55,3 +55,25 @@ func StoppableSignups(tb testing.TB, tt *tester.Tester) (*views.Signups, func())
 	}
 	return s, stop
 }
+
+// ReadWhile calls read from four goroutines, over and over, until stop
+// has returned: what a service's readers do while it shuts down.
+func ReadWhile(stop func(), read func()) {
+	var readers sync.WaitGroup
+	done := make(chan struct{})
+	for range 4 {
+		readers.Go(func() {
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				read()
+			}
+		})
+	}
+	stop()
+	close(done)
+	readers.Wait()
+}
