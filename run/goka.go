@@ -86,9 +86,14 @@ func (w *gokaWeb) processor(group goka.Group) *goka.Processor {
 // loaded from gokaAssets (see gokaHead).
 func (w *gokaWeb) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	res := &gokaResponse{header: http.Header{}}
-	router, release := w.router(strings.HasPrefix(r.URL.Path, gokaPrefix+"/monitor"))
-	router.ServeHTTP(res, r)
-	release()
+	// The views are released before the response goes to a client that
+	// may be slow, and even if goka's page panics (net/http recovers
+	// it): a view held for good would never close.
+	func() {
+		router, release := w.router(strings.HasPrefix(r.URL.Path, gokaPrefix+"/monitor"))
+		defer release()
+		router.ServeHTTP(res, r)
+	}()
 	res.send(rw)
 }
 
