@@ -1,6 +1,7 @@
 package rocksdb_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -163,6 +164,56 @@ func BenchmarkStorage(b *testing.B) {
 				}
 				b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "keys/s")
 			})
+		}
+	})
+}
+
+// BenchmarkLargeTable reads a table of a million request IDs, the size
+// paymentd's table reaches in each of two partitions after two million
+// transfers: Missing is the read of every new request, Present a read of
+// an old one. The table is written once, in batches as staged rounds
+// write it, and left as RocksDB's own flushes and compactions leave it.
+func BenchmarkLargeTable(b *testing.B) {
+	const keys = 1_000_000
+	requestID := func(i uint64) string {
+		var k [16]byte
+		binary.BigEndian.PutUint64(k[:], i*0x9E3779B97F4A7C15)
+		binary.BigEndian.PutUint64(k[8:], i)
+		return string(k[:])
+	}
+	st, err := rocksdb.Open(b.TempDir(), rocksdb.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Open(); err != nil {
+		b.Fatal(err)
+	}
+	if err := st.MarkRecovered(); err != nil {
+		b.Fatal(err)
+	}
+	value := make([]byte, 40)
+	for from := uint64(0); from < keys; from += 10_000 {
+		sets := make(map[string][]byte, 10_000)
+		for i := from; i < from+10_000; i++ {
+			sets[requestID(i)] = value
+		}
+		if err := st.Apply(sets, nil, int64(from)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("Missing", func(b *testing.B) {
+		for i := range b.N {
+			if v, err := st.Get(requestID(keys + uint64(i))); err != nil || v != nil {
+				b.Fatalf("Get: %q, %v", v, err)
+			}
+		}
+	})
+	b.Run("Present", func(b *testing.B) {
+		for i := range b.N {
+			if v, err := st.Get(requestID(uint64(i) * 7919 % keys)); err != nil || v == nil {
+				b.Fatalf("Get: %q, %v", v, err)
+			}
 		}
 	})
 }
