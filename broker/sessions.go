@@ -73,7 +73,7 @@ const sweepEvery = time.Second
 // watchSessions starts watching the cluster's group members until ctx
 // ends; opts authenticate its client on a secured broker.
 func watchSessions(ctx context.Context, c *kfake.Cluster, addr string, opts ...kgo.Opt) (*sessions, error) {
-	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr)}, opts...)...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DisableClientMetrics()}, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("broker: client to expire silent group members: %w", err)
 	}

@@ -49,7 +49,7 @@ func (c Config) KgoClient(opts ...kgo.Opt) (*kgo.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...)}, sec...), opts...)...)
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{kgo.SeedBrokers(c.Brokers...), kgo.DisableClientMetrics()}, sec...), opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("create a Kafka client: %w", err)
 	}
