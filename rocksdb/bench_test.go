@@ -1,7 +1,6 @@
 package rocksdb_test
 
 import (
-	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -175,12 +174,6 @@ func BenchmarkStorage(b *testing.B) {
 // write it, and left as RocksDB's own flushes and compactions leave it.
 func BenchmarkLargeTable(b *testing.B) {
 	const keys = 1_000_000
-	requestID := func(i uint64) string {
-		var k [16]byte
-		binary.BigEndian.PutUint64(k[:], i*0x9E3779B97F4A7C15)
-		binary.BigEndian.PutUint64(k[8:], i)
-		return string(k[:])
-	}
 	st, err := rocksdb.Open(b.TempDir(), rocksdb.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -192,26 +185,19 @@ func BenchmarkLargeTable(b *testing.B) {
 	if err := st.MarkRecovered(); err != nil {
 		b.Fatal(err)
 	}
-	value := make([]byte, 40)
-	for from := uint64(0); from < keys; from += 10_000 {
-		sets := make(map[string][]byte, 10_000)
-		for i := from; i < from+10_000; i++ {
-			sets[requestID(i)] = value
-		}
-		if err := st.Apply(sets, nil, int64(from)); err != nil {
-			b.Fatal(err)
-		}
+	if err := rocksdb.FillRequestIDs(st, keys); err != nil {
+		b.Fatal(err)
 	}
 	b.Run("Missing", func(b *testing.B) {
 		for i := range b.N {
-			if v, err := st.Get(requestID(keys + uint64(i))); err != nil || v != nil {
+			if v, err := st.Get(rocksdb.RequestID(keys + uint64(i))); err != nil || v != nil {
 				b.Fatalf("Get: %q, %v", v, err)
 			}
 		}
 	})
 	b.Run("Present", func(b *testing.B) {
 		for i := range b.N {
-			if v, err := st.Get(requestID(uint64(i) * 7919 % keys)); err != nil || v == nil {
+			if v, err := st.Get(rocksdb.RequestID(uint64(i) * 7919 % keys)); err != nil || v == nil {
 				b.Fatalf("Get: %q, %v", v, err)
 			}
 		}

@@ -8,6 +8,31 @@ import (
 	"github.com/linxGnu/grocksdb"
 )
 
+// RequestID returns the i-th of a series of keys shaped like paymentd's:
+// 16 bytes, scattered.
+func RequestID(i uint64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:], i*0x9E3779B97F4A7C15)
+	binary.BigEndian.PutUint64(b[8:], i)
+	return string(b[:])
+}
+
+// FillRequestIDs writes the first n request IDs to st with 40-byte values,
+// in batches of 10,000 as staged rounds write them.
+func FillRequestIDs(st *Storage, n uint64) error {
+	value := make([]byte, 40)
+	for from := uint64(0); from < n; from += 10_000 {
+		sets := make(map[string][]byte, 10_000)
+		for i := from; i < min(from+10_000, n); i++ {
+			sets[RequestID(i)] = value
+		}
+		if err := st.Apply(sets, nil, int64(from)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // A table that grows with every transfer, as paymentd's does (one key per
 // request ID), is read mostly for keys it does not hold yet. Such a read
 // must be answered by a Bloom filter already in memory. With one filter
@@ -32,22 +57,8 @@ func TestMissingKeysOfALargeTableReadNoFilterFromFile(t *testing.T) {
 	if err := st.MarkRecovered(); err != nil {
 		t.Fatal(err)
 	}
-	// Request IDs: 16 bytes, scattered.
-	key := func(i uint64) string {
-		var b [16]byte
-		binary.BigEndian.PutUint64(b[:], i*0x9E3779B97F4A7C15)
-		binary.BigEndian.PutUint64(b[8:], i)
-		return string(b[:])
-	}
-	value := make([]byte, 40)
-	for from := uint64(0); from < keys; from += 10_000 {
-		sets := make(map[string][]byte, 10_000)
-		for i := from; i < from+10_000; i++ {
-			sets[key(i)] = value
-		}
-		if err := st.Apply(sets, nil, int64(from)); err != nil {
-			t.Fatal(err)
-		}
+	if err := FillRequestIDs(st, keys); err != nil {
+		t.Fatal(err)
 	}
 	// One file holds them all, as after the compactions of a long run.
 	st.db.CompactRangeCF(st.table, grocksdb.Range{})
@@ -62,7 +73,7 @@ func TestMissingKeysOfALargeTableReadNoFilterFromFile(t *testing.T) {
 	const rocksdbBlockReadByte = 3
 	missing := func(from uint64, n int) {
 		for i := range uint64(n) {
-			v, err := st.Get(key(keys + from + i))
+			v, err := st.Get(RequestID(keys + from + i))
 			if err != nil || v != nil {
 				t.Fatalf("get of a missing key: %q, %v", v, err)
 			}
