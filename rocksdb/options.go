@@ -13,10 +13,11 @@ import (
 // The defaults suit a small machine (2 cores, a few hundred MiB for the
 // whole process) that holds a few dozen partitions: memory is dominated by
 // WriteBufferBytes and RecentBytes per partition, plus one BlockCacheBytes
-// per Builder.
+// per Builder, plus the table files' indexes and Bloom filters, about 1.5
+// bytes a key (15 MiB for ten million keys).
 type Options struct {
-	// BlockCacheBytes is the capacity of the LRU cache for data, index and
-	// filter blocks. Default 8 MiB.
+	// BlockCacheBytes is the capacity of the LRU cache for data blocks.
+	// Default 8 MiB.
 	//
 	// All partitions opened by one Builder share one cache, so the figure
 	// bounds the whole table rather than each partition. The cache is
@@ -33,7 +34,8 @@ type Options struct {
 	WriteBufferBytes int64
 
 	// MaxOpenFiles limits the table files each database keeps open; -1
-	// keeps all of them open. Default 256.
+	// keeps all of them open. A file opened again reads its index and
+	// filter again. Default 256, about 16 GiB of table a partition.
 	MaxOpenFiles int
 
 	// BackgroundJobs is the number of concurrent flushes and compactions.
@@ -111,25 +113,20 @@ func newDBOptions(o Options, cache *grocksdb.Cache) *grocksdb.Options {
 	table := grocksdb.NewDefaultBlockBasedTableOptions()
 	defer table.Destroy()
 	table.SetBlockCache(cache)
-	// Index and filter blocks count against the cache instead of growing
-	// without bound as the table does; pinning them for level 0 keeps the
-	// newest files cheap to read.
-	table.SetCacheIndexAndFilterBlocks(true)
-	table.SetPinL0FilterAndIndexBlocksInCache(true)
 	// Has and Get of missing keys are common (a new account, a first
-	// event); a Bloom filter answers most of them without reading a block.
-	// The table options take ownership of the policy.
+	// event, every new request ID); a Bloom filter answers most of them
+	// without reading a block. The table options take ownership of the
+	// policy.
 	table.SetFilterPolicy(grocksdb.NewBloomFilterFull(10))
-	// The filter and the index are cut into blocks of 4 KiB, found through
-	// a small top-level block pinned in the cache. Whole, a file's filter
-	// grows with its keys (1.2 MiB for a million), and a block larger than
-	// a shard of the cache (512 KiB at 8 MiB) is not kept: a table that
-	// grows with every transfer, as paymentd's does, read its filters from
-	// the files for every missing key, 95 µs a read at a million keys in
-	// one file and 1.2 ms at three million (docs/BENCHMARKS.md).
-	table.SetIndexType(grocksdb.KTwoLevelIndexSearchIndexType)
-	table.SetPartitionFilters(true)
-	table.SetPinTopLevelIndexAndFilter(true)
+	// Each file's index and filter stay in memory with the open file, out
+	// of the block cache (RocksDB's default, and Kafka Streams'). In the
+	// cache, a file's filter larger than a shard of it (1.2 MiB for a
+	// million keys, shards of 512 KiB at 8 MiB) was not kept, so a table
+	// that grows with every transfer, as paymentd's does, read the filter
+	// from the file for every missing key: 95 µs a read at a million keys
+	// in one file, 1.2 ms at three million. They take about 1.5 bytes a
+	// key of memory, which grows with the table (docs/STORAGE.md).
+	table.SetCacheIndexAndFilterBlocks(false)
 
 	opts := grocksdb.NewDefaultOptions()
 	opts.SetCreateIfMissing(true)
