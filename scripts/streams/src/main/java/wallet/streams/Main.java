@@ -77,6 +77,14 @@ public final class Main {
             }
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // How often each stream thread committed, which under load is
+            // less often than the commit interval (a commit comes only
+            // between two rounds of processing).
+            streams.metrics().forEach((name, metric) -> {
+                if (name.group().equals("stream-thread-metrics") && name.name().equals("commit-total")) {
+                    System.out.println("kafka streams: " + name.tags().get("thread-id") + " committed " + metric.metricValue() + " times");
+                }
+            });
             streams.close(Duration.ofSeconds(30));
             done.countDown();
         }));
