@@ -47,10 +47,13 @@ type Options struct {
 	// RecentBytes bounds the memory each partition keeps of the values
 	// last written, which reads find without RocksDB (a cgo call that may
 	// read and decompress a block). A transfer's outcome reads what its
-	// request wrote, a few commits later. Default 2 MiB, about 8,000 of
-	// paymentd's values: four to sixteen times as many (tried at 200,000
-	// transfers preloaded, when paymentd runs far ahead of the accountant)
-	// made no difference in throughput beyond the noise.
+	// request wrote, a few commits later. Default 2 MiB, about 15,000 of
+	// paymentd's values (about 140 bytes each as counted). Four to sixteen
+	// times as much, tried at 200,000 transfers preloaded (when paymentd
+	// runs far ahead of the accountant and its outcomes' reads miss this),
+	// made no difference in throughput beyond the noise, for 100-200 MiB
+	// more resident memory (docs/BENCHMARKS.md, "paymentd's reads in the
+	// preloaded benchmark").
 	RecentBytes int64
 
 	// OnCorrupt, if set, is called with a partition's directory when a
