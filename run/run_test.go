@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
@@ -283,15 +284,48 @@ func (l *lockedBuffer) partitions() map[string]bool {
 	defer l.mu.Unlock()
 	seen := map[string]bool{}
 	for _, line := range strings.Split(l.b.String(), "\n") {
-		// Only the accountant's lines name a wallet.payment partition: the
-		// signup group's end in a mark, paymentd's show the transfer.
-		signup := strings.HasSuffix(line, "✅") || strings.HasSuffix(line, "❌")
-		paymentd := strings.Contains(line, " -> ")
-		if p, _, ok := strings.Cut(line, ":"); ok && !strings.Contains(line, "balance") && !signup && !paymentd {
+		if p, _, ok := strings.Cut(line, ":"); ok && accountants(line) {
 			seen[p] = true
 		}
 	}
 	return seen
+}
+
+// accountants reports whether a printed line is one of the accountant's
+// instructions, the only lines that name a wallet.payment partition. It
+// recognises them by what they show, an amount or an opening, rather than
+// by excluding the other groups' lines: a line a group starts printing
+// must not pass for the accountant's. (The signup group's key issues,
+// which end in 🔑, once did, and a test that waited for both instances to
+// apply a payment partition went on before one had.)
+func accountants(line string) bool {
+	return strings.Contains(line, "$") || strings.Contains(line, " opened, overdraft limit ")
+}
+
+// TestPartitionsCountsOnlyTheAccountants checks the helper the split test
+// relies on against a line of each kind the processors print.
+func TestPartitionsCountsOnlyTheAccountants(t *testing.T) {
+	id := "2ede54d6-3293-486e-a34a-eaaf553ac067"
+	lines := []string{
+		"0:1 " + id + " alice ✅",                                        // signup: a claim won
+		"1:2 " + id + " alice ❌",                                        // signup: a claim lost
+		"2:3 " + id + " alice 🔑",                                        // signup: a key issued
+		"3:4 " + id + " alice -> bob 1.00: completed",                   // paymentd
+		"4:5 " + id + " bob -> carol 1.00: rejected (no such account)",  // paymentd
+		"alice balance: 9.00 USD",                                       // the accountant: the line after a debit or credit
+		"6:7 " + id + " alice opened, overdraft limit 0.00",             // the accountant
+		"7:8 " + id + " alice -$1.00",                                   // the accountant
+		"8:9 " + id + " bob +$1.00",                                     // the accountant
+		"9:10 " + id + " alice +$1.00 (refund: dave is not an account)", // the accountant
+	}
+	var out lockedBuffer
+	for _, l := range lines {
+		fmt.Fprintln(&out, l)
+	}
+	want := map[string]bool{"6": true, "7": true, "8": true, "9": true}
+	if got := out.partitions(); !maps.Equal(got, want) {
+		t.Errorf("partitions() = %v, want %v", got, want)
+	}
 }
 
 func TestTwoProcessorsSplitPartitionsAndTakeOver(t *testing.T) {
